@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * realtime-ptt command line. Each subcommand lives in src/cli/<name>.ts and exports a
+ * `CliCommand`; this file only dispatches, prints help, and turns failures into one
+ * clear line and an exit code (never a stack trace).
+ */
+import { describeError } from './core/errors.js';
+import type { CliCommand } from './cli/command.js';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: CliCommand }> }> = {
+  run: { summary: 'run the daemon (the systemd service entry point)', load: () => import('./cli/run.js') },
+  'check-config': { summary: 'validate the config file and print the effective config', load: () => import('./cli/check-config.js') },
+  'print-session': { summary: 'print the GA session object the device profile produces', load: () => import('./cli/print-session.js') },
+  doctor: { summary: 'check audio devices, GPIO access, config, key and connection', load: () => import('./cli/doctor.js') },
+  simulator: { summary: 'run the local Realtime protocol simulator', load: () => import('./cli/simulator.js') },
+  press: { summary: 'press the virtual button of a running daemon', load: () => import('./cli/control.js') },
+  release: { summary: 'release the virtual button of a running daemon', load: () => import('./cli/control.js') },
+  tap: { summary: 'press and release the virtual button ([ms] held)', load: () => import('./cli/control.js') },
+  status: { summary: 'print the state of a running daemon', load: () => import('./cli/control.js') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: realtime-ptt <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nrealtime-ptt <command> --help shows a command's options.\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`realtime-ptt: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const { command } = await entry.load();
+  return command.run(rest, name);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`realtime-ptt: ${describeError(err)}\n`);
+    if (process.env.REALTIME_PTT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = 1;
+  },
+);
