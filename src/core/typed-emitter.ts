@@ -62,7 +62,8 @@ export class TypedEmitter<Events extends EventMap> {
    * take down the audio path.
    */
   protected emit<K extends keyof Events & string>(event: K, ...args: Events[K]): boolean {
-    const listeners = this.#emitter.listeners(event) as Array<(...a: Events[K]) => void>;
+    // rawListeners keeps the once() wrappers, so a once listener removes itself when called.
+    const listeners = this.#emitter.rawListeners(event) as Array<(...a: Events[K]) => void>;
     for (const listener of listeners) {
       try {
         listener(...args);
