@@ -1,0 +1,71 @@
+/**
+ * Field-by-field comparison of the session the profile asked for with the session the server
+ * reports. Only fields the profile sets are checked: the server adds defaults of its own
+ * (ids, expiry, tool_choice, ...) that are not ours to verify.
+ */
+
+export interface FieldMismatch {
+  /** Dotted path, e.g. `audio.input.turn_detection`. */
+  field: string;
+  wanted: unknown;
+  got: unknown;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Servers echo floats through float32 (speed 1.1 -> 1.100000023841858). */
+function sameNumber(a: number, b: number): boolean {
+  return Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a));
+}
+
+function collect(path: string, wanted: unknown, got: unknown, out: FieldMismatch[]): void {
+  if (wanted === undefined) return;
+  if (isObj(wanted)) {
+    if (!isObj(got)) {
+      out.push({ field: path, wanted, got });
+      return;
+    }
+    for (const [k, v] of Object.entries(wanted)) collect(path ? `${path}.${k}` : k, v, got[k], out);
+    return;
+  }
+  if (Array.isArray(wanted)) {
+    if (!Array.isArray(got) || got.length !== wanted.length) {
+      out.push({ field: path, wanted, got });
+      return;
+    }
+    // Compared element by element so a tool's server-added defaults do not count as a mismatch.
+    const inner: FieldMismatch[] = [];
+    wanted.forEach((w, i) => collect(`${path}[${i}]`, w, got[i], inner));
+    if (inner.length > 0) out.push({ field: path, wanted, got });
+    return;
+  }
+  if (typeof wanted === 'number' && typeof got === 'number') {
+    if (!sameNumber(wanted, got)) out.push({ field: path, wanted, got });
+    return;
+  }
+  if (path === 'model' && typeof wanted === 'string' && typeof got === 'string') {
+    // The server reports the dated snapshot (`gpt-realtime` -> `gpt-realtime-2025-08-28`).
+    if (got !== wanted && !got.startsWith(`${wanted}-`)) out.push({ field: path, wanted, got });
+    return;
+  }
+  if (wanted !== got) out.push({ field: path, wanted, got });
+}
+
+/** Every field the profile sets whose effective value differs, in profile order. */
+export function diffSession(wanted: object, got: unknown, ignore: readonly string[] = []): FieldMismatch[] {
+  const out: FieldMismatch[] = [];
+  collect('', wanted, got, out);
+  return out.filter((m) => !ignore.some((p) => m.field === p || m.field.startsWith(`${p}.`)));
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return '(absent)';
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** One line per field: `audio.output.voice: wanted "cedar", got "marin"`. */
+export function describeMismatches(mismatches: readonly FieldMismatch[]): string {
+  return mismatches.map((m) => `${m.field}: wanted ${show(m.wanted)}, got ${show(m.got)}`).join('; ');
+}
