@@ -1,0 +1,21 @@
+/** The Realtime session: connect, authenticate, apply + verify the profile, gate audio, turn commands, reconnect. */
+export {
+  RealtimeSession,
+  DEFAULT_TIMEOUTS,
+  type RealtimeSessionOptions,
+  type RealtimeSessionEvents,
+  type RealtimeTimeouts,
+  type SessionState,
+  type Bootstrap,
+  type VerifiedInfo,
+  type AudioChunk,
+  type Transcript,
+  type CommitResult,
+  type ApplyResult,
+  type WebSocketFactory,
+} from './session.js';
+export { type GaSessionConfig, type ClientEvent, type RateLimit, type ResponseUsage, BETA_EVENT_ALIASES, parseServerFrame, BYTES_PER_MS } from './protocol.js';
+export { diffSession, describeMismatches, type FieldMismatch } from './verify.js';
+export { httpBaseFromWsUrl, mintClientSecret, authHeaders, type ClientSecret, type Provider } from './client-secret.js';
+export { Backoff, type BackoffOptions } from './backoff.js';
+export { AudioGate, Chunker } from './gate.js';
