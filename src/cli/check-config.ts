@@ -1,0 +1,37 @@
+/**
+ * realtime-ptt check-config [--config PATH] [--json]: prints the effective config with
+ * secrets redacted and exits 0, or prints every problem and exits 1.
+ */
+import { stringify } from 'yaml';
+import { formatProblems, loadConfig, redactConfig } from '../config/index.js';
+import { redact } from '../core/secrets.js';
+import { CONFIG_OPTION, configPathFrom, parseCommandArgs, type CliCommand } from './command.js';
+
+const USAGE = `usage: realtime-ptt check-config [--config PATH] [--json]
+
+Validates the config file and prints the effective config (file + defaults + environment
+overrides) with secrets redacted. Exit status 0 when valid, 1 with every problem listed.
+
+options:
+  -c, --config PATH  config file (default: $REALTIME_PTT_CONFIG or /etc/realtime-ptt/config.yaml)
+      --json         print JSON instead of YAML
+  -h, --help         show this help
+`;
+
+export const command: CliCommand = {
+  async run(argv) {
+    const args = parseCommandArgs(argv, { usage: USAGE, options: { ...CONFIG_OPTION, json: { type: 'boolean' } } });
+    if (!args) return 0;
+    const path = configPathFrom(args.values);
+    const result = await loadConfig(path, process.env);
+    if (!result.ok) {
+      process.stderr.write(`${path}: ${formatProblems(result.problems)}`);
+      return 1;
+    }
+    const printable = redactConfig(result.config);
+    const text = args.values.json ? JSON.stringify(printable, null, 2) + '\n' : stringify(printable, { lineWidth: 0 });
+    process.stdout.write(redact(text));
+    process.stderr.write(`${path}: config is valid\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,35 @@
+/**
+ * realtime-ptt print-session [--config PATH] [--event]: prints the GA session object the
+ * device profile produces, exactly what session.update or a client secret carries.
+ */
+import { formatProblems, loadConfig, profileToSession } from '../config/index.js';
+import { redact } from '../core/secrets.js';
+import { CONFIG_OPTION, configPathFrom, parseCommandArgs, type CliCommand } from './command.js';
+
+const USAGE = `usage: realtime-ptt print-session [--config PATH] [--event]
+
+Prints, as JSON, the GA Realtime session object that the device profile in the config file
+produces: what the daemon sends in session.update (or mints a client secret with).
+
+options:
+  -c, --config PATH  config file (default: $REALTIME_PTT_CONFIG or /etc/realtime-ptt/config.yaml)
+      --event        print the whole session.update client event
+  -h, --help         show this help
+`;
+
+export const command: CliCommand = {
+  async run(argv) {
+    const args = parseCommandArgs(argv, { usage: USAGE, options: { ...CONFIG_OPTION, event: { type: 'boolean' } } });
+    if (!args) return 0;
+    const path = configPathFrom(args.values);
+    const result = await loadConfig(path, process.env);
+    if (!result.ok) {
+      process.stderr.write(`${path}: ${formatProblems(result.problems)}`);
+      return 1;
+    }
+    const session = profileToSession(result.config);
+    const out = args.values.event ? { type: 'session.update', session } : session;
+    process.stdout.write(redact(JSON.stringify(out, null, 2)) + '\n');
+    return 0;
+  },
+};

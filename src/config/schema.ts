@@ -1,0 +1,244 @@
+/**
+ * The config schema: the single source of truth for every key, its default, its doc
+ * (the example file is generated from these), its validation and what a change to it
+ * needs at runtime. `Config` is derived from it.
+ */
+import { applyAll, bool, custom, int, num, oneOf, str, type ConfigOf } from './schema-kit.js';
+
+export const BUILTIN_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
+export type Voice = (typeof BUILTIN_VOICES)[number] | { id: string };
+
+export interface FunctionTool {
+  type: 'function';
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;
+
+function checkUrl(v: unknown): string | undefined {
+  if (typeof v !== 'string') return 'must be a URL string';
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return 'is not a valid URL';
+  }
+  if (url.protocol === 'wss:') return undefined;
+  if (url.protocol === 'ws:') {
+    // An unencrypted socket would carry the API key in clear text over the network.
+    return LOOPBACK.test(url.hostname) ? undefined : `uses ws:// to a non-loopback host (${url.hostname}); the API key would travel unencrypted`;
+  }
+  return `has scheme ${url.protocol}, not wss:`;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function checkVoice(v: unknown): string | undefined {
+  if (typeof v === 'string') return (BUILTIN_VOICES as readonly string[]).includes(v) ? undefined : 'is not a built-in voice (a custom voice is written {id: voice_...})';
+  if (isPlainObject(v)) {
+    const extra = Object.keys(v).filter((k) => k !== 'id');
+    if (extra.length) return `custom voice has unknown key(s) ${extra.join(', ')}; only id is allowed`;
+    return typeof v.id === 'string' && v.id.trim() !== '' ? undefined : 'custom voice needs a non-empty string id';
+  }
+  return 'must be a voice name or {id: ...}';
+}
+
+function checkModalities(v: unknown): string | undefined {
+  // GA cannot answer with text and audio at the same time.
+  if (Array.isArray(v) && v.length === 1 && (v[0] === 'audio' || v[0] === 'text')) return undefined;
+  return 'must be [audio] or [text] (GA allows exactly one)';
+}
+
+function checkMaxTokens(v: unknown): string | undefined {
+  if (v === 'inf') return undefined;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 4096) return undefined;
+  return 'must be an integer from 1 to 4096, or inf';
+}
+
+const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+function checkTools(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'must be a list of function tools';
+  const seen = new Set<string>();
+  for (const [i, tool] of v.entries()) {
+    if (!isPlainObject(tool)) return `item ${i} must be a mapping {type: function, name, description, parameters}`;
+    const extra = Object.keys(tool).filter((k) => !['type', 'name', 'description', 'parameters'].includes(k));
+    if (extra.length) return `item ${i} has unknown key(s) ${extra.join(', ')}`;
+    if (tool.type !== 'function') return `item ${i} has type ${JSON.stringify(tool.type)}; only function tools are supported`;
+    if (typeof tool.name !== 'string' || !TOOL_NAME.test(tool.name)) return `item ${i} needs a name of 1-64 letters, digits, _ or -`;
+    if (seen.has(tool.name)) return `tool name ${tool.name} is used twice`;
+    seen.add(tool.name);
+    if (tool.description !== undefined && typeof tool.description !== 'string') return `item ${i} description must be a string`;
+    if (tool.parameters !== undefined && !(isPlainObject(tool.parameters) && tool.parameters.type === 'object')) {
+      return `item ${i} parameters must be a JSON Schema object ({type: object, properties: ...})`;
+    }
+  }
+  return undefined;
+}
+
+export const schema = {
+  realtime: applyAll('reconnect', {
+    url: custom<string>({
+      doc: 'Realtime WebSocket endpoint. wss:// only; ws:// is allowed for loopback hosts (the local simulator).',
+      default: 'wss://api.openai.com/v1/realtime',
+      allowed: 'a wss:// URL, or ws:// to localhost/127.0.0.1/::1',
+      check: checkUrl,
+      kind: 'string',
+      env: 'REALTIME_PTT_REALTIME_URL',
+    }),
+    model: str({ doc: 'Realtime model. It cannot change inside a session, so a change reconnects.', default: 'gpt-realtime', nonEmpty: true, env: 'REALTIME_PTT_REALTIME_MODEL' }),
+    provider: oneOf(['openai', 'azure'] as const, { doc: 'openai sends Authorization: Bearer; azure sends an api-key header.', default: 'openai', env: 'REALTIME_PTT_REALTIME_PROVIDER' }),
+    apiKeyFile: str({
+      doc: 'File holding the API key (one line). Used when the systemd credential $CREDENTIALS_DIRECTORY/openai-api-key is absent; OPENAI_API_KEY is the last resort. The key itself never goes in this file.',
+      default: null,
+      nullable: true,
+      nonEmpty: true,
+      example: '/etc/realtime-ptt/openai-api-key',
+      env: 'REALTIME_PTT_REALTIME_API_KEY_FILE',
+    }),
+    bootstrap: oneOf(['session-update', 'client-secret'] as const, {
+      doc: 'session-update: connect, send session.update and wait for session.updated. client-secret: mint an ephemeral secret carrying the profile, then verify session.created.',
+      default: 'session-update',
+      env: 'REALTIME_PTT_REALTIME_BOOTSTRAP',
+    }),
+    connection: oneOf(['persistent', 'on-demand'] as const, {
+      doc: 'persistent keeps a session open (lowest latency); on-demand connects at a press and closes after idleCloseMs.',
+      default: 'persistent',
+      env: 'REALTIME_PTT_REALTIME_CONNECTION',
+    }),
+    timeouts: applyAll('live', {
+      connectMs: int({ doc: 'Give up on a WebSocket handshake after this long.', default: 10_000, min: 500, max: 120_000, unit: 'ms' }),
+      sessionUpdateMs: int({ doc: 'Wait this long for session.updated (verification of the profile) before reconnecting.', default: 5_000, min: 200, max: 60_000, unit: 'ms' }),
+      idleCloseMs: int({ doc: 'on-demand connection: close the session after this long without a turn.', default: 60_000, min: 1_000, max: 3_600_000, unit: 'ms' }),
+    }),
+    reconnect: applyAll('live', {
+      minMs: int({ doc: 'First reconnect delay; doubles after each failure.', default: 500, min: 50, max: 60_000, unit: 'ms' }),
+      maxMs: int({ doc: 'Longest reconnect delay (must be >= minMs).', default: 30_000, min: 100, max: 600_000, unit: 'ms' }),
+    }),
+  }),
+  session: applyAll('session', {
+    instructions: str({ doc: 'System instructions of the device profile, applied at every session start.', default: 'You are a helpful voice assistant on a small device. Answer briefly and speak naturally.' }),
+    voice: custom<Voice>({
+      doc: `Voice of the answers: one of ${BUILTIN_VOICES.join(', ')}, or a custom voice {id: voice_...}. GA cannot change voice after the first audio answer, so a change reconnects.`,
+      default: 'marin',
+      allowed: `one of ${BUILTIN_VOICES.join(', ')}, or {id: <custom voice id>}`,
+      check: checkVoice,
+      apply: 'reconnect',
+    }),
+    speed: num({ doc: 'Speaking speed multiplier.', default: 1, min: 0.25, max: 1.5 }),
+    outputModalities: custom<Array<'audio' | 'text'>>({
+      doc: 'What the model answers with: [audio] (speech plus transcript) or [text].',
+      default: ['audio'],
+      allowed: '[audio] or [text]',
+      check: checkModalities,
+    }),
+    turnDetection: {
+      type: oneOf(['manual', 'server_vad', 'semantic_vad'] as const, {
+        doc: 'manual: the button decides when a turn ends (push to talk). server_vad / semantic_vad: the server detects the end of speech (hands-free).',
+        default: 'manual',
+      }),
+      threshold: num({ doc: 'server_vad only: activation threshold, higher needs louder speech.', default: 0.5, min: 0, max: 1 }),
+      prefixPaddingMs: int({ doc: 'server_vad only: audio kept before detected speech.', default: 300, min: 0, max: 5_000, unit: 'ms' }),
+      silenceDurationMs: int({ doc: 'server_vad only: silence that ends a turn.', default: 500, min: 0, max: 10_000, unit: 'ms' }),
+      idleTimeoutMs: int({ doc: 'server_vad only: prompt the user after this much silence following an answer; null is off.', default: null, nullable: true, min: 5_000, max: 30_000, unit: 'ms', example: 10_000 }),
+      eagerness: oneOf(['low', 'medium', 'high', 'auto'] as const, { doc: 'semantic_vad only: how quickly the model answers.', default: 'auto' }),
+      createResponse: bool({ doc: 'VAD modes: answer automatically when speech stops.', default: true }),
+      interruptResponse: bool({ doc: 'VAD modes: speech cancels an answer in progress.', default: true }),
+    },
+    transcription: {
+      enabled: bool({
+        doc: 'Transcribe what the user says (for the transcript file). `transcription: off` is short for enabled: false. GA cannot switch it off inside a session, so turning it off reconnects.',
+        default: true,
+        applyWhenCleared: 'reconnect',
+      }),
+      model: str({ doc: 'Transcription model, e.g. gpt-4o-mini-transcribe, gpt-4o-transcribe, whisper-1.', default: 'gpt-4o-mini-transcribe', nonEmpty: true }),
+      language: str({ doc: 'ISO-639-1 language of the speech (e.g. en); null lets the model detect it.', default: null, nullable: true, nonEmpty: true, example: 'en' }),
+      prompt: str({ doc: 'Optional text guiding transcription (keywords for whisper-1, free text for gpt-4o models); null is none.', default: null, nullable: true, example: 'expect words about the garden' }),
+    },
+    noiseReduction: oneOf(['near_field', 'far_field', 'off'] as const, {
+      doc: 'Input noise reduction: near_field (close mic, headset), far_field (room mic), or off. GA cannot switch it off inside a session, so turning it off reconnects.',
+      default: 'far_field',
+      applyWhenCleared: 'reconnect',
+    }),
+    maxOutputTokens: custom<number | 'inf'>({
+      doc: 'Longest answer in tokens (1-4096), or inf for the model maximum.',
+      default: 'inf',
+      allowed: 'an integer from 1 to 4096, or inf',
+      check: checkMaxTokens,
+    }),
+    tools: custom<FunctionTool[]>({
+      doc: 'Function tools offered to the model: a list of {type: function, name, description, parameters (JSON Schema)}.',
+      default: [],
+      allowed: 'a list of {type: function, name, description, parameters}',
+      check: checkTools,
+      example: [{ type: 'function', name: 'get_time', description: 'Current local time', parameters: { type: 'object', properties: {} } }],
+    }),
+  }),
+  audio: {
+    input: applyAll('restart-audio', {
+      device: str({ doc: 'ALSA capture device (arecord -L lists them). Prefer plughw:/plug devices: they convert rate and channels.', default: 'default', nonEmpty: true, env: 'REALTIME_PTT_AUDIO_INPUT_DEVICE' }),
+      periodMs: int({ doc: 'Capture period: audio is read and sent in chunks of this length.', default: 20, min: 5, max: 200, unit: 'ms' }),
+      preRollMs: int({ doc: 'Audio kept from before the press so the first syllable is not lost.', default: 300, min: 0, max: 2_000, unit: 'ms' }),
+    }),
+    output: applyAll('restart-audio', {
+      device: str({ doc: 'ALSA playback device for aplay (aplay -L lists them).', default: 'default', nonEmpty: true, env: 'REALTIME_PTT_AUDIO_OUTPUT_DEVICE' }),
+      bufferMs: int({ doc: 'Audio fed to aplay ahead of real time: lower stops faster, higher survives hiccups.', default: 120, min: 20, max: 2_000, unit: 'ms' }),
+      periodMs: int({ doc: 'Playback chunk length.', default: 20, min: 5, max: 200, unit: 'ms' }),
+      volume: num({ doc: 'Linear gain applied to answers and earcons: 0 is silent, 1 leaves samples unchanged (no boost above 1, it would clip).', default: 1, min: 0, max: 1, apply: 'live' }),
+    }),
+  },
+  gpio: applyAll('restart-gpio', {
+    backend: oneOf(['auto', 'rpio', 'gpiomon', 'virtual'] as const, {
+      doc: 'auto picks rpio on Pi 1-4 and gpiomon on the Pi 5; virtual is a button on the control socket only (tests, demo, no hardware).',
+      default: 'auto',
+      env: 'REALTIME_PTT_GPIO_BACKEND',
+    }),
+    pin: int({ doc: 'BCM number of the button pin.', default: 17, min: 0, max: 27, env: 'REALTIME_PTT_GPIO_PIN' }),
+    activeLow: bool({ doc: 'The button pulls the pin to ground when pressed (the usual wiring with a pull-up).', default: true }),
+    pull: oneOf(['up', 'down', 'off'] as const, { doc: 'Internal pull resistor.', default: 'up' }),
+    debounceMs: int({ doc: 'A level must stay this long to count as a press or release.', default: 20, min: 0, max: 500, unit: 'ms' }),
+    sampleMs: int({ doc: 'rpio backend: how often the pin level is read.', default: 5, min: 1, max: 100, unit: 'ms' }),
+    mode: oneOf(['hold', 'toggle'] as const, { doc: 'hold: talk while held. toggle: one press starts, the next press ends the turn.', default: 'hold' }),
+    longPressMs: int({ doc: 'A hold this long is a long press (cancels the answer).', default: 1_500, min: 200, max: 10_000, unit: 'ms' }),
+    doublePressMs: int({ doc: 'Two presses within this window are a double press.', default: 400, min: 100, max: 2_000, unit: 'ms' }),
+    ledPin: int({ doc: 'BCM number of a status LED; null is no LED.', default: null, nullable: true, min: 0, max: 27, example: 27 }),
+    chip: str({ doc: 'gpiomon backend: GPIO chip (e.g. gpiochip0, gpiochip4 on early Pi 5 kernels); null finds the chip that has the pin.', default: null, nullable: true, nonEmpty: true, example: 'gpiochip0' }),
+  }),
+  control: applyAll('restart', {
+    socket: str({ doc: 'Unix socket for press/release/tap/status (realtime-ptt press ...).', default: '/run/realtime-ptt/control.sock', nonEmpty: true, env: 'REALTIME_PTT_CONTROL_SOCKET' }),
+  }),
+  log: {
+    level: oneOf(['debug', 'info', 'warn', 'error'] as const, { doc: 'Least important messages logged.', default: 'info', env: 'REALTIME_PTT_LOG_LEVEL', apply: 'live' }),
+    format: oneOf(['json', 'pretty', 'auto'] as const, { doc: 'json (one object a line, for journald), pretty (for people), auto (pretty on a terminal, else json).', default: 'auto', env: 'REALTIME_PTT_LOG_FORMAT', apply: 'restart' }),
+    transcriptFile: str({ doc: 'JSON Lines file of every turn (user and assistant text); null is off.', default: '/var/lib/realtime-ptt/transcripts.jsonl', nullable: true, nonEmpty: true, apply: 'restart' }),
+  },
+  conversation: applyAll('live', {
+    bargeInByVoice: bool({ doc: 'Hands-free barge-in: speech during an answer interrupts it (needs a VAD turnDetection and a mic that does not hear the speaker).', default: false }),
+    earcons: bool({ doc: 'Short tones on press, release, ready and error.', default: true }),
+  }),
+};
+
+export type ConfigSchema = typeof schema;
+
+/** The validated configuration. Derived from `schema`; never written by hand. */
+export type Config = ConfigOf<ConfigSchema>;
+export type SessionProfile = Config['session'];
+
+/** One line about each section, for the example file and help texts. */
+export const SECTION_DOCS: Readonly<Record<string, string>> = {
+  realtime: 'Connection to the Realtime API (GA protocol over WebSocket).',
+  'realtime.timeouts': 'Timeouts of the session.',
+  'realtime.reconnect': 'Reconnect backoff after a dropped or failed session.',
+  session: 'The device profile: applied with session.update at every session start and verified field by field before the microphone opens.',
+  'session.turnDetection': 'Who decides that the user has finished speaking.',
+  'session.transcription': 'Transcription of what the user says.',
+  audio: 'Audio devices. Everything is PCM16 mono 24 kHz; plug devices convert.',
+  'audio.input': 'The microphone.',
+  'audio.output': 'The speaker (played through aplay).',
+  gpio: 'The push-to-talk button and the optional status LED.',
+  control: 'The local control socket.',
+  log: 'Logging and the transcript file.',
+  conversation: 'Behaviour of the conversation.',
+};
