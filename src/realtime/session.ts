@@ -333,6 +333,8 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   applyProfile(session: GaSessionConfig): Promise<ApplyResult> {
     const previous = this.#profile;
     this.#profile = session;
+    // A cached client secret carries the old configuration.
+    this.#secret = undefined;
     const link = this.#link;
     if (link.status === 'connecting' || link.status === 'verifying') {
       // A bootstrap under the old profile is in flight: restart it under the new one.
@@ -466,7 +468,11 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       if (!this.#isCurrent(sock)) return;
       const why = reasonBuf.toString();
       const status = handshakeError ? /Unexpected server response: (\d{3})/.exec(handshakeError)?.[1] : undefined;
-      if (status === '401' || status === '403') this.#lose(sock, realtimeErrors.badKey(Number(status), this.#o.url), 'slow');
+      if (status === '401' || status === '403') {
+        // A refused ephemeral key may just be stale: mint a fresh one next time.
+        this.#secret = undefined;
+        this.#lose(sock, realtimeErrors.badKey(Number(status), this.#o.url), 'slow');
+      }
       else if (status) this.#lose(sock, realtimeErrors.handshake(Number(status), this.#o.url), 'backoff');
       // The 60-minute cap ends a working session: come back at once. A socket closed before it was
       // ever verified takes the backoff, so a server closing every session cannot make a hot loop.
@@ -563,6 +569,8 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       this.#log.info('profile verified', { sessionId: sock.sessionId, updatesSent: sock.updatesSent, ms });
       this.emit('verified', { sessionId: sock.sessionId, bootstrap: this.#o.bootstrap, attempts, updatesSent: sock.updatesSent, ms });
       this.#scheduleRotation(sock);
+      // A fresh session already carries the current profile and a new expiry.
+      this.#pendingReconnect = undefined;
     }
     v.settle?.({ ok: true, mode: 'live', deferred: [], message: 'applied live and verified' });
     this.#flush(sock);
