@@ -1,0 +1,110 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { PttError } from '../core/errors.js';
+import type { GpioOptions } from './types.js';
+
+/** Where board facts come from; every path and the identity are injectable for tests. */
+export interface GpioHost {
+  modelPath?: string;
+  devDir?: string;
+  identity?: { uid: number; gids: number[]; user: string };
+}
+
+export type PhysicalBackend = 'rpio' | 'gpiomon';
+export type BoardKind = 'pi5' | 'pi' | 'other';
+
+export function readBoardModel(host: GpioHost = {}): string | undefined {
+  try {
+    return readFileSync(host.modelPath ?? '/proc/device-tree/model', 'utf8').replace(/\0+$/, '').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pi 5 family (5, 500, CM5: the RP1 chip rpio cannot drive) vs Pi 1-4/Zero/CM1-4. */
+export function boardKind(model: string): BoardKind {
+  if (/^Raspberry Pi (5|500|Compute Module 5)\b/.test(model)) return 'pi5';
+  if (/^Raspberry Pi\b/.test(model)) return 'pi';
+  return 'other';
+}
+
+export type BackendChoice = { ok: true; backend: PhysicalBackend | 'virtual'; reason: string } | { ok: false; error: PttError };
+
+/** Resolves `auto` from the device-tree model; explicit choices pass through. */
+export function selectBackend(options: Pick<GpioOptions, 'backend'>, host: GpioHost = {}): BackendChoice {
+  if (options.backend !== 'auto') return { ok: true, backend: options.backend, reason: 'configured' };
+  const modelPath = host.modelPath ?? '/proc/device-tree/model';
+  const model = readBoardModel(host);
+  const virtualHint = 'set gpio.backend: virtual to use the button on the control socket only (realtime-ptt press/release), or gpiomon for a board with a GPIO character device';
+  if (model === undefined) {
+    return { ok: false, error: new PttError('GPIO_NO_BOARD', `cannot tell which board this is: ${modelPath} is missing (not a Raspberry Pi?)`, { context: { modelPath }, hint: virtualHint }) };
+  }
+  const kind = boardKind(model);
+  if (kind === 'pi5') return { ok: true, backend: 'gpiomon', reason: `${model}: Pi 5 family, rpio cannot drive its GPIO` };
+  if (kind === 'pi') return { ok: true, backend: 'rpio', reason: `${model}: Pi 1-4 family` };
+  return { ok: false, error: new PttError('GPIO_NOT_A_PI', `this board (${model}) is not a Raspberry Pi, so gpio.backend: auto cannot choose`, { context: { model }, hint: virtualHint }) };
+}
+
+function identity(host: GpioHost): { uid: number; gids: number[]; user: string } {
+  if (host.identity) return host.identity;
+  return { uid: process.getuid?.() ?? 0, gids: process.getgroups?.() ?? [], user: userInfo().username };
+}
+
+/** Read+write permission from the file mode, as the kernel decides it for this identity. */
+function canReadWrite(path: string, who: { uid: number; gids: number[] }): boolean {
+  const st = statSync(path);
+  if (who.uid === 0) return true;
+  const bits = st.uid === who.uid ? (st.mode >> 6) & 7 : who.gids.includes(st.gid) ? (st.mode >> 3) & 7 : st.mode & 7;
+  return (bits & 6) === 6;
+}
+
+/** Problems with the device nodes the backend needs (empty when all is well). */
+export function checkDeviceAccess(backend: PhysicalBackend, host: GpioHost = {}): PttError[] {
+  const devDir = host.devDir ?? '/dev';
+  const who = identity(host);
+  const groupFix = `add the service user to group gpio: sudo usermod -aG gpio ${who.user} (then log in again or restart the service)`;
+  const nodes =
+    backend === 'rpio'
+      ? ['gpiomem']
+      : (() => {
+          try {
+            return readdirSync(devDir).filter((n) => /^gpiochip\d+$/.test(n));
+          } catch {
+            return [];
+          }
+        })();
+  if (backend === 'rpio' && !safeExists(join(devDir, 'gpiomem'))) {
+    return [
+      new PttError('GPIO_NO_DEVICE', `${join(devDir, 'gpiomem')} does not exist, so rpio cannot reach the GPIO`, {
+        context: { backend },
+        hint: 'on a Pi 1-4 with Raspberry Pi OS it is always there; on a Pi 5 or another board set gpio.backend: gpiomon, without GPIO set gpio.backend: virtual',
+      }),
+    ];
+  }
+  if (backend === 'gpiomon' && nodes.length === 0) {
+    return [
+      new PttError('GPIO_NO_DEVICE', `no GPIO character device (${join(devDir, 'gpiochip*')}) on this machine`, {
+        context: { backend },
+        hint: 'this board exposes no GPIO to Linux; set gpio.backend: virtual to use the control socket only',
+      }),
+    ];
+  }
+  const denied = nodes.map((n) => join(devDir, n)).filter((p) => !canReadWrite(p, who));
+  if (denied.length === 0) return [];
+  return [
+    new PttError('GPIO_ACCESS', `user ${who.user} may not use ${denied.join(', ')} (not in its group)`, {
+      context: { backend, devices: denied, user: who.user },
+      hint: groupFix,
+    }),
+  ];
+}
+
+function safeExists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

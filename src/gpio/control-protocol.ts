@@ -1,0 +1,39 @@
+import { DEFAULT_TAP_MS, MAX_TAP_MS } from './virtual-backend.js';
+
+/**
+ * The control socket's line protocol: one command a line (`press`, `release`,
+ * `tap [ms]`, `status`), one answer line each (`ok`, the status text, `error: ...`).
+ */
+export type ControlCommand = { kind: 'press' } | { kind: 'release' } | { kind: 'status' } | { kind: 'tap'; ms: number };
+
+export const CONTROL_COMMANDS = 'press, release, tap [ms], status';
+/** Longer lines are not commands; the connection is answered with an error and closed. */
+export const MAX_LINE_BYTES = 256;
+
+export function parseControlLine(line: string): { ok: true; command: ControlCommand } | { ok: false; error: string } {
+  const words = line.trim().split(/\s+/);
+  const verb = (words[0] ?? '').toLowerCase();
+  const args = words.slice(1);
+  const shown = line.trim().slice(0, 40);
+  switch (verb) {
+    case 'press':
+    case 'release':
+    case 'status':
+      if (args.length) return { ok: false, error: `'${verb}' takes no argument (got '${args.join(' ')}')` };
+      return { ok: true, command: { kind: verb } };
+    case 'tap': {
+      if (args.length > 1) return { ok: false, error: `'tap' takes at most one argument, the hold time in ms (got '${args.join(' ')}')` };
+      if (args.length === 0) return { ok: true, command: { kind: 'tap', ms: DEFAULT_TAP_MS } };
+      const ms = /^\d+$/.test(args[0]!) ? Number(args[0]) : NaN;
+      if (!(ms >= 1 && ms <= MAX_TAP_MS)) return { ok: false, error: `tap time must be a whole number of ms from 1 to ${MAX_TAP_MS} (got '${args[0]}')` };
+      return { ok: true, command: { kind: 'tap', ms } };
+    }
+    default:
+      return { ok: false, error: `unknown command '${shown}'; commands are: ${CONTROL_COMMANDS}` };
+  }
+}
+
+/** Keeps an answer to exactly one line. */
+export function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').trim();
+}

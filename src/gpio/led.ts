@@ -1,0 +1,151 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Component } from '../core/component.js';
+import type { Logger } from '../core/logger.js';
+import { selectBackend, checkDeviceAccess } from './board.js';
+import { gpioChildEnv } from './child-env.js';
+import type { CreateButtonDeps } from './create-button.js';
+import { LED_PATTERNS, type LedState, type LedStep } from './led-patterns.js';
+import { gpiosetArgs, type LibgpiodVersion } from './libgpiod-format.js';
+import { detectLibgpiod, findLine } from './libgpiod-tools.js';
+import { acquireRpio, releaseRpio, type Rpio, type RpioMock } from './rpio-driver.js';
+import type { GpioOptions } from './types.js';
+
+/** Drives one output line. */
+export interface LedDriver {
+  start(): Promise<void>;
+  write(level: 0 | 1): void;
+  stop(): Promise<void>;
+}
+
+export class RpioLedDriver implements LedDriver {
+  private rpio: Rpio | undefined;
+  constructor(private readonly pin: number, private readonly mock: RpioMock = false) {}
+  async start(): Promise<void> {
+    if (this.rpio) return;
+    const rpio = acquireRpio(this.mock);
+    this.rpio = rpio;
+    rpio.open(this.pin, rpio.OUTPUT, rpio.LOW);
+  }
+  write(level: 0 | 1): void {
+    this.rpio?.write(this.pin, level);
+  }
+  async stop(): Promise<void> {
+    const rpio = this.rpio;
+    this.rpio = undefined;
+    if (!rpio) return;
+    rpio.write(this.pin, rpio.LOW);
+    rpio.close(this.pin, rpio.PIN_RESET);
+    releaseRpio(rpio);
+  }
+}
+
+/**
+ * gpioset holds a line only while it runs, so each change replaces the child. Fine for
+ * the slow patterns here; a 2.x interactive gpioset would avoid the respawns.
+ */
+export class GpiosetLedDriver implements LedDriver {
+  private child: ChildProcess | undefined;
+  private line: { chip: string; offset: number } | undefined;
+  private version: LibgpiodVersion | undefined;
+  private level: 0 | 1 | undefined;
+  constructor(private readonly options: { pin: number; chip: string | null; logger: Logger; path?: string }) {}
+  async start(): Promise<void> {
+    this.version = await detectLibgpiod(this.options.path);
+    this.line = await findLine(this.options.pin, this.options.chip, this.version, this.options.path);
+  }
+  write(level: 0 | 1): void {
+    if (!this.line || !this.version || level === this.level) return;
+    this.level = level;
+    this.child?.kill('SIGTERM');
+    const child = spawn('gpioset', gpiosetArgs(this.version, this.line, level), { env: gpioChildEnv(this.options.path), stdio: 'ignore' });
+    child.on('error', (err) => this.options.logger.warn('gpioset failed; the LED is not updated', { error: err }));
+    this.child = child;
+  }
+  async stop(): Promise<void> {
+    this.line = undefined;
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+    }
+  }
+}
+
+/** The status LED: plays LED_PATTERNS[state] on a driver; without a driver it does nothing. */
+export class Led implements Component {
+  readonly name = 'gpio.led';
+  private timer: NodeJS.Timeout | undefined;
+  private current: LedState | undefined;
+  private running = false;
+  private out: 0 | 1 = 0;
+
+  constructor(private readonly driver: LedDriver | undefined) {}
+
+  get state(): LedState | undefined {
+    return this.current;
+  }
+
+  /** The level last written (0 off, 1 on). */
+  get level(): 0 | 1 {
+    return this.out;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.driver?.start();
+    this.running = true;
+    if (this.current) this.play(LED_PATTERNS[this.current], 0);
+  }
+
+  setState(state: LedState): void {
+    if (state === this.current) return;
+    this.current = state;
+    if (this.running) this.play(LED_PATTERNS[state], 0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.driver?.stop();
+    this.out = 0;
+  }
+
+  private play(steps: readonly LedStep[], index: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const [level, ms] = steps[index % steps.length]!;
+    this.out = level;
+    this.driver?.write(level);
+    if (Number.isFinite(ms) && steps.length > 1) {
+      this.timer = setTimeout(() => this.play(steps, index + 1), ms);
+      this.timer.unref(); // the LED alone never keeps the process alive
+    }
+  }
+}
+
+/**
+ * The status LED for the configured backend: rpio writes on Pi 1-4, gpioset on the Pi 5,
+ * nothing when gpio.ledPin is null or the backend is virtual.
+ */
+export function createLed(options: GpioOptions, deps: CreateButtonDeps): Led {
+  const logger = deps.logger.child('led');
+  if (options.ledPin === null) return new Led(undefined);
+  const choice = selectBackend(options, deps.host);
+  if (!choice.ok) throw choice.error;
+  if (choice.backend === 'virtual') {
+    logger.info('gpio.ledPin is ignored with the virtual backend');
+    return new Led(undefined);
+  }
+  if (choice.backend === 'rpio') {
+    if (!deps.rpioMock) {
+      const problems = checkDeviceAccess('rpio', deps.host);
+      if (problems[0]) throw problems[0];
+    }
+    return new Led(new RpioLedDriver(options.ledPin, deps.rpioMock ?? false));
+  }
+  return new Led(new GpiosetLedDriver({ pin: options.ledPin, chip: options.chip, logger, path: deps.path }));
+}
