@@ -1,0 +1,99 @@
+/**
+ * What the conductor needs from each part, and nothing more. The conductor is written against
+ * these small interfaces so it knows no wire format, no ALSA and no GPIO; the composition root
+ * (daemon.ts) plugs the real modules in, tests plug in the simulator-backed ones.
+ *
+ * Listener registration mirrors TypedEmitter so the real classes satisfy the ports as they are.
+ */
+import type { PttError } from '../core/errors.js';
+
+export type ConductorState = 'idle' | 'connecting' | 'listening' | 'thinking' | 'speaking' | 'error';
+
+/** A source of typed events, as TypedEmitter offers it. */
+export interface Events<M extends { [event: string]: unknown[] }> {
+  on<K extends keyof M & string>(event: K, listener: (...args: M[K]) => void): unknown;
+  off<K extends keyof M & string>(event: K, listener: (...args: M[K]) => void): unknown;
+}
+
+export interface TurnLevel {
+  rmsDbfs: number;
+  peakDbfs: number;
+}
+
+/** The gated microphone: capture stays open; `open()` hands over the pre-roll, then `audio` flows until `close()`. */
+export type MicEvents = { audio: [Buffer]; error: [PttError] };
+export interface MicPort extends Events<MicEvents> {
+  open(): Buffer;
+  close(): TurnLevel | undefined;
+}
+
+/** The speaker: fed PCM16 24 kHz mono; knows how much of what it was given has been heard. */
+export type SpeakerEvents = { drained: []; error: [PttError] };
+export interface SpeakerPort extends Events<SpeakerEvents> {
+  write(pcm: Buffer): void;
+  /** Stops at once; returns the milliseconds actually played since the speaker was last idle. */
+  interrupt(): number;
+  /** Milliseconds played since the speaker was last idle (drained or interrupted). */
+  playedMs(): number;
+}
+
+export interface SessionAudio {
+  itemId: string;
+  responseId: string;
+  pcm: Buffer;
+}
+
+export interface SessionTranscript {
+  role: 'user' | 'assistant';
+  itemId: string;
+  text: string;
+  final: boolean;
+}
+
+export type SessionEvents = {
+  /** `ready` means verified: audio and turn commands go straight to the wire. */
+  state: [string, unknown?];
+  verified: [unknown];
+  audio: [SessionAudio];
+  transcript: [SessionTranscript];
+  responseStarted: [{ responseId: string }];
+  responseDone: [{ responseId?: string; status: string }];
+  /** Hands-free: the server heard speech start / stop, or committed the input buffer. */
+  speechStarted: [{ itemId?: string }];
+  speechStopped: [{ itemId?: string }];
+  committed: [{ itemId: string }];
+  error: [PttError];
+};
+
+/**
+ * The Realtime session. It gates audio and turn commands itself until the profile is verified
+ * (and re-verified after a reconnect), so the conductor may call these at any time.
+ */
+export interface SessionPort extends Events<SessionEvents> {
+  readonly state: string;
+  appendAudio(pcm: Buffer): void;
+  commit(): void;
+  createResponse(): void;
+  cancelResponse(): void;
+  truncate(itemId: string, audioEndMs: number): void;
+  clearInput(): void;
+}
+
+export type ButtonEvents = {
+  press: [{ at: number }];
+  release: [{ at: number; heldMs?: number }];
+  longPress: [{ at: number }];
+  doublePress: [{ at: number }];
+};
+export type ButtonPort = Events<ButtonEvents>;
+
+export interface LedPort {
+  setState(state: ConductorState): void;
+}
+
+export type EarconName = 'press' | 'release' | 'error' | 'ready';
+
+/** The systemd status line (sd_notify STATUS=). */
+export interface StatusPort {
+  status(text: string): void;
+}
