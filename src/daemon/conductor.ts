@@ -155,7 +155,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#listen(mic, 'error', (err) => this.#onDeviceError('microphone', err));
     this.#listen(speaker, 'drained', () => this.#onDrained());
     this.#listen(speaker, 'error', (err) => this.#onDeviceError('speaker', err));
-    this.#listen(session, 'state', (s) => this.#onSessionState(s));
+    this.#listen(session, 'state', (s, detail) => this.#onSessionState(s, detail));
     this.#listen(session, 'verified', () => this.#onVerified());
     this.#listen(session, 'audio', (a) => this.#onAudio(a));
     this.#listen(session, 'transcript', (t) => this.#onTranscript(t));
@@ -163,7 +163,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#listen(session, 'responseDone', (r) => this.#onResponseDone(r));
     this.#listen(session, 'speechStarted', () => this.#onSpeechStarted());
     this.#listen(session, 'speechStopped', () => this.#onSpeechStopped());
-    this.#listen(session, 'committed', (c) => this.#onCommitted(c.itemId));
+    this.#listen(session, 'inputCommitted', (c) => this.#onCommitted(c.itemId));
     this.#listen(session, 'error', (err) => this.#onSessionError(err));
     this.#linkReady = this.#d.session.state === 'ready';
     this.#syncHandsFreeMic();
@@ -236,7 +236,12 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
       this.#update('tap');
       return;
     }
-    this.#d.session.commit();
+    const { committed, audioMs } = this.#d.session.commit();
+    if (!committed) {
+      this.#finish(turn, 'tap', `only ${Math.round(audioMs)} ms of audio: the server needs 100 ms, the input was cleared`);
+      this.#update('tap');
+      return;
+    }
     this.#d.session.createResponse();
     if (this.#linkReady) turn.committedAt = this.#now();
     turn.phase = 'awaiting-answer';
@@ -298,31 +303,35 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
 
   // ---- session ----
 
-  #onSessionState(state: string): void {
+  #onSessionState(state: string, detail: string): void {
     const ready = state === 'ready';
-    if (ready === this.#linkReady) {
-      this.#update(`session ${state}`);
-      return;
-    }
+    const wasReady = this.#linkReady;
     this.#linkReady = ready;
-    if (!ready) {
-      const turn = this.#turn;
-      if (turn && (turn.phase === 'recording' || turn.phase === 'awaiting-answer')) {
-        this.#log.warn('connection lost during a turn: its audio is held and sent once the session is verified again', {
-          turn: turn.id,
-          phase: turn.phase,
-          sessionState: state,
-        });
-      }
-      if (turn?.phase === 'answering' && !this.#answerDone) {
-        this.#log.warn('connection lost while answering: what arrived is played, the rest will not come', { turn: turn.id });
-        this.#answerDone = true;
-        turn.lostReason = 'connection lost while answering';
-        if (this.#ledger.idle) this.#finish(turn, 'cut', turn.lostReason);
-      }
-    }
+    // 'verifying' after 'ready' is a changed profile re-applied on the same socket, not a loss.
+    if (wasReady && !ready && state !== 'verifying') this.#onLinkLost(state, detail);
     this.#syncHandsFreeMic();
     this.#update(`session ${state}`);
+  }
+
+  #onLinkLost(state: string, detail: string): void {
+    const turn = this.#turn;
+    if (!turn) return;
+    if (turn.phase === 'recording' || (turn.phase === 'awaiting-answer' && turn.committedAt === undefined)) {
+      // The session puts the uncommitted audio back in its gate and sends it once verified again.
+      this.#log.warn('connection lost during a turn: its audio is held and sent once the session is verified again', {
+        turn: turn.id,
+        sessionState: state,
+        detail,
+      });
+    } else if (turn.phase === 'awaiting-answer' && turn.responseId === undefined) {
+      // The commit reached the old server session; a new one knows nothing of this turn.
+      this.#fail(turn, 'dropped', `the connection was lost after the turn was sent, before the answer started (${detail})`);
+    } else if (turn.phase === 'answering' && !this.#answerDone) {
+      this.#log.warn('connection lost while answering: what arrived is played, the rest will not come', { turn: turn.id, detail });
+      this.#answerDone = true;
+      turn.lostReason = `connection lost while answering (${detail})`;
+      if (this.#ledger.idle) this.#finish(turn, 'cut', turn.lostReason);
+    }
   }
 
   #onVerified(): void {
@@ -409,13 +418,14 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     if (responseId !== undefined && turn.responseId !== undefined && responseId !== turn.responseId) return;
     this.#answerDone = true;
     if (turn.receivedMs === 0) {
-      const ok = status === 'completed';
-      if (ok) this.#finish(turn, 'complete', 'the answer had no audio');
+      if (status === 'completed') this.#finish(turn, 'complete', 'the answer had no audio');
+      else if (status === 'disconnected') this.#fail(turn, 'dropped', 'the connection was lost before the answer came');
       else this.#fail(turn, 'failed', `the response ended with status ${status}`);
       this.#update('response done');
       return;
     }
-    if (this.#ledger.idle) this.#finish(turn, status === 'completed' ? 'complete' : 'cut', status === 'completed' ? undefined : `response ${status}`);
+    if (status !== 'completed') turn.lostReason = status === 'disconnected' ? 'connection lost while answering' : `response ${status}`;
+    if (this.#ledger.idle) this.#finish(turn, turn.lostReason ? 'cut' : 'complete', turn.lostReason);
     this.#update('response done');
   }
 

@@ -52,16 +52,16 @@ export interface SessionTranscript {
 
 export type SessionEvents = {
   /** `ready` means verified: audio and turn commands go straight to the wire. */
-  state: [string, unknown?];
+  state: [string, string];
   verified: [unknown];
   audio: [SessionAudio];
   transcript: [SessionTranscript];
   responseStarted: [{ responseId: string }];
   responseDone: [{ responseId?: string; status: string }];
   /** Hands-free: the server heard speech start / stop, or committed the input buffer. */
-  speechStarted: [{ itemId?: string }];
-  speechStopped: [{ itemId?: string }];
-  committed: [{ itemId: string }];
+  speechStarted: [{ itemId: string }];
+  speechStopped: [{ itemId: string }];
+  inputCommitted: [{ itemId: string }];
   error: [PttError];
 };
 
@@ -70,9 +70,11 @@ export type SessionEvents = {
  * (and re-verified after a reconnect), so the conductor may call these at any time.
  */
 export interface SessionPort extends Events<SessionEvents> {
+  /** 'ready' when verified; 'verifying' while a changed profile is re-applied on the same socket. */
   readonly state: string;
   appendAudio(pcm: Buffer): void;
-  commit(): void;
+  /** Commits the input; `committed: false` when it held too little audio and was cleared instead. */
+  commit(): { committed: boolean; audioMs: number };
   createResponse(): void;
   cancelResponse(): void;
   truncate(itemId: string, audioEndMs: number): void;
