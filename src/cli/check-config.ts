@@ -3,14 +3,15 @@
  * secrets redacted and exits 0, or prints every problem and exits 1.
  */
 import { stringify } from 'yaml';
-import { formatProblems, loadConfig, redactConfig } from '../config/index.js';
+import { formatProblems, loadConfig, redactConfig, resolveApiKey } from '../config/index.js';
 import { redact } from '../core/secrets.js';
 import { CONFIG_OPTION, configPathFrom, parseCommandArgs, type CliCommand } from './command.js';
 
 const USAGE = `usage: realtime-ptt check-config [--config PATH] [--json]
 
 Validates the config file and prints the effective config (file + defaults + environment
-overrides) with secrets redacted. Exit status 0 when valid, 1 with every problem listed.
+overrides) with secrets redacted, and says where the API key comes from (never the key).
+Exit status 0 when valid, 1 with every problem listed. A missing key is reported, not an error.
 
 options:
   -c, --config PATH  config file (default: $REALTIME_PTT_CONFIG or /etc/realtime-ptt/config.yaml)
@@ -28,10 +29,13 @@ export const command: CliCommand = {
       process.stderr.write(`${path}: ${formatProblems(result.problems)}`);
       return 1;
     }
+    // Resolving the key registers it as a secret, so a key pasted into any value is redacted below.
+    const key = resolveApiKey(result.config, process.env);
     const printable = redactConfig(result.config);
     const text = args.values.json ? JSON.stringify(printable, null, 2) + '\n' : stringify(printable, { lineWidth: 0 });
     process.stdout.write(redact(text));
     process.stderr.write(`${path}: config is valid\n`);
+    process.stderr.write(key.ok ? `API key: found (${key.source}${key.path ? ` ${key.path}` : ''})\n` : `API key: ${key.error.message}\n  fix: ${key.error.hint ?? ''}\n`);
     return 0;
   },
 };

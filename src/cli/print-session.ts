@@ -2,7 +2,7 @@
  * realtime-ptt print-session [--config PATH] [--event]: prints the GA session object the
  * device profile produces, exactly what session.update or a client secret carries.
  */
-import { formatProblems, loadConfig, profileToSession } from '../config/index.js';
+import { formatProblems, loadConfig, profileToSession, resolveApiKey } from '../config/index.js';
 import { redact } from '../core/secrets.js';
 import { CONFIG_OPTION, configPathFrom, parseCommandArgs, type CliCommand } from './command.js';
 
@@ -27,6 +27,7 @@ export const command: CliCommand = {
       process.stderr.write(`${path}: ${formatProblems(result.problems)}`);
       return 1;
     }
+    resolveApiKey(result.config, process.env); // registers the key, so redact() below hides it anywhere
     const session = profileToSession(result.config);
     const out = args.values.event ? { type: 'session.update', session } : session;
     process.stdout.write(redact(JSON.stringify(out, null, 2)) + '\n');

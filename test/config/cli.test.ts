@@ -49,7 +49,26 @@ describe('realtime-ptt check-config', () => {
     const printed = JSON.parse(r.stdout) as { gpio: { backend: string }; log: { level: string } };
     expect(printed.gpio.backend).toBe('gpiomon');
     expect(printed.log.level).toBe('warn');
+    // The profile names a key file, which wins over OPENAI_API_KEY, and it does not exist here.
+    expect(r.stderr).toContain('API key: API key file /etc/realtime-ptt/key does not exist');
     expect(r.stdout + r.stderr).not.toContain(key);
+  });
+
+  it('a key pasted into the profile is redacted in the printout; a missing key is reported', async () => {
+    const key = 'plainkey-without-known-shape-42424242';
+    const path = tmp.file('pasted.yaml');
+    writeFileSync(path, `session:\n  instructions: "the key is ${key}"\n`);
+    const r = await cli(['check-config', '--config', path], { OPENAI_API_KEY: key });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('instructions: the key is [redacted]');
+    expect(r.stderr).toContain('API key: found (env)');
+    expect(r.stdout + r.stderr).not.toContain(key);
+    const s = await cli(['print-session', '--config', path], { OPENAI_API_KEY: key });
+    expect(s.stdout).toContain('the key is [redacted]');
+    expect(s.stdout).not.toContain(key);
+    const none = await cli(['check-config', '--config', path]);
+    expect(none.code).toBe(0);
+    expect(none.stderr).toMatch(/API key: no OpenAI API key is set\n  fix: .*OPENAI_API_KEY/);
   });
 
   it('an invalid file: exit 1 and every problem, no stack trace', async () => {

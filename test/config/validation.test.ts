@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { join } from 'node:path';
-import { formatProblems, loadConfig, schema } from '../../src/config/index.js';
+import { formatProblems, loadConfig, schema, type Config } from '../../src/config/index.js';
 import { FIXTURES, problemAt, problems, valid } from './helpers.js';
 
 describe('defaults and a full profile', () => {
@@ -28,6 +28,14 @@ describe('defaults and a full profile', () => {
     expect(c.gpio).toMatchObject({ backend: 'gpiomon', mode: 'toggle', ledPin: 23, chip: 'gpiochip4', pull: 'down' });
     expect(c.log).toEqual({ level: 'debug', format: 'json', transcriptFile: null });
     expect(c.conversation).toEqual({ bargeInByVoice: true, earcons: false });
+  });
+
+  it('Config is typed from the schema', () => {
+    expectTypeOf<Config['gpio']['backend']>().toEqualTypeOf<'auto' | 'rpio' | 'gpiomon' | 'virtual'>();
+    expectTypeOf<Config['gpio']['ledPin']>().toEqualTypeOf<number | null>();
+    expectTypeOf<Config['session']['maxOutputTokens']>().toEqualTypeOf<number | 'inf'>();
+    expectTypeOf<Config['session']['voice']>().toEqualTypeOf<(typeof import('../../src/config/index.js').BUILTIN_VOICES)[number] | { id: string }>();
+    expectTypeOf<Config['conversation']>().toEqualTypeOf<{ bargeInByVoice: boolean; earcons: boolean }>();
   });
 
   it('the returned config cannot be mutated by a consumer', () => {
