@@ -14,12 +14,31 @@ const BETA_HINTS: Readonly<Record<string, string>> = {
   max_output_tokens: 'is the GA wire name; this file uses camelCase: write session.maxOutputTokens',
   output_modalities: 'is the GA wire name; this file uses camelCase: write session.outputModalities',
   input_audio_transcription_model: 'is not a GA key; write session.transcription.model',
-  tool_choice: 'is not a setting of realtime-ptt (the model chooses tools automatically); remove it',
   apiKey: 'cannot be stored in the config file; put the key in the systemd credential openai-api-key, in the file named by realtime.apiKeyFile, or in OPENAI_API_KEY',
   api_key: 'cannot be stored in the config file; put the key in the systemd credential openai-api-key, in the file named by realtime.apiKeyFile, or in OPENAI_API_KEY',
 };
 
-export function betaHint(key: string): string | undefined {
+const NOT_EXPOSED = 'is a GA session setting that realtime-ptt does not expose; remove it';
+
+/** GA wire layout written into our session section, where our spelling differs. */
+const PATH_HINTS: Readonly<Record<string, string>> = {
+  'session.audio':
+    "is GA's nested layout; this file keeps the profile flat: session.voice, session.speed, session.turnDetection, session.transcription, session.noiseReduction (the format is always PCM16 24 kHz). Audio devices are in the top-level audio section",
+  'session.type': 'is always realtime in what realtime-ptt sends; remove it',
+  'session.model': 'is a connection setting here: write realtime.model',
+  'session.tool_choice': `${NOT_EXPOSED} (the model chooses among session.tools itself)`,
+  'session.toolChoice': `${NOT_EXPOSED} (the model chooses among session.tools itself)`,
+  'session.prompt': `${NOT_EXPOSED}; the system prompt is session.instructions`,
+  'session.include': NOT_EXPOSED,
+  'session.tracing': NOT_EXPOSED,
+  'session.truncation': NOT_EXPOSED,
+  'session.reasoning': NOT_EXPOSED,
+  'session.parallel_tool_calls': NOT_EXPOSED,
+};
+
+/** The hint for an unknown `key` at dotted `path`, if it is a known beta, GA-wire or tutorial spelling. */
+export function betaHint(key: string, path: string = key): string | undefined {
+  if (Object.hasOwn(PATH_HINTS, path)) return PATH_HINTS[path];
   return Object.hasOwn(BETA_HINTS, key) ? BETA_HINTS[key] : undefined;
 }
 

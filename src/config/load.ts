@@ -154,7 +154,7 @@ function sortKeys(raw: Raw, node: Record<string, SchemaNode>, prefix: string, pr
 
 function unknownKey(key: string, value: unknown, path: string, node: Record<string, SchemaNode>, prefix: string): ConfigProblem {
   const here = `keys ${prefix ? `under ${prefix}` : 'at the top level'}: ${Object.keys(node).join(', ')}`;
-  const beta = betaHint(key);
+  const beta = betaHint(key, path);
   // A key pasted into the file must not be echoed back to the terminal or the journal.
   if (beta) return { key: path, value: /^api_?key$/i.test(key) ? REDACTED : value, message: `${key} ${beta}`, allowed: here };
   const camel = snakeToCamel(key);

@@ -22,7 +22,7 @@ export function formatProblems(problems: readonly ConfigProblem[]): string {
   const lines = problems.map((p) => {
     const given = p.value === undefined || p.key === FILE_KEY ? '' : `\n    given: ${showValue(p.value)}`;
     const allowed = p.allowed ? `\n    allowed: ${p.allowed}` : '';
-    return `  - ${p.key}: ${p.message}${given}${allowed}`;
+    return `  - ${p.key || '""'}: ${p.message}${given}${allowed}`;
   });
   const n = problems.length;
   // Redacted as a whole: a key pasted into any value must never be printed back.

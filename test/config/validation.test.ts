@@ -189,6 +189,17 @@ describe('beta and tutorial keys', () => {
     expect(by['session.output_modalities']).toMatch(/camelCase: write session\.outputModalities/);
     expect(r.problems).toHaveLength(9);
   });
+
+  it('GA wire layout pasted into the session section names our flat spelling or says it is not exposed', () => {
+    const list = problems('session:\n  type: realtime\n  model: gpt-realtime\n  audio: {output: {voice: ash}}\n  tracing: auto\n  tool_choice: auto\n  prompt: {id: pmpt_1}');
+    const by = Object.fromEntries(list.map((p) => [p.key, p.message]));
+    expect(by['session.type']).toMatch(/always realtime/);
+    expect(by['session.model']).toMatch(/write realtime\.model/);
+    expect(by['session.audio']).toMatch(/session\.voice, session\.speed, session\.turnDetection/);
+    expect(by['session.tracing']).toMatch(/does not expose/);
+    expect(by['session.tool_choice']).toMatch(/does not expose/);
+    expect(by['session.prompt']).toMatch(/session\.instructions/);
+  });
 });
 
 describe('the file itself', () => {
