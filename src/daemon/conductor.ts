@@ -90,7 +90,7 @@ const DORMANT = new Set(['idle', 'dormant', 'closed', 'stopped']);
 export class Conductor extends TypedEmitter<ConductorEvents> implements Component {
   readonly name = 'conductor';
   #opts: ConductorOptions;
-  readonly #d: ConductorDeps;
+  #d: ConductorDeps;
   readonly #log: Logger;
   readonly #now: () => number;
 
@@ -170,16 +170,28 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#update('started');
   }
 
-  async stop(): Promise<void> {
+  async stop(reason = 'the daemon is stopping'): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
     this.#clearTimers();
-    if (this.#turn && this.#turn.phase !== 'finished') this.#finish(this.#turn, 'dropped', 'the daemon is stopping');
+    if (this.#turn && this.#turn.phase !== 'finished') this.#finish(this.#turn, 'dropped', reason);
     if (this.#micOpen) this.#closeMic();
     if (!this.#ledger.idle) this.#d.speaker.interrupt();
     this.#ledger.reset();
+  }
+
+  /**
+   * Swaps parts that were restarted (hot reload of audio, GPIO or connection settings). A turn in
+   * progress ends as dropped with `reason`; the turn count and state carry on.
+   */
+  async rewire(parts: Partial<Pick<ConductorDeps, 'mic' | 'speaker' | 'session' | 'button' | 'led'>>, reason: string): Promise<void> {
+    const wasStarted = this.#started;
+    await this.stop(reason);
+    this.#d = { ...this.#d, ...parts };
+    this.#muted = false;
+    if (wasStarted) await this.start();
   }
 
   /** Hot reload of the conductor's own settings (turn detection, barge-in by voice, earcons). */

@@ -1,0 +1,379 @@
+/**
+ * The composition root: builds the parts from the config, starts them in order, stops them in
+ * reverse (one failing stop does not keep the others running), and applies hot reloads: session
+ * fields are re-applied and verified on the open session, connection fields rebuild the session,
+ * audio and GPIO fields restart that group, an invalid edit keeps the config in force.
+ */
+import type { Component } from '../core/component.js';
+import { PttError, toPttError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import { ConfigWatcher, formatProblems, profileToSession, type Config, type ConfigProblem } from '../config/index.js';
+import type { ConfigChanges } from '../config/index.js';
+import { Conductor, type ConductorOptions, type TranscriptEntry } from './conductor.js';
+import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionPort, SpeakerPort } from './ports.js';
+import { TranscriptFile } from './transcript-file.js';
+import type { TurnRecord } from './turn.js';
+
+/** systemd's notify protocol, as sd-notify.ts provides it (a no-op without NOTIFY_SOCKET). */
+export interface Notifier {
+  ready(status?: string): void;
+  status(text: string): void;
+  reloading(): void;
+  stopping(): void;
+  startWatchdog(): void;
+  stop(): void;
+}
+
+export interface AudioParts {
+  /** Components in start order (capture source, player); stopped in reverse. */
+  components: Component[];
+  mic: MicPort;
+  speaker: SpeakerPort;
+  /** Live volume change, when the player supports it. */
+  setVolume?(volume: number): void;
+}
+
+export interface SessionPart extends SessionPort, Component {
+  applyProfile(session: ReturnType<typeof profileToSession>): Promise<{ ok: true; mode: string; message: string; deferred?: string[] } | { ok: false; error: PttError }>;
+}
+
+export interface GpioParts {
+  components: Component[];
+  button: ButtonPort;
+  led?: LedPort;
+}
+
+/** Builds each group of parts from a config; the daemon decides when. */
+export interface PartsFactory {
+  audio(config: Config): AudioParts;
+  session(config: Config): SessionPart;
+  /** `status` answers the control socket's `status` command. */
+  gpio(config: Config, status: () => string): GpioParts;
+  earcon(name: EarconName): Buffer;
+}
+
+export interface DaemonOptions {
+  configPath: string;
+  config: Config;
+  logger: Logger;
+  parts: PartsFactory;
+  notifier: Notifier;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Re-read the file when it changes (SIGHUP always re-reads). Default true. */
+  watch?: boolean;
+  /** Longest wait for a turn to finish before a reload restarts a part under it. */
+  quietWaitMs?: number;
+}
+
+export type DaemonEvents = {
+  state: [ConductorState];
+  turn: [TurnRecord];
+  transcript: [TranscriptEntry];
+  ready: [];
+  reloaded: [{ keys: string[]; applied: string[]; ok: boolean }];
+  invalidConfig: [ConfigProblem[]];
+  /** A part could not be restarted and the old one could not be brought back: the daemon must exit. */
+  fatal: [PttError];
+};
+
+type Group = 'transcripts' | 'audio' | 'session' | 'conductor' | 'gpio' | 'watcher';
+
+export function conductorOptions(config: Config): Partial<ConductorOptions> {
+  return {
+    turnDetection: config.session.turnDetection.type,
+    bargeInByVoice: config.conversation.bargeInByVoice,
+    earcons: config.conversation.earcons,
+  };
+}
+
+export class Daemon extends TypedEmitter<DaemonEvents> {
+  readonly #o: DaemonOptions;
+  readonly #log: Logger;
+  #config: Config;
+  #audio: AudioParts | undefined;
+  #session: SessionPart | undefined;
+  #gpio: GpioParts | undefined;
+  #conductor: Conductor | undefined;
+  #transcripts: TranscriptFile | undefined;
+  #watcher: ConfigWatcher | undefined;
+  /** What is running, per group, in start order. */
+  readonly #running = new Map<Group, Component[]>();
+  #readySent = false;
+  #stopping = false;
+  #reloads: Promise<void> = Promise.resolve();
+
+  constructor(options: DaemonOptions) {
+    super();
+    this.#o = options;
+    this.#config = options.config;
+    this.#log = options.logger.child('daemon');
+  }
+
+  get config(): Config {
+    return this.#config;
+  }
+
+  get state(): ConductorState {
+    return this.#conductor?.state ?? 'connecting';
+  }
+
+  /** Starts every part in order; if one fails, what started is stopped again and the error is thrown. */
+  async start(): Promise<void> {
+    const config = this.#config;
+    try {
+      if (config.log.transcriptFile) {
+        this.#transcripts = new TranscriptFile(config.log.transcriptFile, this.#log);
+        await this.#startGroup('transcripts', [this.#transcripts]);
+      }
+      this.#audio = this.#o.parts.audio(config);
+      await this.#startGroup('audio', this.#audio.components);
+      this.#session = this.#o.parts.session(config);
+      this.#session.on('verified', () => this.#onVerified());
+      // Built now, started last: presses only count once everything they drive is running.
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
+      const conductor = new Conductor(
+        {
+          mic: this.#audio.mic,
+          speaker: this.#audio.speaker,
+          session: this.#session,
+          button: this.#gpio.button,
+          ...(this.#gpio.led ? { led: this.#gpio.led } : {}),
+          earcon: (name) => this.#o.parts.earcon(name),
+          logger: this.#o.logger,
+          status: { status: (text) => this.#o.notifier.status(text) },
+        },
+        conductorOptions(config),
+      );
+      this.#conductor = conductor;
+      conductor.on('state', (state) => this.emit('state', state));
+      conductor.on('turn', (record) => this.emit('turn', record));
+      conductor.on('transcript', (entry) => {
+        void this.#transcripts?.append(entry);
+        this.emit('transcript', entry);
+      });
+      // The session connects as it starts; the conductor must already be listening for it.
+      await this.#startGroup('conductor', [conductor]);
+      await this.#startGroup('session', [this.#session]);
+      await this.#startGroup('gpio', this.#gpio.components);
+      this.#gpio.led?.setState(conductor.state);
+      this.#watcher = new ConfigWatcher({ path: this.#o.configPath, initial: config, env: this.#o.env, logger: this.#o.logger });
+      this.#watcher.on('change', (next, changes) => void this.#queueReload(next, changes));
+      this.#watcher.on('invalid', (problems) => this.#onInvalid(problems));
+      if (this.#o.watch !== false) await this.#startGroup('watcher', [this.#watcher]);
+    } catch (err) {
+      await this.stop();
+      throw toPttError(err, 'DAEMON_START');
+    }
+    if (config.realtime.connection === 'on-demand') this.#sendReady('ready (on-demand: connects at the first press)');
+    this.#log.info('daemon started', { connection: config.realtime.connection, turnDetection: config.session.turnDetection.type });
+  }
+
+  /** Stops every part in reverse order; a part that fails or hangs is logged and skipped. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#o.notifier.stopping();
+    const order: Group[] = ['watcher', 'gpio', 'conductor', 'session', 'audio', 'transcripts'];
+    for (const group of order) await this.#stopGroup(group);
+    this.#o.notifier.stop();
+    this.#log.info('daemon stopped');
+  }
+
+  /** SIGHUP: re-read the config file and apply what changed. */
+  async reload(): Promise<void> {
+    this.#o.notifier.reloading();
+    const watcher = this.#watcher;
+    if (!watcher) return;
+    await watcher.reload();
+    await this.#reloads;
+    // A reload that found nothing to change still has to tell systemd it is done.
+    this.#o.notifier.ready(this.#statusLine());
+  }
+
+  // ---- reload ----
+
+  #onInvalid(problems: ConfigProblem[]): void {
+    this.#log.error('the edited config is invalid; the config in force is kept', { path: this.#o.configPath, problems: formatProblems(problems).trimEnd() });
+    this.emit('invalidConfig', problems);
+  }
+
+  #queueReload(next: Config, changes: ConfigChanges): Promise<void> {
+    this.#reloads = this.#reloads.then(() => this.#apply(next, changes)).catch((err: unknown) => {
+      const error = toPttError(err, 'RELOAD_FAILED');
+      this.#log.error('reload failed', { error });
+      this.emit('fatal', error);
+    });
+    return this.#reloads;
+  }
+
+  async #apply(next: Config, changes: ConfigChanges): Promise<void> {
+    if (this.#stopping) return;
+    this.#o.notifier.reloading();
+    const before = this.#config;
+    const applied: string[] = [];
+    let ok = true;
+    const keys = changes.keys;
+    const touched = (prefix: string) => keys.some((k) => k === prefix || k.startsWith(prefix + '.'));
+    this.#config = next;
+
+    // live: cheap settings take effect at once.
+    this.#o.logger.setLevel(next.log.level);
+    this.#conductor?.setOptions(conductorOptions(next));
+    if (before.audio.output.volume !== next.audio.output.volume) this.#audio?.setVolume?.(next.audio.output.volume);
+    applied.push('live');
+
+    if (this.#needsNewSession(keys)) {
+      await this.#restart('session', before, next, 'connection settings changed');
+      applied.push('reconnect');
+    } else if (touched('session')) {
+      const result = await this.#session!.applyProfile(profileToSession(next));
+      if (result.ok) {
+        this.#log.info('changed profile applied', { mode: result.mode, message: result.message, keys: keys.filter((k) => k.startsWith('session.')) });
+        applied.push('session');
+      } else {
+        // The session went back to the profile that worked; the config in force says so too.
+        this.#config = { ...next, session: before.session };
+        this.#conductor?.setOptions(conductorOptions(this.#config));
+        this.#log.error('the server did not accept the changed profile; the previous one stays in force', { error: result.error });
+        ok = false;
+      }
+    }
+    if (touched('audio.input') || keys.some((k) => k.startsWith('audio.output.') && k !== 'audio.output.volume')) {
+      await this.#restart('audio', before, next, 'audio settings changed');
+      applied.push('restart-audio');
+    }
+    if (touched('gpio')) {
+      await this.#restart('gpio', before, next, 'GPIO settings changed');
+      applied.push('restart-gpio');
+    }
+    const needsRestart = keys.filter((k) => k.startsWith('control.') || k === 'log.format' || k === 'log.transcriptFile');
+    if (needsRestart.length > 0) {
+      this.#log.warn('these settings take effect when the daemon restarts (systemctl restart realtime-ptt)', { keys: needsRestart });
+    }
+    this.#o.notifier.ready(this.#statusLine());
+    this.#log.info('config reloaded', { keys, applied, ok });
+    this.emit('reloaded', { keys, applied, ok });
+  }
+
+  /**
+   * Keys whose change a live session.update cannot carry: the endpoint, model or credentials, and
+   * features GA cannot switch off in place. A voice change is the session's to handle (live until
+   * the first audio answer, then by reconnecting when idle).
+   */
+  #needsNewSession(keys: string[]): boolean {
+    const reconnectKeys = ['realtime.url', 'realtime.model', 'realtime.provider', 'realtime.apiKeyFile', 'realtime.bootstrap', 'realtime.connection'];
+    const before = this.#config;
+    return keys.some((k) => reconnectKeys.includes(k)) || keys.includes('session.transcription.enabled') || (keys.includes('session.noiseReduction') && before.session.noiseReduction === 'off');
+  }
+
+  /** Restarts one group under a new config; if that fails, brings the old one back (or gives up loudly). */
+  async #restart(group: 'audio' | 'session' | 'gpio', before: Config, next: Config, reason: string): Promise<void> {
+    await this.#whenQuiet();
+    const conductor = this.#conductor!;
+    await conductor.stop(`${reason}: ${group} restarted`);
+    await this.#stopGroup(group);
+    try {
+      await this.#build(group, next);
+      this.#log.info(`${group} restarted`, { reason });
+    } catch (err) {
+      const error = toPttError(err, 'RELOAD_RESTART');
+      this.#log.error(`${group} could not restart with the new settings; going back to the previous ones`, { error });
+      await this.#stopGroup(group);
+      this.#config = { ...next, ...(group === 'audio' ? { audio: before.audio } : group === 'gpio' ? { gpio: before.gpio } : { realtime: before.realtime, session: before.session }) };
+      try {
+        await this.#build(group, before);
+      } catch (again) {
+        const fatal = toPttError(again, 'RELOAD_ROLLBACK');
+        this.emit('fatal', fatal);
+        throw fatal;
+      }
+    }
+    await conductor.start();
+  }
+
+  async #build(group: 'audio' | 'session' | 'gpio', config: Config): Promise<void> {
+    const conductor = this.#conductor!;
+    if (group === 'audio') {
+      this.#audio = this.#o.parts.audio(config);
+      await this.#startGroup('audio', this.#audio.components);
+      await conductor.rewire({ mic: this.#audio.mic, speaker: this.#audio.speaker }, 'audio restarted');
+    } else if (group === 'session') {
+      this.#session = this.#o.parts.session(config);
+      this.#session.on('verified', () => this.#onVerified());
+      await conductor.rewire({ session: this.#session }, 'session rebuilt');
+      await this.#startGroup('session', [this.#session]);
+    } else {
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
+      await this.#startGroup('gpio', this.#gpio.components);
+      await conductor.rewire({ button: this.#gpio.button, ...(this.#gpio.led ? { led: this.#gpio.led } : {}) }, 'GPIO restarted');
+    }
+  }
+
+  /** Resolves when no turn is in progress (or after quietWaitMs): a restart should not cut someone off. */
+  async #whenQuiet(): Promise<void> {
+    const busy = (s: ConductorState) => s === 'listening' || s === 'thinking' || s === 'speaking';
+    const conductor = this.#conductor;
+    if (!conductor || !busy(conductor.state) || (conductor.handsFree && conductor.state === 'listening')) return;
+    const limit = this.#o.quietWaitMs ?? 30_000;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, limit);
+      function done(): void {
+        clearTimeout(timer);
+        conductor!.off('state', onState);
+        resolve();
+      }
+      const onState = (s: ConductorState) => {
+        if (!busy(s)) done();
+      };
+      conductor.on('state', onState);
+    });
+  }
+
+  // ---- lifecycle helpers ----
+
+  #onVerified(): void {
+    if (!this.#readySent) this.#sendReady(this.#statusLine());
+  }
+
+  #sendReady(status: string): void {
+    if (this.#readySent) return;
+    this.#readySent = true;
+    this.#o.notifier.ready(status);
+    this.#o.notifier.startWatchdog();
+    this.emit('ready');
+  }
+
+  #statusLine(): string {
+    return this.#conductor?.state ?? 'starting';
+  }
+
+  async #startGroup(group: Group, components: Component[]): Promise<void> {
+    const started: Component[] = [];
+    this.#running.set(group, started);
+    for (const c of components) {
+      await c.start();
+      started.push(c);
+    }
+  }
+
+  async #stopGroup(group: Group): Promise<void> {
+    const components = this.#running.get(group) ?? [];
+    this.#running.delete(group);
+    for (const c of [...components].reverse()) {
+      try {
+        await withDeadline(c.stop(), 1_500, c.name);
+      } catch (err) {
+        this.#log.error(`${c.name} did not stop cleanly`, { error: toPttError(err, 'STOP_FAILED', { component: c.name }) });
+      }
+    }
+  }
+}
+
+function withDeadline(p: Promise<void>, ms: number, name: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((_, reject) => {
+    timer = setTimeout(() => reject(new PttError('STOP_TIMEOUT', `${name} did not stop within ${ms} ms`, { context: { component: name, ms } })), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
