@@ -3,8 +3,7 @@
  * `apply` tags of the schema (never case-by-case code).
  */
 import { schema, type Config } from './schema.js';
-import { APPLY_ORDER, leaves, type ApplyAction } from './schema-kit.js';
-import { get } from './load.js';
+import { APPLY_ORDER, leaves, valueAt, type ApplyAction } from './schema-kit.js';
 
 export interface ConfigChanges {
   /** Dotted keys whose value differs, in schema order. */
@@ -48,7 +47,7 @@ export function actionsFor(changes: ReadonlyArray<string | { key: string; before
 
 export function diffConfig(before: Config, after: Config): ConfigChanges {
   const changed = leaves(schema)
-    .map(([key]) => ({ key, before: get(before, key), after: get(after, key) }))
+    .map(([key]) => ({ key, before: valueAt(before, key), after: valueAt(after, key) }))
     .filter((c) => !sameValue(c.before, c.after));
   return {
     keys: changed.map((c) => c.key),

@@ -153,12 +153,15 @@ export function leaves(node: SchemaNode, prefix = ''): Array<[string, Leaf<unkno
   return Object.entries(node).flatMap(([k, v]) => leaves(v, prefix ? `${prefix}.${k}` : k));
 }
 
-export function nodeAt(root: SchemaNode, path: string): SchemaNode | undefined {
-  let node: SchemaNode | undefined = root;
-  for (const part of path.split('.').filter(Boolean)) {
-    if (!node || isLeaf(node)) return undefined;
-    node = (node as Record<string, SchemaNode>)[part];
+export const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The value at a dotted path, or undefined. */
+export function valueAt(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (!isMapping(cur)) return undefined;
+    cur = cur[part];
   }
-  return node;
+  return cur;
 }
 
