@@ -134,7 +134,9 @@ export class GpiomonBackend extends TypedEmitter<EdgeBackendEvents> implements E
     this.failures = lived >= stableMs ? 1 : this.failures + 1;
     const delay = Math.min(respawnMaxMs, respawnMinMs * 2 ** (this.failures - 1));
     const why = firstLine(this.stderrTail);
-    logger.warn('gpiomon exited; restarting it', { code, signal, stderr: why, restartInMs: delay });
+    // Warn while it may still recover; after the error event, keep the journal quiet.
+    const log = this.failures <= failuresBeforeError ? logger.warn : logger.debug;
+    log.call(logger, 'gpiomon exited; restarting it', { code, signal, stderr: why, restartInMs: delay });
     // Whatever happened while it was gone, do not leave a press hanging.
     this.emit('level', { level: this.idleLevel, at: monotonicMs() });
     if (this.failures === failuresBeforeError) {
