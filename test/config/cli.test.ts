@@ -112,6 +112,9 @@ describe('realtime-ptt print-session', () => {
     const r = await cli(['print-session', '--config', join(FIXTURES, 'beta-tutorial.yaml')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/9 problems in the config/);
+    const help = await cli(['print-session', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: realtime-ptt print-session/);
     const usage = await cli(['print-session', '--bogus']);
     expect(usage.code).not.toBe(0);
     expect(usage.stderr).toMatch(/bogus/);

@@ -91,6 +91,22 @@ describe('ConfigWatcher', () => {
     expect(changes[0]![1]).toEqual({ keys: ['session.voice'], sections: ['session'], actions: ['reconnect'] });
   });
 
+  it('a real SIGHUP wired to reload() applies the edit (what ExecReload does)', async () => {
+    const { path, watcher } = await started('audio: {output: {volume: 1}}\n', { debounceMs: 60_000 });
+    const onHup = () => void watcher.reload();
+    process.on('SIGHUP', onHup);
+    try {
+      writeFileSync(path, 'audio: {output: {volume: 0.5}}\n');
+      const next = watcher.next('change', 5000);
+      process.kill(process.pid, 'SIGHUP');
+      const [config, changes] = await next;
+      expect(config.audio.output.volume).toBe(0.5);
+      expect(changes.actions).toEqual(['live']);
+    } finally {
+      process.off('SIGHUP', onHup);
+    }
+  });
+
   it('reload() of a deleted file reports it and keeps the config', async () => {
     const { path, watcher, invalid } = await started('gpio: {pin: 5}\n', { debounceMs: 60_000 });
     renameSync(path, `${path}.gone`);
