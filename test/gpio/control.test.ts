@@ -145,6 +145,12 @@ describe('realtime-ptt press/release/tap/status (real processes)', () => {
     expect(ctx.contacts).toEqual([true, false]);
   });
 
+  it('finds the socket from control.socket in the --config file', async () => {
+    const config = join(root, 'config.yaml');
+    writeFileSync(config, `# a person's comment\ncontrol:\n  socket: ${ctx.socketPath}\n`);
+    expect(await cli('status', '--config', config)).toMatchObject({ code: 0, stdout: 'idle\n' });
+  });
+
   it('press and release; with no daemon the error says how to start it', async () => {
     const [press, missing] = await Promise.all([cli('press', '--socket', ctx.socketPath), cli('release', '--socket', join(root, 'gone.sock'))]);
     expect(press).toMatchObject({ code: 0, stdout: 'ok\n' });
