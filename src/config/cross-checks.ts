@@ -10,7 +10,8 @@ export function crossChecks(c: Config, raw: Record<string, unknown>, problems: C
   const reported = new Set(problems.map((p) => p.key));
   const bad = (...keys: string[]) => keys.some((k) => reported.has(k) || [...reported].some((r) => r.startsWith(k + '.')));
   if (!bad('realtime.reconnect') && c.realtime.reconnect.minMs > c.realtime.reconnect.maxMs) {
-    problems.push({ key: 'realtime.reconnect.maxMs', value: c.realtime.reconnect.maxMs, message: `is below realtime.reconnect.minMs (${c.realtime.reconnect.minMs})`, allowed: `a value >= ${c.realtime.reconnect.minMs}` });
+    const { minMs, maxMs } = c.realtime.reconnect;
+    problems.push({ key: 'realtime.reconnect.maxMs', value: maxMs, message: `is below realtime.reconnect.minMs (${minMs})`, allowed: `a value >= ${minMs}` });
   }
   if (!bad('gpio.pin', 'gpio.ledPin') && c.gpio.ledPin !== null && c.gpio.ledPin === c.gpio.pin) {
     problems.push({ key: 'gpio.ledPin', value: c.gpio.ledPin, message: 'is the same pin as the button (gpio.pin)', allowed: 'another BCM pin, or null' });
@@ -19,8 +20,9 @@ export function crossChecks(c: Config, raw: Record<string, unknown>, problems: C
   const type = c.session.turnDetection.type;
   if (isMapping(td) && !bad('session.turnDetection.type')) {
     const foreign = type === 'server_vad' ? SEMANTIC_VAD_ONLY : type === 'semantic_vad' ? SERVER_VAD_ONLY : [];
+    const own = [...(type === 'server_vad' ? SERVER_VAD_ONLY : SEMANTIC_VAD_ONLY), 'createResponse', 'interruptResponse'];
     for (const k of foreign.filter((k) => k in td)) {
-      problems.push({ key: `session.turnDetection.${k}`, value: td[k], message: `does not apply to turnDetection type ${type}; remove it`, allowed: `with ${type}: ${[...(type === 'server_vad' ? SERVER_VAD_ONLY : SEMANTIC_VAD_ONLY), 'createResponse', 'interruptResponse'].join(', ')}` });
+      problems.push({ key: `session.turnDetection.${k}`, value: td[k], message: `does not apply to turnDetection type ${type}; remove it`, allowed: `with ${type}: ${own.join(', ')}` });
     }
   }
   if (!bad('conversation.bargeInByVoice', 'session.turnDetection.type') && c.conversation.bargeInByVoice && type === 'manual') {
