@@ -287,7 +287,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     if (!this.#micOpen) return;
     if (this.handsFree) {
       // Gated while the assistant speaks, unless speech is allowed to interrupt it.
-      if (!this.#ledger.idle && !this.#opts.bargeInByVoice) return;
+      if (this.#ledger.answerPending && !this.#opts.bargeInByVoice) return;
       this.#send(pcm);
       return;
     }
@@ -632,7 +632,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     const turn = this.#turn;
     if (turn?.phase === 'recording') return 'listening';
     if (turn?.phase === 'awaiting-answer') return 'thinking';
-    if (turn?.phase === 'answering' || !this.#ledger.idle) return 'speaking';
+    if (turn?.phase === 'answering' || this.#ledger.answerPending) return 'speaking';
     if (this.#linkProblem) return 'error';
     if (!this.#linkReady) return DORMANT.has(this.#d.session.state) ? 'idle' : 'connecting';
     if (this.handsFree && this.#micOpen) return 'listening';

@@ -96,6 +96,11 @@ export class PlaybackLedger {
     return this.#idle;
   }
 
+  /** Answer audio (not just an earcon) is waiting to be heard. */
+  get answerPending(): boolean {
+    return this.#runs.length > 0;
+  }
+
   /** Records a write; returns the position (ms since idle) at which it starts. */
   add(ms: number, itemId?: string): number {
     const start = this.#writtenMs;
