@@ -142,6 +142,14 @@ describe('ButtonLogic', () => {
     expect(names()).toEqual(['press']);
   });
 
+  it('debounceMs 0 reports every change at once', () => {
+    const { raw, names } = setup({ debounceMs: 0 });
+    raw(100, true);
+    expect(names()).toEqual(['press']);
+    raw(101, false);
+    expect(names()).toEqual(['press', 'release']);
+  });
+
   it('dispose cancels a pending press', () => {
     const { logic, raw, until, names } = setup();
     raw(100, true);
