@@ -52,7 +52,6 @@ export function convictSchema(): convict.Schema<unknown> {
         format: `ptt:${prefix}`,
         ...(node.env ? { env: node.env } : {}),
         ...(node.nullable ? { nullable: true } : {}),
-        ...(node.sensitive ? { sensitive: true } : {}),
       };
     }
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, build(v, prefix ? `${prefix}.${k}` : k)]));

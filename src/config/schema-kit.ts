@@ -28,7 +28,6 @@ export interface Leaf<T> {
   readonly check: (value: unknown) => Invalid | undefined;
   readonly env?: string;
   readonly nullable?: boolean;
-  readonly sensitive?: boolean;
   readonly apply?: ApplyAction;
   /** When the new value turns a feature off and GA has no way to switch it off in place. */
   readonly applyWhenCleared?: ApplyAction;
@@ -50,7 +49,6 @@ interface Common {
   env?: string;
   apply?: ApplyAction;
   applyWhenCleared?: ApplyAction;
-  sensitive?: boolean;
 }
 
 function nullableCheck(nullable: boolean | undefined, check: (v: unknown) => Invalid | undefined) {

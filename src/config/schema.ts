@@ -154,7 +154,14 @@ export const schema = {
         applyWhenCleared: 'reconnect',
       }),
       model: str({ doc: 'Transcription model, e.g. gpt-4o-mini-transcribe, gpt-4o-transcribe, whisper-1.', default: 'gpt-4o-mini-transcribe', nonEmpty: true }),
-      language: str({ doc: 'ISO-639-1 language of the speech (e.g. en); null lets the model detect it.', default: null, nullable: true, nonEmpty: true, example: 'en' }),
+      language: custom<string | null>({
+        doc: 'ISO-639-1 language of the speech (e.g. en); null lets the model detect it.',
+        default: null,
+        allowed: 'a two-letter ISO-639-1 code such as en, de, fr, or null',
+        check: (v) => (v === null || (typeof v === 'string' && /^[a-z]{2}$/.test(v)) ? undefined : 'is not a two-letter ISO-639-1 language code'),
+        kind: 'string',
+        example: 'en',
+      }),
       prompt: str({ doc: 'Optional text guiding transcription (keywords for whisper-1, free text for gpt-4o models); null is none.', default: null, nullable: true, example: 'expect words about the garden' }),
     },
     noiseReduction: oneOf(['near_field', 'far_field', 'off'] as const, {

@@ -66,6 +66,7 @@ describe('each section refuses wrong values, naming key, value and what is allow
     ['session', 'session: {maxOutputTokens: 5000}', 'session.maxOutputTokens', 5000, /1 to 4096, or inf/],
     ['session', 'session: {maxOutputTokens: infinite}', 'session.maxOutputTokens', 'infinite', /or inf/],
     ['session', 'session: {tools: [{type: mcp, name: x}]}', 'session.tools', [{ type: 'mcp', name: 'x' }], /function/],
+    ['session', 'session: {transcription: {language: english}}', 'session.transcription.language', 'english', /two-letter ISO-639-1/],
     ['session', 'session: {transcription: {enabled: maybe}}', 'session.transcription.enabled', 'maybe', /true or false/],
     ['audio.input', 'audio: {input: {periodMs: 1}}', 'audio.input.periodMs', 1, /5 to 200 ms/],
     ['audio.input', 'audio: {input: {preRollMs: 2.5}}', 'audio.input.preRollMs', 2.5, /integer/],
