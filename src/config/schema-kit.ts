@@ -5,6 +5,8 @@
  * `Config` is derived from the schema instead of being written twice.
  */
 
+import { isAbsolute } from 'node:path';
+
 /** What a running daemon must do for a changed key to take effect (zigbee2mqtt's requiresRestart, finer). */
 export type ApplyAction = 'live' | 'session' | 'reconnect' | 'restart-audio' | 'restart-gpio' | 'restart';
 
@@ -55,18 +57,27 @@ function nullableCheck(nullable: boolean | undefined, check: (v: unknown) => Inv
   return (v: unknown) => (v === null && nullable ? undefined : v === null ? { message: 'must be set (null is not allowed)' } : check(v));
 }
 
-export function str(o: Common & { default: string; nonEmpty?: boolean }): Leaf<string>;
-export function str(o: Common & { default: string | null; nullable: true; nonEmpty?: boolean; example?: string }): Leaf<string | null>;
-export function str(o: Common & { default: string | null; nullable?: boolean; nonEmpty?: boolean; example?: string }): Leaf<string | null> {
-  const allowed = `${o.nonEmpty ? 'a non-empty string' : 'a string'}${o.nullable ? ' or null' : ''}`;
+interface StrOpts extends Common {
+  nonEmpty?: boolean;
+  /** A file system path the service opens: relative paths would depend on its working directory. */
+  absolutePath?: boolean;
+}
+
+export function str(o: StrOpts & { default: string }): Leaf<string>;
+export function str(o: StrOpts & { default: string | null; nullable: true; example?: string }): Leaf<string | null>;
+export function str(o: StrOpts & { default: string | null; nullable?: boolean; example?: string }): Leaf<string | null> {
+  const what = o.absolutePath ? 'an absolute path' : o.nonEmpty ? 'a non-empty string' : 'a string';
   return {
     leaf: true,
     kind: 'string',
-    allowed,
+    allowed: `${what}${o.nullable ? ' or null' : ''}`,
     ...o,
-    check: nullableCheck(o.nullable, (v) =>
-      typeof v !== 'string' ? { message: `must be a string, got ${typeof v}` } : o.nonEmpty && v.trim() === '' ? { message: 'must not be empty' } : undefined,
-    ),
+    check: nullableCheck(o.nullable, (v) => {
+      if (typeof v !== 'string') return { message: `must be a string, got ${typeof v}` };
+      if ((o.nonEmpty || o.absolutePath) && v.trim() === '') return { message: 'must not be empty' };
+      if (o.absolutePath && !isAbsolute(v)) return { message: 'must be an absolute path (the service does not run in your directory)' };
+      return undefined;
+    }),
   };
 }
 

@@ -94,7 +94,7 @@ export const schema = {
       doc: 'File holding the API key (one line). Used when the systemd credential $CREDENTIALS_DIRECTORY/openai-api-key is absent; OPENAI_API_KEY is the last resort. The key itself never goes in this file.',
       default: null,
       nullable: true,
-      nonEmpty: true,
+      absolutePath: true,
       example: '/etc/realtime-ptt/openai-api-key',
       env: 'REALTIME_PTT_REALTIME_API_KEY_FILE',
     }),
@@ -214,12 +214,12 @@ export const schema = {
     chip: str({ doc: 'gpiomon backend: GPIO chip (e.g. gpiochip0, gpiochip4 on early Pi 5 kernels); null finds the chip that has the pin.', default: null, nullable: true, nonEmpty: true, example: 'gpiochip0' }),
   }),
   control: applyAll('restart', {
-    socket: str({ doc: 'Unix socket for press/release/tap/status (realtime-ptt press ...).', default: '/run/realtime-ptt/control.sock', nonEmpty: true, env: 'REALTIME_PTT_CONTROL_SOCKET' }),
+    socket: str({ doc: 'Unix socket for press/release/tap/status (realtime-ptt press ...).', default: '/run/realtime-ptt/control.sock', absolutePath: true, env: 'REALTIME_PTT_CONTROL_SOCKET' }),
   }),
   log: {
     level: oneOf(['debug', 'info', 'warn', 'error'] as const, { doc: 'Least important messages logged.', default: 'info', env: 'REALTIME_PTT_LOG_LEVEL', apply: 'live' }),
     format: oneOf(['json', 'pretty', 'auto'] as const, { doc: 'json (one object a line, for journald), pretty (for people), auto (pretty on a terminal, else json).', default: 'auto', env: 'REALTIME_PTT_LOG_FORMAT', apply: 'restart' }),
-    transcriptFile: str({ doc: 'JSON Lines file of every turn (user and assistant text); null is off.', default: '/var/lib/realtime-ptt/transcripts.jsonl', nullable: true, nonEmpty: true, apply: 'restart' }),
+    transcriptFile: str({ doc: 'JSON Lines file of every turn (user and assistant text); null is off.', default: '/var/lib/realtime-ptt/transcripts.jsonl', nullable: true, absolutePath: true, apply: 'restart' }),
   },
   conversation: applyAll('live', {
     bargeInByVoice: bool({ doc: 'Hands-free barge-in: speech during an answer interrupts it (needs a VAD turnDetection and a mic that does not hear the speaker).', default: false }),
