@@ -14,8 +14,6 @@ const BETA_HINTS: Readonly<Record<string, string>> = {
   max_output_tokens: 'is the GA wire name; this file uses camelCase: write session.maxOutputTokens',
   output_modalities: 'is the GA wire name; this file uses camelCase: write session.outputModalities',
   input_audio_transcription_model: 'is not a GA key; write session.transcription.model',
-  apiKey: 'cannot be stored in the config file; put the key in the systemd credential openai-api-key, in the file named by realtime.apiKeyFile, or in OPENAI_API_KEY',
-  api_key: 'cannot be stored in the config file; put the key in the systemd credential openai-api-key, in the file named by realtime.apiKeyFile, or in OPENAI_API_KEY',
 };
 
 const NOT_EXPOSED = 'is a GA session setting that realtime-ptt does not expose; remove it';
@@ -36,8 +34,15 @@ const PATH_HINTS: Readonly<Record<string, string>> = {
   'session.parallel_tool_calls': NOT_EXPOSED,
 };
 
+/** apiKey, api_key, openai_api_key, OPENAI_API_KEY, ...: a key pasted into the file. */
+export const looksLikeApiKeyName = (key: string): boolean => /api[_-]?key$/i.test(key);
+
+const API_KEY_HINT =
+  'cannot be stored in the config file; put the key in the systemd credential openai-api-key, in the file named by realtime.apiKeyFile, or in OPENAI_API_KEY';
+
 /** The hint for an unknown `key` at dotted `path`, if it is a known beta, GA-wire or tutorial spelling. */
 export function betaHint(key: string, path: string = key): string | undefined {
+  if (looksLikeApiKeyName(key)) return API_KEY_HINT;
   if (Object.hasOwn(PATH_HINTS, path)) return PATH_HINTS[path];
   return Object.hasOwn(BETA_HINTS, key) ? BETA_HINTS[key] : undefined;
 }

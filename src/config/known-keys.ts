@@ -3,7 +3,7 @@
  * expanded) and the rest, each of which becomes a problem saying what was probably meant.
  */
 import { REDACTED } from '../core/secrets.js';
-import { betaHint, snakeToCamel } from './beta-keys.js';
+import { betaHint, looksLikeApiKeyName, snakeToCamel } from './beta-keys.js';
 import type { ConfigProblem } from './problems.js';
 import { schema } from './schema.js';
 import { isLeaf, isMapping, type SchemaNode } from './schema-kit.js';
@@ -49,7 +49,7 @@ function unknownKey(key: string, value: unknown, path: string, node: Record<stri
   const here = `keys ${prefix ? `under ${prefix}` : 'at the top level'}: ${Object.keys(node).join(', ')}`;
   const beta = betaHint(key, path);
   // A key pasted into the file must not be echoed back to the terminal or the journal.
-  if (beta) return { key: path, value: /^api_?key$/i.test(key) ? REDACTED : value, message: `${key} ${beta}`, allowed: here };
+  if (beta) return { key: path, value: looksLikeApiKeyName(key) ? REDACTED : value, message: `${key} ${beta}`, allowed: here };
   const camel = snakeToCamel(key);
   if (camel !== key && Object.hasOwn(node, camel)) {
     return { key: path, value, message: `is snake_case; this file uses camelCase: write ${prefix ? prefix + '.' : ''}${camel}`, allowed: here };

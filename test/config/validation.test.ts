@@ -173,6 +173,9 @@ describe('unknown keys', () => {
     expect(p.message).toMatch(/cannot be stored in the config file/);
     expect(JSON.stringify(list)).not.toContain(key);
     expect(formatProblems(list)).not.toContain(key);
+    const other = problems('openai_api_key: plain-secret-value-1234\nrealtime: {OPENAI_API_KEY: x-secret-value-5678}');
+    expect(other.map((p) => p.value)).toEqual(['[redacted]', '[redacted]']);
+    expect(other.every((p) => /cannot be stored in the config file/.test(p.message))).toBe(true);
   });
 });
 
