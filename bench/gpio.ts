@@ -84,7 +84,7 @@ async function latency(
     const gotRelease = button.next('release', 5000);
     await drive(false);
     await gotRelease;
-    await sleep(10);
+    await sleep(10 + Math.random() * 7); // random phase against the sampling timer
   }
   await button.stop();
   if (edge.length) console.log(`  ${label.padEnd(10)} edge : ${stats(edge)}`);
