@@ -1,0 +1,337 @@
+/**
+ * RealtimeSimulator: a local server speaking OpenAI's GA Realtime protocol on one port:
+ * WebSocket sessions at /v1/realtime and client-secret minting at POST /v1/realtime/client_secrets.
+ * It records every client frame and every frame it sends, for assertions.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { PttError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import { SimConnection, type ConnectionSettings } from './connection.js';
+import { randomId } from './ids.js';
+import { DEFAULT_MODEL, defaultSession, mergeSession, validateSessionRequest, type Json } from './session-config.js';
+import type { AuthKind, ConnectionRecord, FaultPlan, RecordedFrame, SentFrame, SimulatorEvents, SimulatorOptions } from './types.js';
+
+const SESSION_SECONDS = 3600;
+const MAX_BODY = 1 << 20;
+
+interface MintedSecret {
+  session: Json;
+  expiresAtS: number;
+}
+
+type Credential = { kind: AuthKind; value: string | undefined };
+
+function credentialOf(req: IncomingMessage): Credential {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && /^Bearer\s+/i.test(auth)) return { kind: 'bearer', value: auth.replace(/^Bearer\s+/i, '').trim() };
+  const apiKey = req.headers['api-key'];
+  if (typeof apiKey === 'string') return { kind: 'api-key', value: apiKey.trim() };
+  return { kind: 'none', value: undefined };
+}
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function apiError(status: number, message: string, code: string | null, param: string | null = null, type = 'invalid_request_error'): { status: number; body: string } {
+  return { status, body: JSON.stringify({ error: { message, type, param, code } }) };
+}
+
+export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
+  readonly frames: RecordedFrame[] = [];
+  readonly sent: SentFrame[] = [];
+  readonly connections: ConnectionRecord[] = [];
+
+  #http: Server | undefined;
+  #wss: WebSocketServer | undefined;
+  /** Stalled connections must not answer pings, which ws does per server. */
+  #wssStalled: WebSocketServer | undefined;
+  #sockets = new Set<Socket>();
+  #live = new Map<number, { socket: WebSocket; conn: SimConnection | undefined }>();
+  #faults: FaultPlan | ((connectionIndex: number) => FaultPlan);
+  #secrets = new Map<string, MintedSecret>();
+  #startedAt = 0;
+  #port = 0;
+  readonly #logger: Logger;
+
+  constructor(private readonly options: SimulatorOptions = {}) {
+    super();
+    this.#faults = options.faults ?? {};
+    this.#logger = (options.logger ?? createLogger({ level: 'warn' })).child('simulator');
+  }
+
+  get port(): number {
+    if (!this.#http) throw new PttError('SIMULATOR_NOT_STARTED', 'the simulator has no port before start()', { hint: 'await simulator.start() first' });
+    return this.#port;
+  }
+
+  get host(): string {
+    return this.options.host ?? '127.0.0.1';
+  }
+
+  get url(): string {
+    return `ws://${this.#hostForUrl()}:${this.port}/v1/realtime`;
+  }
+
+  get httpUrl(): string {
+    return `http://${this.#hostForUrl()}:${this.port}/v1`;
+  }
+
+  #hostForUrl(): string {
+    return this.host.includes(':') ? `[${this.host}]` : this.host;
+  }
+
+  /** Replaces the fault plan of connections opened from now on. */
+  setFaults(plan: FaultPlan | ((connectionIndex: number) => FaultPlan)): void {
+    this.#faults = plan;
+  }
+
+  framesOf(type: string, connection?: number): RecordedFrame[] {
+    return this.frames.filter((f) => f.type === type && (connection === undefined || f.connection === connection));
+  }
+
+  sentOf(type: string, connection?: number): SentFrame[] {
+    return this.sent.filter((f) => f.type === type && (connection === undefined || f.connection === connection));
+  }
+
+  /** Resolves with the first frame (already received or still to come) that matches. */
+  waitForFrame(predicate: (f: RecordedFrame) => boolean, timeoutMs = 5000): Promise<RecordedFrame> {
+    const seen = this.frames.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const listener = (f: RecordedFrame) => {
+        if (!predicate(f)) return;
+        clearTimeout(timer);
+        this.off('frame', listener);
+        resolve(f);
+      };
+      const timer = setTimeout(() => {
+        this.off('frame', listener);
+        reject(new PttError('SIMULATOR_WAIT_TIMEOUT', `no matching client frame within ${timeoutMs} ms`, {
+          context: { received: this.frames.map((f) => f.type) },
+        }));
+      }, timeoutMs);
+      this.on('frame', listener);
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.#http) return;
+    this.#startedAt = Date.now();
+    this.#wss = new WebSocketServer({ noServer: true });
+    this.#wssStalled = new WebSocketServer({ noServer: true, autoPong: false });
+    const http = createServer((req, res) => void this.#onHttp(req, res));
+    http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.#onUpgrade(req, socket, head));
+    http.on('connection', (s: Socket) => {
+      this.#sockets.add(s);
+      s.on('close', () => this.#sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        reject(new PttError('SIMULATOR_LISTEN_FAILED', `the simulator cannot listen on ${this.host}:${this.options.port ?? 0}: ${err.code ?? err.message}`, {
+          context: { host: this.host, port: this.options.port ?? 0 },
+          hint: err.code === 'EADDRINUSE' ? 'pick another --port, or 0 for a free one' : 'check --host names a local address',
+        }));
+      };
+      http.once('error', onError);
+      http.listen(this.options.port ?? 0, this.host, () => {
+        http.off('error', onError);
+        resolve();
+      });
+    });
+    this.#http = http;
+    this.#port = (http.address() as AddressInfo).port;
+    this.#logger.info('simulator listening', { url: this.url });
+  }
+
+  async stop(): Promise<void> {
+    const http = this.#http;
+    if (!http) return;
+    for (const { socket, conn } of this.#live.values()) {
+      conn?.dispose();
+      socket.terminate();
+    }
+    this.#live.clear();
+    for (const s of this.#sockets) s.destroy();
+    this.#wss?.close();
+    this.#wssStalled?.close();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    this.#http = undefined;
+  }
+
+  #now(): number {
+    return Date.now() - this.#startedAt;
+  }
+
+  #planFor(index: number): FaultPlan {
+    return typeof this.#faults === 'function' ? this.#faults(index) : this.#faults;
+  }
+
+  /** Which credential is acceptable: the API key (when one is set) or a live minted secret. */
+  #authorize(cred: Credential): { ok: boolean; secret: MintedSecret | undefined } {
+    const secret = cred.value ? this.#secrets.get(cred.value) : undefined;
+    if (secret) {
+      if (secret.expiresAtS * 1000 <= Date.now()) return { ok: false, secret: undefined };
+      return { ok: true, secret };
+    }
+    if (this.options.apiKey === undefined) return { ok: true, secret: undefined };
+    return { ok: cred.value === this.options.apiKey, secret: undefined };
+  }
+
+  // ---- WebSocket --------------------------------------------------------------------------
+
+  #onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    const cred = credentialOf(req);
+    const { ok, secret } = this.#authorize(cred);
+    const index = this.connections.length;
+    const record: ConnectionRecord = {
+      index,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      auth: cred.kind,
+      authMatched: ok,
+      clientSecret: secret !== undefined,
+      betaHeader: /realtime=v1/.test(String(req.headers['openai-beta'] ?? '')),
+      openedAt: this.#now(),
+    };
+    this.connections.push(record);
+    const plan = this.#planFor(index);
+    const refuse = (status: number, message: string, code: string) => {
+      record.rejectedWith = status;
+      this.#logger.info('handshake refused', { connection: index, status, code });
+      const body = JSON.stringify({ error: { message, type: 'invalid_request_error', code, param: null } });
+      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Internal Server Error'}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      this.emit('connection', record);
+    };
+    if (!/\/realtime\/?$/.test(url.pathname)) return refuse(404, `Invalid URL (GET ${url.pathname})`, 'not_found');
+    if (plan.rejectHandshake) return refuse(plan.rejectHandshake, plan.rejectHandshake === 500 ? 'The server had an error while processing your request.' : 'Incorrect API key provided.', plan.rejectHandshake === 500 ? 'server_error' : 'invalid_api_key');
+    if (!ok) {
+      const message = cred.kind === 'none' ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)." : 'Incorrect API key provided.';
+      return refuse(401, message, cred.kind === 'none' ? 'missing_api_key' : 'invalid_api_key');
+    }
+    const wss = plan.stall ? this.#wssStalled! : this.#wss!;
+    wss.handleUpgrade(req, socket, head, (ws) => this.#onOpen(ws, record, plan, secret));
+  }
+
+  #onOpen(ws: WebSocket, record: ConnectionRecord, plan: FaultPlan, secret: MintedSecret | undefined): void {
+    const index = record.index;
+    this.#logger.info('client connected', { connection: index, path: record.path, auth: record.auth, clientSecret: record.clientSecret, ...record.query });
+    const live: { socket: WebSocket; conn: SimConnection | undefined } = { socket: ws, conn: undefined };
+    this.#live.set(index, live);
+    ws.on('message', (data, isBinary) => {
+      const raw = isBinary ? `<binary ${(data as Buffer).length} bytes>` : data.toString();
+      let event: Json | undefined;
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        event = isObject(parsed) ? parsed : undefined;
+      } catch {
+        event = undefined;
+      }
+      const frame: RecordedFrame = { connection: index, at: this.#now(), type: typeof event?.type === 'string' ? event.type : '', event: event ?? {}, raw };
+      this.frames.push(frame);
+      this.emit('frame', frame);
+      live.conn?.handle(event);
+    });
+    ws.on('close', (code, reason) => {
+      record.closedWith ??= { code, reason: reason.toString(), by: 'client' };
+      live.conn?.dispose();
+      this.#live.delete(index);
+      this.#logger.info('client disconnected', { connection: index, code, reason: reason.toString() });
+      this.emit('close', record);
+    });
+    ws.on('error', (err) => this.#logger.warn('socket error', { connection: index, error: err.message }));
+    this.emit('connection', record);
+    if (record.betaHeader && plan.refuseBetaHeader !== false) {
+      record.closedWith = { code: 4000, reason: 'beta API shape is no longer supported', by: 'server' };
+      ws.close(4000, 'beta API shape is no longer supported');
+      return;
+    }
+    if (plan.stall) return;
+
+    const nowS = Math.floor(Date.now() / 1000);
+    const model = record.query.model ?? record.query.deployment ?? DEFAULT_MODEL;
+    const fresh = defaultSession({ model, expiresAt: nowS + (plan.expiresInS ?? SESSION_SECONDS) });
+    const session = secret ? { ...secret.session, id: fresh.id, expires_at: fresh.expires_at } : fresh;
+    const conn = new SimConnection({
+      socket: ws,
+      index,
+      plan,
+      settings: this.#settings(),
+      session,
+      logger: this.#logger,
+      onSent: (event, raw, deliberate) => {
+        const frame: SentFrame = { connection: index, at: this.#now(), type: typeof event.type === 'string' ? event.type : '', event, raw, ...(deliberate ? { deliberate } : {}) };
+        this.sent.push(frame);
+        this.emit('sent', frame);
+      },
+      // Recorded before the client's echo arrives, so closedWith says who ended it.
+      onServerClose: (code, reason) => void (record.closedWith ??= { code, reason, by: 'server' }),
+    });
+    live.conn = conn;
+    conn.start();
+  }
+
+  #settings(): ConnectionSettings {
+    return {
+      replyMs: this.options.replyMs ?? 1500,
+      replyText: this.options.replyText ?? ((turn) => `This is simulated reply number ${turn}. The local simulator is speaking.`),
+      deltaMs: this.options.deltaMs ?? 100,
+      realtimePacing: this.options.realtimePacing ?? false,
+    };
+  }
+
+  // ---- HTTP: client secrets ---------------------------------------------------------------
+
+  async #onHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = ({ status, body }: { status: number; body: string }) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(body);
+    };
+    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+    if (!/\/realtime\/client_secrets\/?$/.test(path)) return reply(apiError(404, `Invalid URL (${req.method} ${path})`, 'not_found'));
+    if (req.method !== 'POST') return reply(apiError(405, `Invalid method for URL (${req.method} ${path})`, 'method_not_allowed'));
+    const cred = credentialOf(req);
+    // An ephemeral secret cannot mint another one.
+    if (cred.value?.startsWith('ek_') || (this.options.apiKey !== undefined && cred.value !== this.options.apiKey)) {
+      return reply(apiError(401, cred.kind === 'none' ? "You didn't provide an API key." : 'Incorrect API key provided.', cred.kind === 'none' ? 'missing_api_key' : 'invalid_api_key'));
+    }
+    let text = '';
+    for await (const chunk of req) {
+      text += String(chunk);
+      if (text.length > MAX_BODY) return reply(apiError(413, 'Request body too large.', 'request_too_large'));
+    }
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      return reply(apiError(400, 'We could not parse the JSON body of your request.', 'invalid_json'));
+    }
+    if (!isObject(body)) return reply(apiError(400, 'The request body must be a JSON object.', 'invalid_type'));
+    for (const key of Object.keys(body)) {
+      if (key !== 'session' && key !== 'expires_after') return reply(apiError(400, `Unknown parameter: '${key}'.`, 'unknown_parameter', key));
+    }
+    let seconds = 600;
+    if (body.expires_after !== undefined) {
+      const ea = body.expires_after;
+      const s = isObject(ea) ? ea.seconds : undefined;
+      if (!isObject(ea) || (ea.anchor !== undefined && ea.anchor !== 'created_at') || (s !== undefined && (typeof s !== 'number' || !Number.isInteger(s) || s < 10 || s > 7200))) {
+        return reply(apiError(400, "Invalid 'expires_after': anchor must be 'created_at' and seconds an integer from 10 to 7200.", 'invalid_value', 'expires_after'));
+      }
+      if (typeof s === 'number') seconds = s;
+    }
+    const requested = body.session ?? { type: 'realtime' };
+    const problem = validateSessionRequest(requested);
+    if (problem) return reply(apiError(400, problem.message, problem.code, problem.param));
+    const nowS = Math.floor(Date.now() / 1000);
+    const model = typeof (requested as Json).model === 'string' ? String((requested as Json).model) : DEFAULT_MODEL;
+    const session = mergeSession(defaultSession({ model, expiresAt: nowS + SESSION_SECONDS }), requested as Json);
+    const value = randomId('ek_', 32);
+    const expiresAtS = nowS + seconds;
+    this.#secrets.set(value, { session, expiresAtS });
+    this.#logger.info('client secret minted', { expiresAt: expiresAtS });
+    reply({ status: 200, body: JSON.stringify({ value, expires_at: expiresAtS, session }) });
+  }
+}

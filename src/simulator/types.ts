@@ -1,0 +1,106 @@
+/**
+ * Public shapes of the Realtime protocol simulator: options, fault plans and the records
+ * tests assert on. Kept apart from the server so the session module can import types only.
+ */
+import type { Logger } from '../core/logger.js';
+
+/** What a connection does wrong, on purpose. Set per connection (see `setFaults`). */
+export interface FaultPlan {
+  /** Refuse the WebSocket handshake with this HTTP status. */
+  rejectHandshake?: 401 | 403 | 500;
+  /** Accept the socket, then send nothing and answer no ping (a dead peer). */
+  stall?: boolean;
+  /** How `session.update` is handled (default 'apply'). */
+  sessionUpdate?: 'apply' | 'ignore' | 'error' | 'partial';
+  /** GA dotted paths kept at their current value by 'partial', e.g. 'audio.input.turn_detection'. */
+  partialFields?: string[];
+  /** Delay before `session.updated` (or the error) is sent. */
+  sessionUpdateDelayMs?: number;
+  /** Terminate the TCP connection after sending N events. */
+  dropAfterEvents?: number;
+  /** Terminate right after the first audio delta of a response. */
+  dropMidResponse?: boolean;
+  /** Close with this code after `ms` from the handshake (1001 = the 60-minute cap). */
+  closeAfterMs?: { ms: number; code: number; reason?: string };
+  /** Send one frame that is not JSON right after `session.created`. */
+  malformedJson?: boolean;
+  /** Send events of unknown types after `session.created` and inside responses. */
+  unknownEvents?: boolean;
+  /** Use beta event names (response.audio.delta, conversation.item.created, ...). */
+  betaEventNames?: boolean;
+  /** Session lifetime: `expires_at` = now + this, and the session ends (error + close 1001) then. */
+  expiresInS?: number;
+  /** Close 4000 when the client sends `OpenAI-Beta: realtime=v1` (default true, as OpenAI does). */
+  refuseBetaHeader?: boolean;
+}
+
+export interface SimulatorOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** When set, `Authorization: Bearer` or `api-key` must carry it (or a minted ek_), else HTTP 401. */
+  apiKey?: string;
+  /** Length of the synthesized reply audio, default 1500 ms. */
+  replyMs?: number;
+  /** Assistant transcript of reply number `turn` (1-based, per connection). */
+  replyText?: (turn: number) => string;
+  /** Audio per `response.output_audio.delta`, default 100 ms. */
+  deltaMs?: number;
+  /** Send deltas at real time (true) or as fast as possible (default false). */
+  realtimePacing?: boolean;
+  /** Fault plan of every connection until `setFaults` replaces it. */
+  faults?: FaultPlan;
+  logger?: Logger;
+}
+
+/** A client frame as received. `type` is '' and `event` empty when the frame was not a JSON object. */
+export interface RecordedFrame {
+  connection: number;
+  /** Milliseconds since the simulator started. */
+  at: number;
+  type: string;
+  event: Record<string, unknown>;
+  raw: string;
+}
+
+/** Why a sent frame is not a valid RealtimeServerEvent, when a fault made it so on purpose. */
+export type Deliberate = 'malformed' | 'unknown' | 'beta-name';
+
+/** A frame the simulator sent. */
+export interface SentFrame {
+  connection: number;
+  at: number;
+  type: string;
+  event: Record<string, unknown>;
+  raw: string;
+  deliberate?: Deliberate;
+}
+
+export type AuthKind = 'bearer' | 'api-key' | 'none';
+
+export interface ConnectionRecord {
+  index: number;
+  /** Request path, e.g. /v1/realtime. */
+  path: string;
+  /** Query parameters (model, deployment, ...). */
+  query: Record<string, string>;
+  auth: AuthKind;
+  /** Whether the credential matched the API key or a live client secret (the key itself is never kept). */
+  authMatched: boolean;
+  /** The credential was a minted `ek_` client secret. */
+  clientSecret: boolean;
+  /** The client sent `OpenAI-Beta: realtime=v1`. */
+  betaHeader: boolean;
+  /** HTTP status when the handshake was refused. */
+  rejectedWith?: number;
+  closedWith?: { code: number; reason: string; by: 'server' | 'client' };
+  openedAt: number;
+}
+
+export type SimulatorEvents = {
+  connection: [record: ConnectionRecord];
+  frame: [frame: RecordedFrame];
+  sent: [frame: SentFrame];
+  close: [record: ConnectionRecord];
+};
