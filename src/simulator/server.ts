@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { PttError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { registerSecret } from '../core/secrets.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { SimConnection, type ConnectionSettings } from './connection.js';
 import { randomId } from './ids.js';
@@ -118,6 +119,7 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
 
   async start(): Promise<void> {
     if (this.#http) return;
+    registerSecret(this.options.apiKey);
     this.#startedAt = Date.now();
     this.#wss = new WebSocketServer({ noServer: true });
     this.#wssStalled = new WebSocketServer({ noServer: true, autoPong: false });
@@ -330,6 +332,7 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
     const session = mergeSession(defaultSession({ model, expiresAt: nowS + SESSION_SECONDS }), requested as Json);
     const value = randomId('ek_', 32);
     const expiresAtS = nowS + seconds;
+    registerSecret(value);
     this.#secrets.set(value, { session, expiresAtS });
     this.#logger.info('client secret minted', { expiresAt: expiresAtS });
     reply({ status: 200, body: JSON.stringify({ value, expires_at: expiresAtS, session }) });

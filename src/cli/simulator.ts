@@ -1,0 +1,85 @@
+/**
+ * realtime-ptt simulator: runs the local Realtime-protocol simulator until SIGINT/SIGTERM.
+ * The WebSocket URL goes to stdout (one line, for scripts); connection logs go to stderr.
+ */
+import { PttError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { applyFaultSpec, FAULT_NAMES } from '../simulator/fault-spec.js';
+import { RealtimeSimulator, type FaultPlan } from '../simulator/index.js';
+import { parseCommandArgs, type CliCommand } from './command.js';
+
+const USAGE = `usage: realtime-ptt simulator [--port N] [--host H] [--fault NAME=VALUE ...] [--reply-ms N] [--realtime]
+
+Runs a local server that speaks OpenAI's GA Realtime protocol (WebSocket at /v1/realtime,
+POST /v1/realtime/client_secrets) for tests and demos. Prints its URL, logs connections,
+and runs until interrupted.
+
+options:
+  -p, --port N          TCP port (default 0: a free one)
+      --host H          address to listen on (default 127.0.0.1)
+      --fault NAME=VAL  inject a fault on every connection; repeatable. Names:
+                        ${FAULT_NAMES.join(', ')}
+                        e.g. --fault dropAfterEvents=5 --fault closeAfterMs=60000:1001
+      --reply-ms N      length of each synthesized spoken reply (default 1500)
+      --delta-ms N      audio per response.output_audio.delta (default 100)
+      --realtime        send reply audio at real time instead of as fast as possible
+      --log-level L     debug | info | warn | error (default info)
+  -h, --help            show this help
+
+Authentication: with SIMULATOR_API_KEY set in the environment, clients must send that key
+(Authorization: Bearer or api-key); otherwise any key is accepted.
+`;
+
+function whole(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new PttError('USAGE', `--${name} must be a whole number, got '${value}'\n\n${USAGE}`);
+  return Number(value);
+}
+
+export const command: CliCommand = {
+  async run(argv) {
+    const args = parseCommandArgs(argv, {
+      usage: USAGE,
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        fault: { type: 'string', multiple: true },
+        'reply-ms': { type: 'string' },
+        'delta-ms': { type: 'string' },
+        realtime: { type: 'boolean' },
+        'log-level': { type: 'string' },
+      },
+    });
+    if (!args) return 0;
+    const v = args.values;
+    const level = v['log-level'] ?? 'info';
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new PttError('USAGE', `--log-level must be debug, info, warn or error, got '${level}'`);
+    const port = whole('port', v.port, 0);
+    if (port > 65535) throw new PttError('USAGE', `--port must be at most 65535, got ${port}`);
+    let faults: FaultPlan = {};
+    for (const spec of v.fault ?? []) faults = applyFaultSpec(faults, spec);
+    const logger = createLogger({ level: level as 'info', sink: process.stderr, format: process.stderr.isTTY ? 'pretty' : 'json' });
+    const sim = new RealtimeSimulator({
+      port,
+      host: v.host ?? '127.0.0.1',
+      replyMs: whole('reply-ms', v['reply-ms'], 1500),
+      deltaMs: Math.max(1, whole('delta-ms', v['delta-ms'], 100)),
+      realtimePacing: v.realtime ?? false,
+      faults,
+      logger,
+      // From the environment, never argv: a key on the command line shows up in ps.
+      ...(process.env.SIMULATOR_API_KEY ? { apiKey: process.env.SIMULATOR_API_KEY } : {}),
+    });
+    await sim.start();
+    process.stdout.write(`${sim.url}\n`);
+    if (Object.keys(faults).length) logger.info('faults on every connection', { faults });
+    await new Promise<void>((resolve) => {
+      const done = () => resolve();
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    await sim.stop();
+    logger.info('simulator stopped', { connections: sim.connections.length, frames: sim.frames.length });
+    return 0;
+  },
+};
