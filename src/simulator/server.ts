@@ -253,9 +253,9 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
     }
     if (plan.stall) return;
 
-    const nowS = Math.floor(Date.now() / 1000);
     const model = record.query.model ?? record.query.deployment ?? DEFAULT_MODEL;
-    const fresh = defaultSession({ model, expiresAt: nowS + (plan.expiresInS ?? SESSION_SECONDS) });
+    // expiresInS may be fractional in tests; expires_at is whole seconds, as on the wire.
+    const fresh = defaultSession({ model, expiresAt: Math.floor(Date.now() / 1000 + (plan.expiresInS ?? SESSION_SECONDS)) });
     const session = secret ? { ...secret.session, id: fresh.id, expires_at: fresh.expires_at } : fresh;
     const conn = new SimConnection({
       socket: ws,

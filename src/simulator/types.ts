@@ -28,7 +28,7 @@ export interface FaultPlan {
   unknownEvents?: boolean;
   /** Use beta event names (response.audio.delta, conversation.item.created, ...). */
   betaEventNames?: boolean;
-  /** Session lifetime: `expires_at` = now + this, and the session ends (error + close 1001) then. */
+  /** Session lifetime in seconds (fractions allowed): `expires_at` = now + this, and the session ends (error + close 1001) then. */
   expiresInS?: number;
   /** Close 4000 when the client sends `OpenAI-Beta: realtime=v1` (default true, as OpenAI does). */
   refuseBetaHeader?: boolean;
