@@ -1,0 +1,85 @@
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { applyFaultSpec } from '../../src/simulator/fault-spec.js';
+import { PTT_UPDATE, TestClient } from './ws-client.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = ['--import', 'tsx', 'src/cli.ts', 'simulator'];
+
+function runToEnd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...CLI, ...args], { cwd: ROOT, timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('realtime-ptt simulator', () => {
+  it('prints its URL, serves sessions with the faults asked for, logs connections without the key, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [...CLI, '--port', '0', '--fault', 'dropAfterEvents=2', '--reply-ms', '200'], {
+      cwd: ROOT,
+      env: { ...process.env, SIMULATOR_API_KEY: 'sk-cli-simulator-key-777' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+    });
+    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/v1\/realtime$/);
+
+    await expect(TestClient.connect(url, { Authorization: 'Bearer sk-wrong-key-00000' })).rejects.toMatchObject({ status: 401 });
+    const c = await TestClient.connect(url + '?model=gpt-realtime', { Authorization: 'Bearer sk-cli-simulator-key-777' });
+    c.send(PTT_UPDATE);
+    expect((await c.waitClose()).code).toBe(1006); // dropped after session.created + session.updated
+    expect(c.types()).toEqual(['session.created', 'session.updated']);
+
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(stderr).toContain('client connected');
+    expect(stderr).toContain('handshake refused');
+    expect(stderr).not.toContain('sk-cli-simulator-key-777');
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack traces
+  });
+
+  it.each([
+    [['--fault', 'dropAfterEvent=3'], /unknown fault 'dropAfterEvent'[\s\S]*faults are: rejectHandshake, stall/],
+    [['--fault', 'rejectHandshake=404'], /--fault rejectHandshake=404: expected 401 \| 403 \| 500/],
+    [['--fault', 'closeAfterMs=soon'], /expected MS:CODE\[:REASON\]/],
+    [['--port', 'eighty'], /--port must be a whole number, got 'eighty'/],
+    [['--bogus'], /Unknown option '--bogus'/],
+  ])('refuses %j with a clear message and no stack trace', async (args, message) => {
+    const { code, stderr } = await runToEnd(args);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(message);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('fault specs', () => {
+  it('parses every kind of value into a FaultPlan', () => {
+    let plan = {};
+    for (const spec of ['stall', 'dropMidResponse=false', 'sessionUpdate=partial', 'partialFields=audio.input.turn_detection, instructions', 'closeAfterMs=5000:1001:time limit', 'rejectHandshake=403', 'expiresInS=30']) {
+      plan = applyFaultSpec(plan, spec);
+    }
+    expect(plan).toEqual({
+      stall: true,
+      dropMidResponse: false,
+      sessionUpdate: 'partial',
+      partialFields: ['audio.input.turn_detection', 'instructions'],
+      closeAfterMs: { ms: 5000, code: 1001, reason: 'time limit' },
+      rejectHandshake: 403,
+      expiresInS: 30,
+    });
+  });
+
+  it('an error names the fault and carries a hint', () => {
+    expect(() => applyFaultSpec({}, 'sessionUpdate=maybe')).toThrow(expect.objectContaining({ code: 'SIMULATOR_BAD_FAULT', hint: expect.stringContaining('sessionUpdate=') }));
+  });
+});
