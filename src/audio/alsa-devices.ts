@@ -1,0 +1,85 @@
+/**
+ * ALSA device discovery for error messages and `doctor`: `arecord -L` / `aplay -L` list the
+ * PCM names (plugins and cards) and `-l` lists the hardware cards, which we turn into the
+ * `plughw:CARD=..,DEV=..` names people should configure.
+ */
+import { execFile } from 'node:child_process';
+import { PttError } from '../core/errors.js';
+import { audioChildEnv } from './child-env.js';
+
+export interface AlsaDevices {
+  capture: string[];
+  playback: string[];
+}
+
+/** PCM names from `aplay -L`/`arecord -L`: unindented lines; descriptions are indented. */
+export function parseDeviceNames(listing: string): string[] {
+  return listing
+    .split('\n')
+    .filter((l) => l.length > 0 && !/^\s/.test(l))
+    .map((l) => l.trim());
+}
+
+/** `card 1: Device [USB Audio Device], device 0: USB Audio [USB Audio]` -> plughw:CARD=Device,DEV=0. */
+export function parseHardwareCards(listing: string): string[] {
+  const out: string[] = [];
+  for (const m of listing.matchAll(/^card (\d+): (\S+) \[.*?\], device (\d+):/gm)) out.push(`plughw:CARD=${m[2]},DEV=${m[3]}`);
+  return out;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve) => {
+    // "no soundcards found" exits non-zero but the -L listing before it is still useful.
+    execFile(cmd, args, { env, timeout: 5000, encoding: 'utf8' }, (_err, stdout) => resolve(stdout ?? ''));
+  });
+}
+
+export async function listAlsaDevices(env: NodeJS.ProcessEnv = audioChildEnv()): Promise<AlsaDevices> {
+  const [capL, capl, playL, playl] = await Promise.all([
+    run('arecord', ['-L'], env),
+    run('arecord', ['-l'], env),
+    run('aplay', ['-L'], env),
+    run('aplay', ['-l'], env),
+  ]);
+  const merge = (a: string[], b: string[]) => [...new Set([...a, ...b])];
+  return { capture: merge(parseDeviceNames(capL), parseHardwareCards(capl)), playback: merge(parseDeviceNames(playL), parseHardwareCards(playl)) };
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  device: string;
+  kind: 'capture' | 'playback';
+  error?: PttError;
+}
+
+/**
+ * Opens the device at 24 kHz mono S16_LE for a moment with arecord/aplay (`-d 1` capture of one
+ * second is too slow for doctor; `-s` reads/writes a few samples). A child process keeps a
+ * hung device from blocking the daemon's own threadpool.
+ */
+export function probeDevice(kind: 'capture' | 'playback', device: string, env: NodeJS.ProcessEnv = audioChildEnv()): Promise<ProbeResult> {
+  const cmd = kind === 'capture' ? 'arecord' : 'aplay';
+  const args = ['-q', '-D', device, '-t', 'raw', '-f', 'S16_LE', '-r', '24000', '-c', '1', '-s', '240'];
+  if (kind === 'playback') args.push('/dev/zero');
+  else args.push('/dev/null');
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env, timeout: 3000, encoding: 'utf8' }, (err, _stdout, stderr) => {
+      if (!err) return resolve({ ok: true, device, kind });
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      const detail = missing ? `${cmd} is not installed` : lastLine(stderr) || err.message;
+      resolve({
+        ok: false,
+        device,
+        kind,
+        error: new PttError(missing ? 'AUDIO_TOOL_MISSING' : 'AUDIO_DEVICE_PROBE', `${kind} device "${device}" does not open at 24 kHz mono S16_LE: ${detail}`, {
+          context: { device, kind },
+          hint: missing ? 'install the Debian package alsa-utils' : `pick a device from \`${cmd} -L\` (plughw:/plug devices convert rate and channels)`,
+        }),
+      });
+    });
+  });
+}
+
+function lastLine(text: string | undefined): string {
+  return (text ?? '').trim().split('\n').pop()?.replace(/^(arecord|aplay): \S+: ?/, '') ?? '';
+}

@@ -1,0 +1,201 @@
+/**
+ * The speaker: an `aplay` child reading raw PCM16 24 kHz mono on stdin, fed at real time by
+ * PacedSink. interrupt() kills the child (the kernel drops the ALSA buffer on close, so sound
+ * stops at once) and starts a fresh one; a child that dies on its own is respawned with
+ * doubling delays and reported. The child gets a minimal environment: never the API key.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { PttError } from '../core/errors.js';
+import { listAlsaDevices } from './alsa-devices.js';
+import { audioChildEnv } from './child-env.js';
+import { PacedSink, type PacedSinkOptions } from './paced-sink.js';
+
+export interface AplayPlayerOptions extends PacedSinkOptions {
+  device: string;
+  /** ALSA buffer (aplay --buffer-time); default 3 periods. */
+  alsaBufferMs?: number;
+  /** aplay executable (tests point it elsewhere). */
+  aplayPath?: string;
+  /** The environment the minimal child env is picked from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  respawnMinMs?: number;
+  respawnMaxMs?: number;
+  /** How long start() waits for aplay to open the device. */
+  openTimeoutMs?: number;
+  listPlaybackDevices?: () => Promise<string[]>;
+}
+
+type Child = ChildProcessByStdio<Writable, null, Readable>;
+
+export class AplayPlayer extends PacedSink {
+  readonly name = 'audio.aplay';
+  #child: Child | undefined;
+  #stopping = false;
+  #respawnTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #outage = false;
+  readonly #alsaBufferMs: number;
+
+  constructor(private readonly options: AplayPlayerOptions) {
+    const alsaBufferMs = options.alsaBufferMs ?? (options.periodMs ?? 20) * 3;
+    // A real DAC plays what it is handed about max(lead, ALSA buffer) later (aplay starts when its buffer is full).
+    super({ idleFill: true, deviceDelayMs: Math.max(options.leadMs ?? 120, alsaBufferMs), ...options });
+    this.#alsaBufferMs = alsaBufferMs;
+  }
+
+  /** The aplay command line (no secrets ever appear here). */
+  get argv(): string[] {
+    return [
+      '-v', // prints "Its setup is:" once the device is open: our readiness signal
+      '-t', 'raw', '-f', 'S16_LE', '-r', '24000', '-c', '1',
+      '-D', this.options.device,
+      `--buffer-time=${this.#alsaBufferMs * 1000}`,
+      `--period-time=${this.periodMs * 1000}`,
+    ];
+  }
+
+  async start(): Promise<void> {
+    if (this.#child) return;
+    this.#stopping = false;
+    if (/^hw:/.test(this.options.device)) {
+      this.logger?.warn('raw hw: playback device configured; it cannot convert rate or channels', { device: this.options.device, hint: `use plughw:${this.options.device.slice(3)}` });
+    }
+    await this.#spawn();
+    this.startClock();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#respawnTimer) clearTimeout(this.#respawnTimer);
+    this.#respawnTimer = undefined;
+    this.stopClock();
+    const child = this.#child;
+    this.#child = undefined;
+    if (child) await killAndWait(child);
+  }
+
+  protected deliver(chunk: Buffer): void {
+    const child = this.#child;
+    if (!child || !child.stdin.writable) return;
+    child.stdin.write(chunk);
+  }
+
+  protected override stopDevice(): void {
+    const child = this.#child;
+    if (!child || this.#stopping) return;
+    this.#child = undefined;
+    this.pauseClock();
+    // A fresh aplay for the next answer; the old one is killed with its buffered audio.
+    void killAndWait(child).then(() => {
+      if (this.#stopping) return;
+      this.#spawn().then(
+        () => this.startClock(),
+        (err: unknown) => this.#crashed(err instanceof PttError ? err : new PttError('AUDIO_PLAYBACK', String(err))),
+      );
+    });
+  }
+
+  #spawn(): Promise<void> {
+    const cmd = this.options.aplayPath ?? 'aplay';
+    const { device } = this.options;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let stderrTail = '';
+      const child = spawn(cmd, this.argv, { env: audioChildEnv(this.options.env ?? process.env), stdio: ['pipe', 'ignore', 'pipe'] });
+      const timeoutMs = this.options.openTimeoutMs ?? 3000;
+      const timer = setTimeout(() => fail(new PttError('AUDIO_PLAYBACK_OPEN', `aplay did not open "${device}" within ${timeoutMs} ms`, { context: { device }, hint: 'check that no other program holds the device (fuser -v /dev/snd/*)' })), timeoutMs);
+      const fail = (err: PttError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        reject(err);
+      };
+      child.stdin.on('error', () => {
+        /* EPIPE when aplay dies; 'exit' handles it */
+      });
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') {
+          fail(new PttError('AUDIO_TOOL_MISSING', `cannot run ${cmd}: it is not installed`, { context: { command: cmd }, hint: 'install the Debian package alsa-utils (sudo apt install alsa-utils)' }));
+        } else fail(new PttError('AUDIO_PLAYBACK', `cannot run ${cmd}: ${err.message}`, { context: { command: cmd, errno: err.code } }));
+      });
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (text: string) => {
+        stderrTail = (stderrTail + text).slice(-2000);
+        if (!settled && stderrTail.includes('Its setup is:')) {
+          settled = true;
+          clearTimeout(timer);
+          this.#child = child;
+          resolve();
+        }
+        if (/underrun/.test(text)) this.logger?.debug('aplay reported an underrun', { device });
+      });
+      child.on('exit', (code, signal) => {
+        if (!settled) {
+          const reason = lastErrorLine(stderrTail) || `exited with ${signal ?? code}`;
+          void this.#openError(device, reason).then(fail);
+          return;
+        }
+        if (this.#child !== child) return; // killed on purpose (interrupt or stop)
+        this.#child = undefined;
+        this.#crashed(new PttError('AUDIO_PLAYBACK_DIED', `aplay stopped unexpectedly (${signal ?? `exit code ${code}`})`, { context: { device, code, signal, stderr: lastErrorLine(stderrTail) }, hint: 'it is restarted automatically; check the device if this repeats' }));
+      });
+    });
+  }
+
+  async #openError(device: string, reason: string): Promise<PttError> {
+    let available: string[] = [];
+    try {
+      available = await (this.options.listPlaybackDevices ?? (async () => (await listAlsaDevices(audioChildEnv(this.options.env ?? process.env))).playback))();
+    } catch {
+      /* best effort */
+    }
+    return new PttError('AUDIO_PLAYBACK_OPEN', `cannot open playback device "${device}": ${reason}`, {
+      context: { device, reason, available },
+      hint: `set audio.output.device to one of: ${available.length ? available.join(', ') : 'none found'}`,
+    });
+  }
+
+  #crashed(err: PttError): void {
+    if (this.#stopping) return;
+    this.pauseClock();
+    if (!this.#outage) this.emit('error', err); // once per outage
+    this.#outage = true;
+    const min = this.options.respawnMinMs ?? 200;
+    const max = this.options.respawnMaxMs ?? 5000;
+    const delay = Math.min(max, min * 2 ** Math.min(this.#failures, 20));
+    this.#failures++;
+    this.logger?.warn('aplay is down; restarting', { code: err.code, reason: err.message, inMs: delay, attempt: this.#failures });
+    this.#respawnTimer = setTimeout(() => {
+      this.#respawnTimer = undefined;
+      if (this.#stopping) return;
+      this.#spawn().then(
+        () => {
+          this.respawnCount++;
+          this.#outage = false;
+          const attempt = this.#failures;
+          this.#failures = 0;
+          this.startClock();
+          this.logger?.info('aplay restarted', { attempt });
+          this.emit('respawned', { attempt });
+        },
+        (e: unknown) => this.#crashed(e instanceof PttError ? e : new PttError('AUDIO_PLAYBACK', String(e))),
+      );
+    }, delay);
+  }
+}
+
+function lastErrorLine(stderr: string): string {
+  const lines = stderr.trim().split('\n').filter((l) => /error|Unknown|No such|cannot|Invalid/i.test(l));
+  return (lines.pop() ?? '').replace(/^aplay: \S+: ?/, '').trim();
+}
+
+function killAndWait(child: Child): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.stdin.destroy();
+    child.kill('SIGKILL');
+  });
+}

@@ -1,0 +1,13 @@
+/**
+ * The whole environment an audio child (aplay, arecord) gets. ALSA needs to find its config
+ * (HOME for ~/.asoundrc, XDG_CONFIG_HOME, ALSA_CONFIG_PATH) and a locale for messages; nothing
+ * else is inherited, so an API key in the daemon's environment can never reach a child.
+ */
+const PASSED = ['PATH', 'HOME', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'ALSA_CONFIG_PATH', 'LANG'] as const;
+
+export function audioChildEnv(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of PASSED) if (from[key] !== undefined) env[key] = from[key];
+  env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
+  return env;
+}

@@ -1,0 +1,46 @@
+/**
+ * Short feedback tones generated in code (no audio assets with unclear licences). Each note
+ * is a sine with 5 ms fades at both ends, so it starts and ends at zero: no clicks.
+ */
+import { fade, SAMPLE_RATE } from './pcm.js';
+
+export type EarconName = 'press' | 'release' | 'error' | 'ready';
+
+interface Note {
+  hz: number;
+  ms: number;
+}
+
+const SHAPES: Record<EarconName, Note[]> = {
+  press: [{ hz: 880, ms: 70 }],
+  release: [{ hz: 660, ms: 70 }],
+  error: [{ hz: 330, ms: 120 }, { hz: 0, ms: 60 }, { hz: 262, ms: 160 }],
+  ready: [{ hz: 523, ms: 90 }, { hz: 784, ms: 120 }],
+};
+
+const AMPLITUDE = 0.25 * 32767; // -12 dBFS: audible, leaves headroom for the volume setting
+const FADE_SAMPLES = (SAMPLE_RATE * 5) / 1000;
+const cache = new Map<EarconName, Buffer>();
+
+function note({ hz, ms }: Note): Buffer {
+  const n = Math.round((SAMPLE_RATE * ms) / 1000);
+  const out = Buffer.alloc(n * 2);
+  if (hz === 0) return out;
+  for (let i = 0; i < n; i++) out.writeInt16LE(Math.round(AMPLITUDE * Math.sin((2 * Math.PI * hz * i) / SAMPLE_RATE)), i * 2);
+  fade(out, 'in', FADE_SAMPLES);
+  return fade(out, 'out', FADE_SAMPLES);
+}
+
+/** PCM16 24 kHz mono for the named cue; a fresh copy each call, so callers may modify it. */
+export function earcon(name: EarconName): Buffer {
+  let pcm = cache.get(name);
+  if (!pcm) {
+    const shape = SHAPES[name];
+    if (!shape) throw new RangeError(`unknown earcon ${String(name)}`);
+    pcm = Buffer.concat(shape.map(note));
+    cache.set(name, pcm);
+  }
+  return Buffer.from(pcm);
+}
+
+export const EARCON_NAMES = Object.keys(SHAPES) as EarconName[];

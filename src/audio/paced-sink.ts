@@ -1,0 +1,271 @@
+/**
+ * The jitter buffer and real-time pacer behind every AudioSink. Audio is handed to the device
+ * in period-sized chunks, never more than `leadMs` ahead of the clock, so a stop is heard
+ * within lead + device buffer and the position of the device is known. Gaps inside a stream are
+ * bridged with silence that ramps from the last sample to zero (no click), and the resumed
+ * audio fades in. Subclasses only deliver bytes.
+ */
+import { PttError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import { bytesToMs, fade, lastSample, msToBytes, rampToZero, scaleVolume } from './pcm.js';
+import type { AudioSink, AudioSinkEvents, SinkStats } from './sink.js';
+
+export interface PacedSinkOptions {
+  /** How far ahead of real time audio is handed to the device (config audio.output.bufferMs). */
+  leadMs?: number;
+  /** Chunk length (config audio.output.periodMs). */
+  periodMs?: number;
+  /** Linear gain 0..1 (config audio.output.volume). */
+  volume?: number;
+  /**
+   * How long audio handed to the device takes to reach the listener: a real DAC plays it
+   * about max(lead, ALSA buffer) later; a file or an unpaced device at once (0).
+   */
+  deviceDelayMs?: number;
+  /** A stream with nothing queued for this long counts as finished even without endStream(). */
+  drainGraceMs?: number;
+  /** Deliver silence while idle, so the device never underruns between answers (aplay). */
+  idleFill?: boolean;
+  /** Hand everything over at once instead of in real time (a WAV file for tests). */
+  unpaced?: boolean;
+  logger?: Logger;
+}
+
+const DECLICK_SAMPLES = 72; // 3 ms at 24 kHz: long enough to remove a step, too short to hear
+
+/** One delivered chunk: where it sits on the device timeline and on the audio timeline. */
+interface Mark {
+  deviceStart: number;
+  deviceEnd: number;
+  audioStart: number;
+  audioEnd: number;
+}
+
+export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements AudioSink {
+  abstract readonly name: string;
+  protected readonly periodMs: number;
+  protected readonly leadMs: number;
+  protected readonly logger: Logger | undefined;
+  #gain: number;
+  #queue: Buffer[] = [];
+  #queuedBytes = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #clockStart = 0;
+  #clockBytes = 0; // delivered since the clock was (re)anchored
+  #running = false;
+  #paused = false;
+  // Positions: device bytes delivered (audio + silence) and audio bytes delivered, per chunk.
+  #delivered = 0;
+  #audioDelivered = 0;
+  #marks: Mark[] = [];
+  #streamStart: number | undefined; // audio position where the current stream starts
+  #ended = false;
+  #lastWriteAt = 0;
+  #inGap = false;
+  #gapBytes = 0;
+  #lastOut = 0;
+  #underruns = 0;
+  protected respawnCount = 0;
+
+  constructor(protected readonly sinkOptions: PacedSinkOptions) {
+    super();
+    this.periodMs = sinkOptions.periodMs ?? 20;
+    this.leadMs = sinkOptions.leadMs ?? 120;
+    this.logger = sinkOptions.logger;
+    this.#gain = checkGain(sinkOptions.volume ?? 1);
+  }
+
+  abstract start(): Promise<void>;
+  abstract stop(): Promise<void>;
+  /** Hands one chunk to the device. */
+  protected abstract deliver(chunk: Buffer): void;
+
+  get stats(): SinkStats {
+    return { underruns: this.#underruns, respawns: this.respawnCount, deliveredBytes: this.#delivered };
+  }
+
+  setVolume(gain: number): void {
+    this.#gain = checkGain(gain);
+  }
+
+  write(pcm: Buffer): void {
+    if (pcm.length === 0) return;
+    if (pcm.length % 2 !== 0) {
+      this.emit('error', new PttError('AUDIO_ODD_PCM', `dropped ${pcm.length} bytes of PCM: not a whole number of 16-bit samples`, { context: { bytes: pcm.length } }));
+      return;
+    }
+    if (this.#streamStart === undefined) this.beginStream();
+    this.#queue.push(pcm);
+    this.#queuedBytes += pcm.length;
+    this.#lastWriteAt = performance.now();
+    if (this.sinkOptions.unpaced) this.#pump();
+  }
+
+  beginStream(): void {
+    this.#streamStart = this.#audioDelivered + this.#queuedBytes;
+    this.#ended = false;
+    this.#inGap = false;
+    this.#lastWriteAt = performance.now();
+  }
+
+  endStream(): void {
+    this.#ended = true;
+    if (this.sinkOptions.unpaced) this.#checkDrained();
+  }
+
+  playedMs(): number {
+    if (this.#streamStart === undefined) return 0;
+    return Math.max(0, Math.round(bytesToMs(this.#audioPlayed() - this.#streamStart)));
+  }
+
+  interrupt(): number {
+    const played = this.playedMs();
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#streamStart = undefined;
+    this.#inGap = false;
+    // Whatever is in flight will never be heard: count it as played-out so positions stay sane.
+    this.#marks = [];
+    this.stopDevice();
+    return played;
+  }
+
+  /** Silences the device at once (a subclass kills and restarts its process). */
+  protected stopDevice(): void {}
+
+  /** Starts (or re-anchors) the pacing clock; subclasses call it once the device is ready. */
+  protected startClock(): void {
+    this.#running = true;
+    this.#paused = false;
+    this.#clockStart = performance.now();
+    this.#clockBytes = 0;
+    this.#marks = [];
+    this.#schedule(0);
+  }
+
+  /** Stops handing over audio (the device is gone); queued audio waits for resumeClock(). */
+  protected pauseClock(): void {
+    this.#paused = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  protected stopClock(): void {
+    this.#running = false;
+    this.pauseClock();
+  }
+
+  /** Audio bytes (all streams) that have reached the listener by now. */
+  #audioPlayed(): number {
+    if (this.sinkOptions.unpaced) return this.#audioDelivered;
+    const at = this.#delivered - msToBytes(this.sinkOptions.deviceDelayMs ?? 0);
+    for (let i = this.#marks.length - 1; i >= 0; i--) {
+      const m = this.#marks[i]!;
+      if (at >= m.deviceEnd) return m.audioEnd;
+      if (at >= m.deviceStart) return m.audioStart + (m.audioEnd > m.audioStart ? at - m.deviceStart : 0);
+    }
+    return this.#marks.length ? this.#marks[0]!.audioStart : this.#audioDelivered;
+  }
+
+  #schedule(waitMs: number): void {
+    if (!this.#running || this.#paused || this.sinkOptions.unpaced) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#pump();
+    }, Math.max(0, waitMs));
+  }
+
+  #pump(): void {
+    const period = msToBytes(this.periodMs);
+    const target = this.sinkOptions.unpaced ? Infinity : msToBytes(performance.now() - this.#clockStart + this.leadMs);
+    while (this.#clockBytes < target) {
+      const chunk = this.#nextChunk(period);
+      if (!chunk) break;
+      this.#clockBytes += chunk.bytes.length;
+      const mark = { deviceStart: this.#delivered, deviceEnd: this.#delivered + chunk.bytes.length, audioStart: this.#audioDelivered, audioEnd: this.#audioDelivered + chunk.audio };
+      this.#delivered = mark.deviceEnd;
+      this.#audioDelivered = mark.audioEnd;
+      this.#marks.push(mark);
+      this.deliver(chunk.bytes);
+    }
+    this.#pruneMarks();
+    this.#checkDrained();
+    // Wake once per period; the clock, not the timer, decides how much is due.
+    this.#schedule(this.periodMs / 2);
+  }
+
+  #nextChunk(period: number): { bytes: Buffer; audio: number } | undefined {
+    if (this.#queuedBytes > 0) {
+      let out = this.#take(Math.min(period, this.#queuedBytes));
+      out = scaleVolume(out, this.#gain);
+      if (this.#inGap) {
+        this.#inGap = false;
+        this.#underruns++;
+        out = fade(Buffer.from(out), 'in', DECLICK_SAMPLES);
+        this.emit('underrun', { gapMs: Math.round(bytesToMs(this.#gapBytes)) });
+      }
+      this.#lastOut = lastSample(out);
+      return { bytes: out, audio: out.length };
+    }
+    if (this.sinkOptions.unpaced) return undefined;
+    const streaming = this.#streamStart !== undefined && !this.#ended;
+    if (!streaming && !this.sinkOptions.idleFill) return undefined;
+    const fill = Buffer.alloc(period);
+    if (this.#lastOut !== 0) {
+      // Ramp from where the waveform stopped instead of jumping to zero.
+      rampToZero(this.#lastOut, Math.min(DECLICK_SAMPLES, period / 2)).copy(fill);
+      this.#lastOut = 0;
+    }
+    if (streaming) {
+      if (!this.#inGap) this.#gapBytes = 0;
+      this.#inGap = true;
+      this.#gapBytes += period;
+    }
+    return { bytes: fill, audio: 0 };
+  }
+
+  #take(bytes: number): Buffer {
+    const parts: Buffer[] = [];
+    let need = bytes;
+    while (need > 0) {
+      const head = this.#queue[0]!;
+      if (head.length <= need) {
+        parts.push(head);
+        this.#queue.shift();
+        need -= head.length;
+      } else {
+        parts.push(head.subarray(0, need));
+        this.#queue[0] = head.subarray(need);
+        need = 0;
+      }
+    }
+    this.#queuedBytes -= bytes;
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  #pruneMarks(): void {
+    // Chunks wholly behind the listening position are only needed as its lower bound.
+    const at = this.#delivered - msToBytes(this.sinkOptions.deviceDelayMs ?? 0);
+    let drop = 0;
+    while (drop < this.#marks.length - 1 && this.#marks[drop + 1]!.deviceEnd <= at) drop++;
+    if (drop > 0) this.#marks.splice(0, drop);
+  }
+
+  #checkDrained(): void {
+    if (this.#streamStart === undefined || this.#queuedBytes > 0) return;
+    const grace = this.sinkOptions.drainGraceMs ?? 1500;
+    const over = this.#ended || performance.now() - this.#lastWriteAt >= grace;
+    if (!over || this.#audioPlayed() < this.#audioDelivered) return;
+    this.#streamStart = undefined;
+    this.#inGap = false;
+    this.emit('drained');
+  }
+}
+
+function checkGain(gain: number): number {
+  if (!Number.isFinite(gain) || gain < 0 || gain > 1) {
+    throw new PttError('AUDIO_BAD_OPTION', `volume ${gain} is out of range`, { context: { volume: gain }, hint: 'set audio.output.volume between 0 and 1' });
+  }
+  return gain;
+}
