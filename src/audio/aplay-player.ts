@@ -72,7 +72,13 @@ export class AplayPlayer extends PacedSink {
     this.stopClock();
     const child = this.#child;
     this.#child = undefined;
-    if (child) await killAndWait(child);
+    // Let aplay play what it already has (end of stdin drains), but never wait forever.
+    if (child) await endAndWait(child, this.leadMs + this.#alsaBufferMs + 500);
+  }
+
+  /** The running aplay's process id (for doctor and tests). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
   }
 
   protected deliver(chunk: Buffer): void {
@@ -191,11 +197,24 @@ function lastErrorLine(stderr: string): string {
   return (lines.pop() ?? '').replace(/^aplay: \S+: ?/, '').trim();
 }
 
+function endAndWait(child: Child, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.stdin.end();
+  });
+}
+
 function killAndWait(child: Child): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
-    child.stdin.destroy();
+    // Kill before closing stdin: EOF first would let aplay drain its buffer to the speaker.
     child.kill('SIGKILL');
+    child.stdin.destroy();
   });
 }

@@ -141,6 +141,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.#clockStart = performance.now();
     this.#clockBytes = 0;
     this.#marks = [];
+    this.#lastOut = 0; // a fresh device starts from silence: nothing to ramp down from
     this.#schedule(0);
   }
 

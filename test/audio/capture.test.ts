@@ -36,7 +36,7 @@ describe('AlsaCapture on a real ALSA file device', () => {
     const during = testPcm(300, 2); // spoken while held
     const all: Buffer[] = [];
     const gated: Buffer[] = [];
-    let preRoll = Buffer.alloc(0);
+    let preRoll: Buffer = Buffer.alloc(0);
     const lastBefore = before.subarray(before.length - PERIOD_BYTES);
     cap.on('frame', (f) => {
       all.push(f);

@@ -1,0 +1,128 @@
+/**
+ * Playback through a real aplay child into the sandbox's `file` device: the file is the "DAC".
+ * aplay holds its ALSA buffer before the file plugin writes it out, as a sound card holds it
+ * before the DAC, so the player's default delay model (max(lead, ALSA buffer)) applies as is.
+ */
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PttError } from '../../src/core/errors.js';
+import { AplayPlayer, type AplayPlayerOptions } from '../../src/audio/index.js';
+import { createAlsaSandbox, testPcm, trimSilence, type AlsaSandbox } from '../support/alsa.js';
+
+const PERIOD_MS = 20;
+
+describe('AplayPlayer on a real ALSA file device', () => {
+  let alsa: AlsaSandbox;
+  let player: AplayPlayer | undefined;
+  beforeEach(async () => {
+    alsa = await createAlsaSandbox();
+    alsa.useInProcess();
+  });
+  afterEach(async () => {
+    await player?.stop();
+    player = undefined;
+    await alsa.cleanup();
+  });
+
+  const make = (extra: Partial<AplayPlayerOptions> = {}) =>
+    (player = new AplayPlayer({ device: alsa.playbackDevice, leadMs: 60, periodMs: PERIOD_MS, drainGraceMs: 300, ...extra }));
+
+  it('plays exactly the PCM it is fed, delta after delta, then reports drained', async () => {
+    const p = make();
+    await p.start();
+    const pcm = testPcm(500);
+    // Deltas of awkward sizes, as the server sends them.
+    for (const [a, b] of [[0, 4802], [4802, 9000], [9000, 24000]] as const) p.write(pcm.subarray(a, b));
+    p.endStream();
+    await p.next('drained', 3000);
+    expect(p.playedMs()).toBe(0); // idle again: the next write starts a new stream
+    await p.stop();
+    const out = trimSilence(alsa.readOutput());
+    expect(out.subarray(0, pcm.length)).toEqual(pcm);
+    // Then the idle silence begins with a 3 ms ramp from the last sample to zero instead of a click.
+    const tail = out.subarray(pcm.length);
+    expect(tail.length).toBeLessThanOrEqual(72 * 2);
+    const last = Math.abs(pcm.readInt16LE(pcm.length - 2));
+    for (let i = 0; i < tail.length; i += 2) expect(Math.abs(tail.readInt16LE(i))).toBeLessThanOrEqual(last);
+    expect(p.stats.underruns).toBe(0);
+  });
+
+  it('knows how much has played (within one period of what reached the device) and stops at once on interrupt', async () => {
+    const p = make();
+    await p.start();
+    const pcm = testPcm(2000);
+    p.write(pcm);
+    await sleep(400);
+    const heard = trimSilence(alsa.readOutput()).length / 48;
+    const played = p.playedMs();
+    expect(Math.abs(played - heard)).toBeLessThanOrEqual(PERIOD_MS);
+    await sleep(200);
+    const atInterrupt = p.interrupt();
+    expect(p.playedMs()).toBe(0);
+    await sleep(300); // a fresh aplay is running meanwhile, fed silence
+    await p.stop();
+    const out = trimSilence(alsa.readOutput());
+    // What was heard is the start of the answer, and it ended where interrupt() said it did.
+    expect(out).toEqual(pcm.subarray(0, out.length));
+    expect(Math.abs(out.length / 48 - atInterrupt)).toBeLessThanOrEqual(PERIOD_MS);
+    expect(atInterrupt).toBeGreaterThan(400);
+    expect(atInterrupt).toBeLessThan(1200);
+  });
+
+  it('restarts aplay killed mid-answer, reports it, and keeps playing', async () => {
+    const p = make({ respawnMinMs: 20 });
+    await p.start();
+    const errors: PttError[] = [];
+    p.on('error', (e) => errors.push(e));
+    const pcm = testPcm(800);
+    p.write(pcm);
+    p.endStream();
+    await sleep(200);
+    const pid = p.pid!;
+    process.kill(pid, 'SIGKILL');
+    const [info] = await p.next('respawned', 3000);
+    expect(info.attempt).toBe(1);
+    expect(p.pid).not.toBe(pid);
+    expect(errors.map((e) => e.code)).toEqual(['AUDIO_PLAYBACK_DIED']);
+    await p.next('drained', 3000);
+    await p.stop();
+    // The answer continued after the restart: its last period reached the device.
+    expect(alsa.readOutput().includes(pcm.subarray(pcm.length - 960))).toBe(true);
+    expect(p.stats.respawns).toBe(1);
+  });
+
+  it('fails to open a missing device with an error listing the playback devices', async () => {
+    const p = make({ device: alsa.missingDevice });
+    const err = (await p.start().then(() => undefined, (e: unknown) => e)) as PttError;
+    expect(err).toBeInstanceOf(PttError);
+    expect(err.code).toBe('AUDIO_PLAYBACK_OPEN');
+    expect(err.message).toContain(alsa.missingDevice);
+    expect(err.hint).toContain(alsa.playbackDevice);
+    player = undefined;
+  });
+
+  it('names the alsa-utils package when aplay is missing', async () => {
+    const p = make({ aplayPath: join(alsa.dir, 'no-aplay-here') });
+    await expect(p.start()).rejects.toMatchObject({ code: 'AUDIO_TOOL_MISSING', hint: expect.stringContaining('alsa-utils') });
+    player = undefined;
+  });
+
+  it('gives aplay a minimal environment without the API key', async () => {
+    const wrapper = join(alsa.dir, 'aplay-wrapper');
+    writeFileSync(wrapper, `#!/bin/sh\nenv > ${join(alsa.dir, 'child-env.txt')}\nexec aplay "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const secret = 'sk-test-0123456789abcdefghij';
+    const p = make({ aplayPath: wrapper, env: { ...process.env, OPENAI_API_KEY: secret, OTHER_TOKEN: 'x' } });
+    await p.start();
+    const env = readFileSync(join(alsa.dir, 'child-env.txt'), 'utf8');
+    expect(env).not.toContain(secret);
+    expect(env).not.toContain('OTHER_TOKEN');
+    expect(env).toContain(`ALSA_CONFIG_PATH=${alsa.env.ALSA_CONFIG_PATH}`);
+    expect(p.argv.join(' ')).not.toContain(secret);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
