@@ -1,0 +1,36 @@
+/** Device discovery and probing, through the real arecord/aplay against the sandbox config. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAlsaDevices, parseDeviceNames, parseHardwareCards, probeDevice } from '../../src/audio/index.js';
+import { createAlsaSandbox, type AlsaSandbox } from '../support/alsa.js';
+
+describe('ALSA device discovery', () => {
+  let alsa: AlsaSandbox;
+  beforeAll(async () => {
+    alsa = await createAlsaSandbox();
+    alsa.useInProcess();
+    alsa.mic.start();
+  });
+  afterAll(async () => alsa.cleanup());
+
+  it('parses aplay -L and -l output into configurable names', () => {
+    const listing = 'null\n    Discard all samples\ndefault:CARD=Device\n    USB Audio Device, USB Audio\n    Default Audio Device\n';
+    expect(parseDeviceNames(listing)).toEqual(['null', 'default:CARD=Device']);
+    const cards = '**** List of CAPTURE Hardware Devices ****\ncard 1: Device [USB Audio Device], device 0: USB Audio [USB Audio]\n  Subdevices: 1/1\n';
+    expect(parseHardwareCards(cards)).toEqual(['plughw:CARD=Device,DEV=0']);
+  });
+
+  it('lists the capture and playback devices libasound knows', async () => {
+    const devices = await listAlsaDevices();
+    expect(devices.capture).toContain(alsa.captureDevice);
+    expect(devices.playback).toContain(alsa.playbackDevice);
+    expect(devices.capture).not.toContain(alsa.missingDevice);
+  });
+
+  it('probes whether a device opens at 24 kHz mono', async () => {
+    expect(await probeDevice('playback', alsa.playbackDevice)).toMatchObject({ ok: true });
+    expect(await probeDevice('capture', alsa.captureDevice)).toMatchObject({ ok: true });
+    const missing = await probeDevice('capture', alsa.missingDevice);
+    expect(missing.ok).toBe(false);
+    expect(missing.error).toMatchObject({ code: 'AUDIO_DEVICE_PROBE', message: expect.stringContaining(alsa.missingDevice) });
+  });
+});
