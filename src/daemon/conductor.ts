@@ -436,6 +436,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
       this.#update('response done');
       return;
     }
+    this.#d.speaker.endStream?.();
     if (status !== 'completed') turn.lostReason = status === 'disconnected' ? 'connection lost while answering' : `response ${status}`;
     if (this.#ledger.idle) this.#finish(turn, turn.lostReason ? 'cut' : 'complete', turn.lostReason);
     this.#update('response done');

@@ -35,6 +35,8 @@ export interface SpeakerPort extends Events<SpeakerEvents> {
   interrupt(): number;
   /** Milliseconds played since the speaker was last idle (drained or interrupted). */
   playedMs(): number;
+  /** Nothing more follows for now: `drained` comes as soon as what was written has played. */
+  endStream?(): void;
 }
 
 export interface SessionAudio {

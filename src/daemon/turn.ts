@@ -24,7 +24,8 @@ export interface TurnRecord {
   playedMs: number;
   /** Milliseconds of answer audio received. */
   receivedMs: number;
-  level?: TurnLevel;
+  /** The microphone level over the turn (a silent turn points at a muted or unplugged mic). */
+  input?: TurnLevel;
   /** On a cut: the item truncated and where. */
   truncated?: { itemId: string; audioEndMs: number };
 }
@@ -73,7 +74,7 @@ export class Turn {
       firstDeltaToDacMs: round(this.dacAt === undefined || this.firstDeltaAt === undefined ? undefined : this.dacAt - this.firstDeltaAt),
       playedMs: Math.round(this.playedMs),
       receivedMs: Math.round(this.receivedMs),
-      ...(this.level ? { level: this.level } : {}),
+      ...(this.level ? { input: { rmsDbfs: this.level.rmsDbfs, peakDbfs: this.level.peakDbfs } } : {}),
       ...(this.truncated ? { truncated: this.truncated } : {}),
     };
   }
