@@ -1,7 +1,9 @@
 /**
  * Playback through a real aplay child into the sandbox's `file` device: the file is the "DAC".
- * aplay holds its ALSA buffer before the file plugin writes it out, as a sound card holds it
- * before the DAC, so the player's default delay model (max(lead, ALSA buffer)) applies as is.
+ * The file plugin writes a period out once aplay's ALSA buffer is full, so the file lags what
+ * the player handed over by exactly the ALSA buffer; its `null` slave drains at once, so no
+ * backlog builds in the pipe (a real DAC adds the lead: the default max(lead, buffer)).
+ * The tests therefore tell the player deviceDelayMs = alsaBufferMs.
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +28,7 @@ describe('AplayPlayer on a real ALSA file device', () => {
   });
 
   const make = (extra: Partial<AplayPlayerOptions> = {}) =>
-    (player = new AplayPlayer({ device: alsa.playbackDevice, leadMs: 60, periodMs: PERIOD_MS, drainGraceMs: 300, ...extra }));
+    (player = new AplayPlayer({ device: alsa.playbackDevice, leadMs: 100, periodMs: PERIOD_MS, alsaBufferMs: 60, deviceDelayMs: 60, drainGraceMs: 300, ...extra }));
 
   it('plays exactly the PCM it is fed, delta after delta, then reports drained', async () => {
     const p = make();

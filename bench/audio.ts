@@ -1,0 +1,151 @@
+/**
+ * Audio figures on real libasound (the test sandbox's `file` devices, no sound card needed):
+ *   npx tsx bench/audio.ts            (npm run bench:audio)
+ * - stop latency: interrupt() to the last byte reaching the output device
+ * - playedMs error: playedMs() against the bytes that reached the device, sampled during playback
+ * - capture frame jitter: AlsaCapture frame intervals from a FIFO-backed device fed at real time
+ * - CPU per minute of capture + playback (daemon process plus its aplay child)
+ * - file I/O latency while the capture holds its threadpool thread
+ * Set BENCH_SECONDS to change the length of the capture/playback run (default 10).
+ */
+import { spawn } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { AlsaCapture, AplayPlayer, captureThreadsHeld, threadpoolSize } from '../src/audio/index.js';
+import { createAlsaSandbox, testPcm } from '../test/support/alsa.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function stats(values: number[]): string {
+  const s = [...values].sort((a, b) => a - b);
+  const pct = (p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  return `n=${s.length} mean=${mean.toFixed(2)} p50=${pct(50).toFixed(2)} p99=${pct(99).toFixed(2)} max=${s[s.length - 1]!.toFixed(2)}`;
+}
+
+/** Non-zero samples: testPcm() has none that are zero, the player's silence is all zero. */
+function audioSamples(pcm: Buffer): number {
+  let n = 0;
+  for (let i = 0; i + 1 < pcm.length; i += 2) if (pcm.readInt16LE(i) !== 0) n++;
+  return n;
+}
+
+function childCpuMs(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime+stime in clock ticks (100 Hz)
+  } catch {
+    return 0;
+  }
+}
+
+/** The microphone, in its own process so its CPU is not counted as the daemon's. */
+function startFeeder(fifo: string): ReturnType<typeof spawn> {
+  const script = `
+    const fs = require('fs'); const fd = fs.openSync(${JSON.stringify(fifo)}, fs.constants.O_RDWR);
+    const period = Buffer.alloc(960); for (let i = 0; i < 480; i++) period.writeInt16LE(Math.round(3000*Math.sin(i/5)), i*2);
+    const t0 = performance.now(); let n = 0;
+    const tick = () => { const due = Math.floor((performance.now() - t0) / 20) + 1; while (n < due) { fs.writeSync(fd, period); n++; }
+      setTimeout(tick, Math.max(1, t0 + n * 20 - performance.now())); };
+    tick();`;
+  return spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+}
+
+async function main(): Promise<void> {
+  const alsa = await createAlsaSandbox({ periodMs: 20 });
+  alsa.useInProcess();
+  const out: string[] = [];
+  const print = (line: string) => {
+    out.push(line);
+    console.log(line);
+  };
+  print(`audio bench: ${SECONDS}s runs, UV_THREADPOOL_SIZE=${threadpoolSize()}, node ${process.version}`);
+
+  // ---- playback: playedMs error and stop latency ----
+  // The sandbox's file device lags by exactly the ALSA buffer (see test/audio/playback.test.ts).
+  const player = new AplayPlayer({ device: alsa.playbackDevice, leadMs: 120, periodMs: 20, alsaBufferMs: 60, deviceDelayMs: 60 });
+  await player.start();
+  const errors: number[] = [];
+  const stopLatencies: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    player.write(testPcm(1500, round + 1));
+    const before = audioSamples(alsa.readOutput());
+    for (let i = 0; i < 20; i++) {
+      await sleep(25 + ((i * 7) % 13));
+      const heard = (audioSamples(alsa.readOutput()) - before) / 24; // 24 samples per ms
+      if (heard > 0) errors.push(Math.abs(player.playedMs() - heard));
+    }
+    // stop latency: from interrupt() until the output stops growing with audio
+    const t0 = performance.now();
+    player.interrupt();
+    let lastAudioAt = t0;
+    let lastLen = audioSamples(alsa.readOutput());
+    while (performance.now() - t0 < 200) {
+      await sleep(1);
+      const len = audioSamples(alsa.readOutput());
+      if (len !== lastLen) lastAudioAt = performance.now();
+      lastLen = len;
+    }
+    stopLatencies.push(lastAudioAt - t0);
+    await sleep(100);
+  }
+  print(`playedMs error vs bytes at the device (ms): ${stats(errors)}`);
+  print(`stop latency, interrupt() to last audio byte out (ms): ${stats(stopLatencies)}`);
+  await player.stop();
+
+  // ---- capture jitter, CPU, and file I/O beside the capture ----
+  const feeder = startFeeder(alsa.micFifo);
+  await sleep(100);
+  const fsBaseline: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const t = performance.now();
+    await Promise.all([readFile('/etc/hostname'), stat('/etc')]);
+    fsBaseline.push(performance.now() - t);
+  }
+  const cap = new AlsaCapture({ device: alsa.captureDevice, periodMs: 20 });
+  const intervals: number[] = [];
+  let last = 0;
+  cap.on('frame', () => {
+    const now = performance.now();
+    if (last) intervals.push(now - last);
+    last = now;
+  });
+  const speaker = new AplayPlayer({ device: alsa.playbackDevice, leadMs: 120, periodMs: 20, alsaBufferMs: 60 });
+  await cap.start();
+  await speaker.start();
+  await sleep(500);
+  intervals.length = 0;
+  const cpu0 = process.cpuUsage();
+  const aplay0 = childCpuMs(speaker.pid);
+  const wall0 = performance.now();
+  const fsBusy: number[] = [];
+  const answer = testPcm(1000, 7);
+  for (let s = 0; s < SECONDS; s++) {
+    speaker.write(answer); // a second of answer per second: continuous playback
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      await Promise.all([readFile('/etc/hostname'), stat('/etc')]);
+      fsBusy.push(performance.now() - t);
+      await sleep(190);
+    }
+  }
+  const wallMin = (performance.now() - wall0) / 60_000;
+  const cpu = process.cpuUsage(cpu0);
+  const aplayMs = childCpuMs(speaker.pid) - aplay0;
+  print(`capture frame interval (ms, period 20): ${stats(intervals)}`);
+  print(`capture frame jitter |interval-20| (ms): ${stats(intervals.map((v) => Math.abs(v - 20)))}`);
+  print(`CPU per minute of capture+playback: daemon ${((cpu.user + cpu.system) / 1000 / wallMin / 1000).toFixed(2)} s, aplay ${(aplayMs / wallMin / 1000).toFixed(2)} s (of 60 s on one core; aplay measured in 10 ms ticks)`);
+  print(`file I/O latency (readFile+stat, ms): idle ${stats(fsBaseline)}`);
+  print(`file I/O latency (readFile+stat, ms): with capture holding ${captureThreadsHeld()} of ${threadpoolSize()} threadpool threads ${stats(fsBusy)}`);
+  await speaker.stop();
+  await cap.stop();
+  feeder.kill();
+  await alsa.cleanup();
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});
