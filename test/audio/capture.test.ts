@@ -66,6 +66,19 @@ describe('AlsaCapture on a real ALSA file device', () => {
     expect(captureThreadsHeld()).toBe(0);
   });
 
+  it('a stalled device keeps its read loop (and thread) until it delivers again; stop() does not hang', async () => {
+    const logger = memoryLogger();
+    cap = new AlsaCapture({ device: alsa.captureDevice, periodMs: 20, closeTimeoutMs: 100, logger });
+    await cap.start();
+    alsa.mic.pause(); // the device stops delivering: snd_pcm_readi blocks in the worker thread
+    await new Promise((r) => setTimeout(r, 100));
+    await cap.stop();
+    expect(logger.records().some((r) => String(r.msg).includes('did not end'))).toBe(true);
+    expect(captureThreadsHeld()).toBe(1); // honest accounting: the thread is still taken
+    alsa.mic.resume();
+    await waitFor(() => captureThreadsHeld() === 0);
+  });
+
   it('fails to open a missing device with an error that lists the devices that exist', async () => {
     cap = new AlsaCapture({ device: alsa.missingDevice, periodMs: 20 });
     const err = await cap.start().then(() => undefined, (e: unknown) => e);

@@ -22,6 +22,10 @@
  *   exactly what the player handed to the device and when.
  * - `missingDevice`: a name defined nowhere, for open-failure tests.
  *
+ * Order matters: start the feeder (`mic.start()`) before opening a capture (the plugin's open()
+ * of the FIFO blocks until a writer exists, inside a threadpool thread), and stop the capture
+ * before `cleanup()` (its read loop only sees the close request after a read returns).
+ *
  * How libasound finds this config: alsa-lib 1.2.8 reads the files listed in ALSA_CONFIG_PATH
  * (':'-separated; default /usr/share/alsa/alsa.conf, whose hooks then load ~/.asoundrc and
  * $XDG_CONFIG_HOME/alsa/asoundrc). We set ALSA_CONFIG_PATH=<alsa.conf>:<sandbox asoundrc>
@@ -49,6 +53,13 @@ export interface MicFeeder {
   readonly written: Buffer;
   /** Periods that could not be written because the FIFO was full (nobody reading). Only silence is ever dropped. */
   readonly droppedSilencePeriods: number;
+  /**
+   * Stops writing but keeps the FIFO open: a capture's read then blocks, as with a stalled
+   * device. Always resume() (or stop()) before the test ends: a threadpool thread blocked in
+   * read() keeps the process from exiting.
+   */
+  pause(): void;
+  resume(): void;
   /** Stops the clock and closes the FIFO (a capture still reading then sees EOF). */
   stop(): void;
 }
@@ -209,6 +220,19 @@ class FifoFeeder implements MicFeeder {
     const nextAt = this.#started + (this.#periodsWritten) * this.periodMs;
     this.#timer = setTimeout(this.#tick, Math.max(1, nextAt - performance.now()));
   };
+
+  pause(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  resume(): void {
+    if (this.#fd === undefined || this.#timer) return;
+    // Restart the clock from now: the stall is not made up with a burst.
+    this.#started = performance.now();
+    this.#periodsWritten = 0;
+    this.#tick();
+  }
 
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
