@@ -38,6 +38,11 @@ export interface ConductorOptions {
   minHoldMs: number;
   /** A released turn that has no answer started this long after release is dropped (with the error earcon). */
   answerTimeoutMs: number;
+  /**
+   * A long press after a barge-in cancels (nothing new is asked) only if the microphone stayed
+   * below this peak level: holding the button while talking is a question, however long.
+   */
+  speechPeakDbfs: number;
 }
 
 export const DEFAULT_CONDUCTOR_OPTIONS: ConductorOptions = {
@@ -46,6 +51,7 @@ export const DEFAULT_CONDUCTOR_OPTIONS: ConductorOptions = {
   earcons: true,
   minHoldMs: 200,
   answerTimeoutMs: 15_000,
+  speechPeakDbfs: -35,
 };
 
 export interface TranscriptEntry {
@@ -84,8 +90,8 @@ export interface ConductorDeps {
 const BYTES_PER_MS = 48;
 /** Errors after which the link will not come back by itself: a person must act (LED shows error). */
 const NEEDS_A_PERSON = new Set(['REALTIME_BAD_KEY', 'REALTIME_PROFILE_MISMATCH', 'REALTIME_PROFILE_REJECTED', 'REALTIME_BETA_REFUSED']);
-/** Session states in which no connection is wanted (on-demand between turns, stopped). */
-const DORMANT = new Set(['idle', 'dormant', 'closed', 'stopped']);
+/** Session states in which no connection is wanted (on-demand between turns). */
+const DORMANT = new Set(['idle']);
 
 export class Conductor extends TypedEmitter<ConductorEvents> implements Component {
   readonly name = 'conductor';
@@ -244,7 +250,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     turn.heldMs = heldMs ?? turn.releasedAt - turn.startedAt;
     if (turn.heldMs < this.#opts.minHoldMs) {
       // The server refuses a commit of under 100 ms, and a tap is rarely a question: clear instead.
-      this.#abandon(turn, 'tap', `held ${Math.round(turn.heldMs)} ms, under gpio tap threshold ${this.#opts.minHoldMs} ms: nothing was asked`);
+      this.#abandon(turn, 'tap', `held ${Math.round(turn.heldMs)} ms, under the ${this.#opts.minHoldMs} ms tap threshold: nothing was asked`);
       this.#update('tap');
       return;
     }
@@ -264,8 +270,13 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
 
   #onLongPress(): void {
     const turn = this.#turn;
-    // Only the press that cut an answer is a cancel; a long press otherwise is someone talking at length.
+    // Only a silent hold after cutting an answer is a cancel; otherwise someone is talking at length.
     if (this.handsFree || !turn || turn.phase !== 'recording' || !turn.bargeIn) return;
+    const peakDbfs = turn.peak > 0 ? 20 * Math.log10(turn.peak / 32768) : -120;
+    if (peakDbfs >= this.#opts.speechPeakDbfs) {
+      this.#log.debug('long press while talking: kept as a question', { turn: turn.id, peakDbfs: Math.round(peakDbfs) });
+      return;
+    }
     turn.level = this.#closeMic();
     this.#abandon(turn, 'cancelled', 'long press after a barge-in: the answer was stopped and nothing new was asked');
     this.#update('long press');
@@ -291,7 +302,10 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
       this.#send(pcm);
       return;
     }
-    if (this.#turn?.phase === 'recording') this.#send(pcm);
+    const turn = this.#turn;
+    if (turn?.phase !== 'recording') return;
+    if (turn.bargeIn) turn.notePeak(pcm);
+    this.#send(pcm);
   }
 
   #send(pcm: Buffer): void {

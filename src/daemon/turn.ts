@@ -49,6 +49,8 @@ export class Turn {
   truncated: { itemId: string; audioEndMs: number } | undefined;
   /** Why the rest of the answer will not come (connection lost while answering). */
   lostReason: string | undefined;
+  /** Largest absolute sample of the live audio (tracked only where a decision needs it). */
+  peak = 0;
   /** Answer transcript so far, by item: what was cut is logged with its text. */
   readonly answerText = new Map<string, string>();
 
@@ -58,6 +60,13 @@ export class Turn {
     readonly startedAt: number,
     readonly bargeIn: boolean,
   ) {}
+
+  notePeak(pcm: Buffer): void {
+    for (let i = 0; i + 1 < pcm.length; i += 2) {
+      const v = Math.abs(pcm.readInt16LE(i));
+      if (v > this.peak) this.peak = v;
+    }
+  }
 
   record(outcome: TurnOutcome, reason?: string): TurnRecord {
     this.phase = 'finished';

@@ -25,8 +25,12 @@ class Mic extends TypedEmitter<MicEvents> {
     this.isOpen = false;
     return { rmsDbfs: -30, peakDbfs: -10 };
   }
+  /** Quiet input (about -42 dBFS): room noise, not speech. */
   speak(n: number): void {
     this.emit('audio', ms(n));
+  }
+  sound(pcm: Buffer): void {
+    this.emit('audio', pcm);
   }
 }
 
@@ -286,6 +290,20 @@ describe('conductor, barge-in', () => {
     s.button.release();
     expect(s.session.calls).not.toContain('commit');
     expect(s.turns.map((t) => t.outcome)).toEqual(['cut', 'cancelled']);
+  });
+
+  it('a long press after a barge-in while talking is a question, not a cancel', async () => {
+    const s = await speaking();
+    s.speaker.played = 300;
+    s.button.press();
+    const loud = Buffer.alloc(48 * 100);
+    for (let i = 0; i < loud.length; i += 2) loud.writeInt16LE(i % 4 === 0 ? 12_000 : -12_000, i);
+    s.mic.sound(loud);
+    s.advance(1500);
+    s.button.longPress();
+    expect(s.conductor.state).toBe('listening');
+    s.button.release();
+    expect(s.session.calls).toContain('commit');
   });
 
   it('a long press without a barge-in is just someone talking at length', async () => {
