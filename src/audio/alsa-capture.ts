@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { listAlsaDevices } from './alsa-devices.js';
+import { listAlsaDevices, suggestDevices } from './alsa-devices.js';
 import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.js';
 import type { AudioSource, AudioSourceEvents } from './source.js';
 import { captureThreadAvailable, captureThreadsHeld, noteCaptureThread, threadpoolSize } from './threadpool.js';
@@ -226,7 +226,7 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
     } catch {
       /* listing is best effort */
     }
-    const list = available.length ? available.join(', ') : 'none found';
+    const list = suggestDevices(available);
     return new PttError('AUDIO_CAPTURE_OPEN', `cannot open capture device "${device}": ${reason.replace(/^Unable to (open PCM device|set HW parameters): /, '')}`, {
       context: { device, reason, available },
       hint: `set audio.input.device to one of: ${list}`,

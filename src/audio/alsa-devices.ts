@@ -27,6 +27,16 @@ export function parseHardwareCards(listing: string): string[] {
   return out;
 }
 
+/**
+ * The names worth suggesting in a hint: cards' plughw:/default/sysdefault entries and
+ * user-defined devices, not the dozens of surround/iec958/hdmi variants `-L` also prints.
+ */
+export function suggestDevices(names: string[], max = 8): string {
+  const useful = names.filter((n) => n !== 'null' && !/^(surround\d+|front|rear|center_lfe|side|iec958|hdmi|usbstream|dmix|dsnoop|hw):/.test(n));
+  if (useful.length === 0) return 'none found (arecord -L / aplay -L list them)';
+  return useful.slice(0, max).join(', ') + (useful.length > max ? `, ... (${useful.length - max} more)` : '');
+}
+
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve) => {
     // "no soundcards found" exits non-zero but the -L listing before it is still useful.

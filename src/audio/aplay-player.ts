@@ -7,7 +7,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { PttError } from '../core/errors.js';
-import { listAlsaDevices } from './alsa-devices.js';
+import { listAlsaDevices, suggestDevices } from './alsa-devices.js';
 import { audioChildEnv } from './child-env.js';
 import { PacedSink, type PacedSinkOptions } from './paced-sink.js';
 
@@ -159,7 +159,7 @@ export class AplayPlayer extends PacedSink {
     }
     return new PttError('AUDIO_PLAYBACK_OPEN', `cannot open playback device "${device}": ${reason}`, {
       context: { device, reason, available },
-      hint: `set audio.output.device to one of: ${available.length ? available.join(', ') : 'none found'}`,
+      hint: `set audio.output.device to one of: ${suggestDevices(available)}`,
     });
   }
 

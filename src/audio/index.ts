@@ -8,7 +8,7 @@ export type { PacedSinkOptions } from './paced-sink.js';
 export { AplayPlayer, type AplayPlayerOptions } from './aplay-player.js';
 export { WavSink, type WavSinkOptions } from './wav-sink.js';
 export { earcon, EARCON_NAMES, type EarconName } from './earcon.js';
-export { listAlsaDevices, probeDevice, parseDeviceNames, parseHardwareCards, type AlsaDevices, type ProbeResult } from './alsa-devices.js';
+export { listAlsaDevices, probeDevice, parseDeviceNames, parseHardwareCards, suggestDevices, type AlsaDevices, type ProbeResult } from './alsa-devices.js';
 export { audioChildEnv } from './child-env.js';
 export { captureThreadsHeld, captureThreadAvailable, threadpoolSize, RESERVED_THREADS } from './threadpool.js';
 export * from './pcm.js';

@@ -1,6 +1,6 @@
 /** Device discovery and probing, through the real arecord/aplay against the sandbox config. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAlsaDevices, parseDeviceNames, parseHardwareCards, probeDevice } from '../../src/audio/index.js';
+import { listAlsaDevices, parseDeviceNames, parseHardwareCards, probeDevice, suggestDevices } from '../../src/audio/index.js';
 import { createAlsaSandbox, type AlsaSandbox } from '../support/alsa.js';
 
 describe('ALSA device discovery', () => {
@@ -17,6 +17,13 @@ describe('ALSA device discovery', () => {
     expect(parseDeviceNames(listing)).toEqual(['null', 'default:CARD=Device']);
     const cards = '**** List of CAPTURE Hardware Devices ****\ncard 1: Device [USB Audio Device], device 0: USB Audio [USB Audio]\n  Subdevices: 1/1\n';
     expect(parseHardwareCards(cards)).toEqual(['plughw:CARD=Device,DEV=0']);
+  });
+
+  it('suggests configurable devices, not every surround/hdmi variant', () => {
+    const names = ['null', 'default', 'sysdefault:CARD=Device', 'front:CARD=Device,DEV=0', 'surround51:CARD=Device,DEV=0', 'hdmi:CARD=vc4hdmi0,DEV=0', 'plughw:CARD=Device,DEV=0'];
+    expect(suggestDevices(names)).toBe('default, sysdefault:CARD=Device, plughw:CARD=Device,DEV=0');
+    expect(suggestDevices(['null'])).toMatch(/none found/);
+    expect(suggestDevices(Array.from({ length: 10 }, (_, i) => `d${i}`), 3)).toBe('d0, d1, d2, ... (7 more)');
   });
 
   it('lists the capture and playback devices libasound knows', async () => {

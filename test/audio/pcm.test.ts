@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PttError } from '../../src/core/errors.js';
 import {
-  bytesToMs, earcon, EARCON_NAMES, encodeWav, measureLevel, msToBytes, parseWav, scaleVolume, silence, SILENCE_DBFS, threadpoolSize, wavHeader,
+  bytesToMs, captureThreadAvailable, earcon, EARCON_NAMES, encodeWav, measureLevel, msToBytes, parseWav, scaleVolume, silence, SILENCE_DBFS, threadpoolSize, wavHeader,
 } from '../../src/audio/index.js';
 
 function tone(ms: number, amplitude: number): Buffer {
@@ -89,5 +89,11 @@ describe('threadpool headroom', () => {
     expect(threadpoolSize({})).toBe(4);
     expect(threadpoolSize({ UV_THREADPOOL_SIZE: '8' })).toBe(8);
     expect(threadpoolSize({ UV_THREADPOOL_SIZE: 'lots' })).toBe(4);
+  });
+
+  it('wants two threads left for file I/O besides the capture', () => {
+    expect(captureThreadAvailable({ UV_THREADPOOL_SIZE: '2' })).toBe(false);
+    expect(captureThreadAvailable({ UV_THREADPOOL_SIZE: '3' })).toBe(true);
+    expect(captureThreadAvailable({ UV_THREADPOOL_SIZE: '8' })).toBe(true);
   });
 });
