@@ -69,6 +69,7 @@ async function main(): Promise<void> {
   await player.start();
   const errors: number[] = [];
   const stopLatencies: number[] = [];
+  const readyAgain: number[] = [];
   for (let round = 0; round < 5; round++) {
     player.write(testPcm(1500, round + 1));
     const before = audioSamples(alsa.readOutput());
@@ -78,8 +79,14 @@ async function main(): Promise<void> {
       if (heard > 0) errors.push(Math.abs(player.playedMs() - heard));
     }
     // stop latency: from interrupt() until the output stops growing with audio
+    const oldPid = player.pid;
     const t0 = performance.now();
     player.interrupt();
+    void (async () => {
+      // interrupt() kills aplay; the next answer can start once the fresh one is open.
+      while (player.pid === undefined || player.pid === oldPid) await sleep(1);
+      readyAgain.push(performance.now() - t0);
+    })();
     let lastAudioAt = t0;
     let lastLen = audioSamples(alsa.readOutput());
     while (performance.now() - t0 < 200) {
@@ -93,6 +100,7 @@ async function main(): Promise<void> {
   }
   print(`playedMs error vs bytes at the device (ms): ${stats(errors)}`);
   print(`stop latency, interrupt() to last audio byte out (ms): ${stats(stopLatencies)}`);
+  print(`speaker ready again after interrupt (fresh aplay open, ms): ${stats(readyAgain)}`);
   await player.stop();
 
   // ---- capture jitter, CPU, and file I/O beside the capture ----
