@@ -50,6 +50,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   #gain: number;
   #queue: Buffer[] = [];
   #queuedBytes = 0;
+  #carry: Buffer | undefined;
   #timer: NodeJS.Timeout | undefined;
   #clockStart = 0;
   #clockBytes = 0; // delivered since the clock was (re)anchored
@@ -90,11 +91,16 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   }
 
   write(pcm: Buffer): void {
-    if (pcm.length === 0) return;
-    if (pcm.length % 2 !== 0) {
-      this.emit('error', new PttError('AUDIO_ODD_PCM', `dropped ${pcm.length} bytes of PCM: not a whole number of 16-bit samples`, { context: { bytes: pcm.length } }));
-      return;
+    if (this.#carry) {
+      pcm = Buffer.concat([this.#carry, pcm]);
+      this.#carry = undefined;
     }
+    if (pcm.length % 2 !== 0) {
+      // A delta split inside a sample: keep the odd byte for the next write rather than lose it.
+      this.#carry = Buffer.from(pcm.subarray(pcm.length - 1));
+      pcm = pcm.subarray(0, pcm.length - 1);
+    }
+    if (pcm.length === 0) return;
     if (this.#streamStart === undefined) this.beginStream();
     this.#queue.push(pcm);
     this.#queuedBytes += pcm.length;
@@ -121,6 +127,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
 
   interrupt(): number {
     const played = this.playedMs();
+    this.#carry = undefined;
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#streamStart = undefined;
