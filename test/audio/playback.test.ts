@@ -5,10 +5,11 @@
  * backlog builds in the pipe (a real DAC adds the lead: the default max(lead, buffer)).
  * The tests therefore tell the player deviceDelayMs = alsaBufferMs.
  */
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PttError } from '../../src/core/errors.js';
+import { memoryLogger } from '../../src/core/logger.js';
 import { AplayPlayer, type AplayPlayerOptions } from '../../src/audio/index.js';
 import { createAlsaSandbox, testPcm, trimSilence, type AlsaSandbox } from '../support/alsa.js';
 
@@ -94,6 +95,31 @@ describe('AplayPlayer on a real ALSA file device', () => {
     expect(p.stats.respawns).toBe(1);
   });
 
+  it('keeps retrying with growing delays while aplay cannot start, reporting the outage once', async () => {
+    const broken = join(alsa.dir, 'broken');
+    const wrapper = join(alsa.dir, 'flaky-aplay');
+    // Fails like a vanished device while the `broken` file exists.
+    writeFileSync(wrapper, `#!/bin/sh\nif [ -e ${broken} ]; then echo "aplay: main:831: audio open error: No such device" >&2; exit 1; fi\nexec aplay "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const logger = memoryLogger();
+    const p = make({ aplayPath: wrapper, respawnMinMs: 20, respawnMaxMs: 80, logger, listPlaybackDevices: async () => [] });
+    await p.start();
+    const errors: PttError[] = [];
+    p.on('error', (e) => errors.push(e));
+    writeFileSync(broken, '');
+    process.kill(p.pid!, 'SIGKILL');
+    await waitUntil(() => logger.records().filter((r) => r.msg === 'aplay is down; restarting').length >= 4);
+    rmSync(broken);
+    const [info] = await p.next('respawned', 3000);
+    expect(info.attempt).toBeGreaterThanOrEqual(4);
+    const delays = logger.records().filter((r) => r.msg === 'aplay is down; restarting').map((r) => r.inMs);
+    expect(delays.slice(0, 4)).toEqual([20, 40, 80, 80]);
+    expect(errors.map((e) => e.code)).toEqual(['AUDIO_PLAYBACK_DIED']); // one report per outage
+    p.write(testPcm(100));
+    p.endStream();
+    await p.next('drained', 3000);
+  });
+
   it('fails to open a missing device with an error listing the playback devices', async () => {
     const p = make({ device: alsa.missingDevice });
     const err = (await p.start().then(() => undefined, (e: unknown) => e)) as PttError;
@@ -124,6 +150,14 @@ describe('AplayPlayer on a real ALSA file device', () => {
     expect(p.argv.join(' ')).not.toContain(secret);
   });
 });
+
+async function waitUntil(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
