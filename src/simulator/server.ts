@@ -25,11 +25,14 @@ interface MintedSecret {
 
 type Credential = { kind: AuthKind; value: string | undefined };
 
-function credentialOf(req: IncomingMessage): Credential {
+function credentialOf(req: IncomingMessage, url?: URL): Credential {
   const auth = req.headers.authorization;
   if (typeof auth === 'string' && /^Bearer\s+/i.test(auth)) return { kind: 'bearer', value: auth.replace(/^Bearer\s+/i, '').trim() };
   const apiKey = req.headers['api-key'];
   if (typeof apiKey === 'string') return { kind: 'api-key', value: apiKey.trim() };
+  // Azure also takes the key as ?api-key=, which browsers need (they cannot set headers).
+  const inQuery = url?.searchParams.get('api-key');
+  if (inQuery) return { kind: 'api-key', value: inQuery };
   return { kind: 'none', value: undefined };
 }
 
@@ -185,9 +188,10 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
 
   #onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://simulator');
-    const cred = credentialOf(req);
+    const cred = credentialOf(req, url);
     const { ok, secret } = this.#authorize(cred);
     const index = this.connections.length;
+    url.searchParams.delete('api-key'); // the record and the logs never hold a key
     const record: ConnectionRecord = {
       index,
       path: url.pathname,

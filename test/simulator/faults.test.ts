@@ -41,7 +41,9 @@ describe('handshake', () => {
     await connect({ 'api-key': 'sk-simulator-secret-0001' });
     await expect(connect({ Authorization: 'Bearer sk-wrong-key-000000' })).rejects.toMatchObject({ status: 401 });
     await expect(connect({})).rejects.toMatchObject({ status: 401 });
-    expect(sim!.connections.map((c) => [c.auth, c.authMatched])).toEqual([['bearer', true], ['api-key', true], ['bearer', false], ['none', false]]);
+    await connect({}, '?model=gpt-realtime&api-key=sk-simulator-secret-0001');
+    expect(sim!.connections.map((c) => [c.auth, c.authMatched])).toEqual([['bearer', true], ['api-key', true], ['bearer', false], ['none', false], ['api-key', true]]);
+    expect(sim!.connections[4]!.query).toEqual({ model: 'gpt-realtime' });
     const everything = JSON.stringify(sim!.connections) + logger.lines.join('\n');
     expect(everything).not.toContain('sk-simulator-secret-0001');
     expect(everything).not.toContain('sk-wrong-key-000000');
@@ -55,6 +57,13 @@ describe('handshake', () => {
     const tolerated = await connect(beta);
     await tolerated.next('session.created');
     expect(sim!.connections[0]).toMatchObject({ betaHeader: true, closedWith: { code: 4000, by: 'server' } });
+  });
+
+  it('a port in use is a clear error with a hint', async () => {
+    await start({});
+    const second = new RealtimeSimulator({ port: sim!.port });
+    await expect(second.start()).rejects.toMatchObject({ code: 'SIMULATOR_LISTEN_FAILED', message: expect.stringContaining('EADDRINUSE'), hint: expect.stringContaining('--port') });
+    await second.stop();
   });
 
   it('setFaults applies to new connections only, by connection index', async () => {
