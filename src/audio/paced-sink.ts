@@ -51,6 +51,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #carry: Buffer | undefined;
+  #starvedSince: number | undefined; // nothing handed over since then (no idle fill)
   #timer: NodeJS.Timeout | undefined;
   #clockStart = 0;
   #clockBytes = 0; // delivered since the clock was (re)anchored
@@ -149,6 +150,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.#clockBytes = 0;
     this.#marks = [];
     this.#lastOut = 0; // a fresh device starts from silence: nothing to ramp down from
+    this.#starvedSince = undefined;
     this.#schedule(0);
   }
 
@@ -167,7 +169,9 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   /** Audio bytes (all streams) that have reached the listener by now. */
   #audioPlayed(): number {
     if (this.sinkOptions.unpaced) return this.#audioDelivered;
-    const at = this.#delivered - msToBytes(this.sinkOptions.deviceDelayMs ?? 0);
+    let at = this.#delivered - msToBytes(this.sinkOptions.deviceDelayMs ?? 0);
+    // Without idle fill the device keeps playing what it holds while we hand it nothing.
+    if (this.#starvedSince !== undefined) at = Math.min(this.#delivered, at + msToBytes(performance.now() - this.#starvedSince));
     for (let i = this.#marks.length - 1; i >= 0; i--) {
       const m = this.#marks[i]!;
       if (at >= m.deviceEnd) return m.audioEnd;
@@ -189,7 +193,11 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     const target = this.sinkOptions.unpaced ? Infinity : msToBytes(performance.now() - this.#clockStart + this.leadMs);
     while (this.#clockBytes < target) {
       const chunk = this.#nextChunk(period);
-      if (!chunk) break;
+      if (!chunk) {
+        this.#starvedSince ??= performance.now();
+        break;
+      }
+      this.#starvedSince = undefined;
       this.#clockBytes += chunk.bytes.length;
       const mark = { deviceStart: this.#delivered, deviceEnd: this.#delivered + chunk.bytes.length, audioStart: this.#audioDelivered, audioEnd: this.#audioDelivered + chunk.audio };
       this.#delivered = mark.deviceEnd;

@@ -51,6 +51,17 @@ describe('AplayPlayer on a real ALSA file device', () => {
     expect(p.stats.underruns).toBe(0);
   });
 
+  it('without idle fill, still drains: the device plays out what it holds while fed nothing', async () => {
+    const p = make({ idleFill: false });
+    await p.start();
+    const pcm = testPcm(200);
+    p.write(pcm);
+    p.endStream();
+    await p.next('drained', 3000);
+    await p.stop();
+    expect(trimSilence(alsa.readOutput()).subarray(0, pcm.length)).toEqual(pcm);
+  });
+
   it('knows how much has played (within one period of what reached the device) and stops at once on interrupt', async () => {
     const p = make();
     await p.start();
