@@ -370,7 +370,8 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     const now = this.#now();
     if (turn && turn.firstAppendAt === undefined && turn.phase !== 'finished') turn.firstAppendAt = now;
     if (turn && turn.phase === 'awaiting-answer' && turn.committedAt === undefined) turn.committedAt = now;
-    if (first) this.#earcon('ready');
+    // On-demand, the first verification comes in the middle of a turn: no chime over it.
+    if (first && (!turn || turn.phase === 'finished')) this.#earcon('ready');
     this.#syncHandsFreeMic();
     this.#update('session verified');
   }

@@ -270,6 +270,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   /** Restarts one group under a new config; if that fails, brings the old one back (or gives up loudly). */
   async #restart(group: 'audio' | 'session' | 'gpio', before: Config, next: Config, reason: string): Promise<void> {
     await this.#whenQuiet();
+    if (this.#stopping) return;
     const conductor = this.#conductor!;
     await conductor.stop(`${reason}: ${group} restarted`);
     await this.#stopGroup(group);
