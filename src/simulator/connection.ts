@@ -57,6 +57,8 @@ const CLIENT_EVENTS = [
 ];
 
 const MIN_COMMIT_MS = 100;
+/** What 'partial' keeps by default: the field whose silent loss makes early audio get answered. */
+const DEFAULT_PARTIAL = ['audio.input.turn_detection'];
 
 interface ActiveResponse {
   id: string;
@@ -158,6 +160,7 @@ export class SimConnection {
       case 'response.create': return this.#responseCreate(event, eventId);
       case 'response.cancel': return this.#responseCancel(eventId);
       case 'conversation.item.truncate': return this.#truncate(event, eventId);
+      case 'conversation.item.create': return this.#itemCreate(event, eventId);
       case 'output_audio_buffer.clear':
         // WebRTC/SIP only, as on the real server.
         return this.#error({ type: 'invalid_request_error', code: 'invalid_value', message: "output_audio_buffer.clear is only supported for WebRTC and SIP connections.", param: 'type' }, eventId);
@@ -186,7 +189,7 @@ export class SimConnection {
       if (this.#audioReplied && changesVoice(this.#session, update)) {
         return this.#error({ type: 'invalid_request_error', code: 'cannot_update_voice', message: "Cannot update a conversation's voice if assistant audio is present.", param: 'session.audio.output.voice' }, eventId);
       }
-      this.#session = mergeSession(this.#session, update, mode === 'partial' ? plan.partialFields ?? [] : []);
+      this.#session = mergeSession(this.#session, update, mode === 'partial' ? plan.partialFields ?? DEFAULT_PARTIAL : []);
       this.#vad = this.#makeVad();
       // The real server does not echo the client's event_id in session.updated.
       this.#send({ type: 'session.updated', session: this.#session });
@@ -271,6 +274,27 @@ export class SimConnection {
         usage: { type: 'tokens', total_tokens: audioTokens + 4, input_tokens: audioTokens, input_token_details: { text_tokens: 0, audio_tokens: audioTokens }, output_tokens: 4 },
       });
     }
+  }
+
+  /** Text messages only: enough for a client that seeds the conversation or types a question. */
+  #itemCreate(event: Json, eventId: string | null): void {
+    const item = event.item;
+    if (!isObject(item)) {
+      return this.#error({ type: 'invalid_request_error', code: 'missing_required_parameter', message: "Missing required parameter: 'item'.", param: 'item' }, eventId);
+    }
+    const role = item.role;
+    const content = item.content;
+    const textual = Array.isArray(content) && content.every((p) => isObject(p) && (p.type === 'input_text' || p.type === 'output_text' || p.type === 'text') && typeof p.text === 'string');
+    if (item.type !== 'message' || (role !== 'user' && role !== 'system' && role !== 'assistant') || !textual) {
+      return this.#error({ type: 'invalid_request_error', code: 'unsupported_event', message: 'The simulator accepts only text message items (user, system or assistant) in conversation.item.create.', param: 'item' }, eventId);
+    }
+    const id = typeof item.id === 'string' ? item.id : randomId('item_');
+    const previous = this.#lastItemId;
+    this.#lastItemId = id;
+    if (role === 'user') this.#userItems.add(id);
+    const added = { id, type: 'message', status: 'completed', role, content };
+    this.#send({ type: 'conversation.item.added', previous_item_id: previous, item: added });
+    this.#send({ type: 'conversation.item.done', previous_item_id: previous, item: added });
   }
 
   #clear(): void {

@@ -208,7 +208,8 @@ function deepMerge(base: unknown, patch: unknown): unknown {
  */
 export function mergeSession(current: Json, update: Json, keep: readonly string[] = []): Json {
   const { type: _type, ...patch } = update;
-  const merged = deepMerge(current, patch) as Json;
+  // A copy first: sessions already sent (and recorded) must never change under a later update.
+  const merged = deepMerge(structuredClone(current), patch) as Json;
   const td = getPath(update, 'audio.input.turn_detection');
   if (isObject(td)) {
     const before = getPath(current, 'audio.input.turn_detection');

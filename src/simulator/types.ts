@@ -12,7 +12,7 @@ export interface FaultPlan {
   stall?: boolean;
   /** How `session.update` is handled (default 'apply'). */
   sessionUpdate?: 'apply' | 'ignore' | 'error' | 'partial';
-  /** GA dotted paths kept at their current value by 'partial', e.g. 'audio.input.turn_detection'. */
+  /** GA dotted paths kept at their current value by 'partial' (default ['audio.input.turn_detection']). */
   partialFields?: string[];
   /** Delay before `session.updated` (or the error) is sent. */
   sessionUpdateDelayMs?: number;

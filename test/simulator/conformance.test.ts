@@ -32,6 +32,7 @@ async function converse(c: TestClient): Promise<void> {
   await step(() => c.send({ type: 'session.update', event_id: 'evt_bad', session: { type: 'realtime', temperature: 0.7 } }), 'error');
   await step(() => { c.send(append(pcm(60))); c.send({ type: 'input_audio_buffer.commit', event_id: 'evt_short' }); }, 'error');
   await step(() => { c.send(append(pcm(240))); c.send({ type: 'input_audio_buffer.commit' }); }, 'conversation.item.input_audio_transcription.completed');
+  await step(() => c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'And in text?' }] } }), 'conversation.item.done');
   await step(() => c.send({ type: 'response.create' }), 'response.done');
   const itemId = (c.ofType('response.done').at(-1)!.response as { output: Array<{ id: string }> }).output[0]!.id;
   await step(() => c.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: 100 }), 'conversation.item.truncated');

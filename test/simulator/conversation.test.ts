@@ -87,6 +87,18 @@ describe('input audio buffer', () => {
   });
 });
 
+describe('conversation items', () => {
+  it('adds a text message to the conversation, and refuses kinds of item it does not simulate', async () => {
+    const c = await pttSession();
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'What time is it?' }] } });
+    const added = await c.next('conversation.item.added');
+    expect(added.item).toMatchObject({ type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: 'What time is it?' }] });
+    await c.next('conversation.item.done');
+    c.send({ type: 'conversation.item.create', event_id: 'evt_fn', item: { type: 'function_call_output', call_id: 'call_1', output: '{}' } });
+    expect((await c.next('error')).error).toMatchObject({ code: 'unsupported_event', param: 'item', event_id: 'evt_fn' });
+  });
+});
+
 describe('responses', () => {
   it('sends the full GA event sequence with the synthesized reply audio and its transcript', async () => {
     const c = await pttSession({ replyMs: 450, deltaMs: 100, replyText: (n) => `Reply ${n} is here.` });

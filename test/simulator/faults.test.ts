@@ -104,6 +104,14 @@ describe('session.update faults', () => {
     expect(s.audio.input.turn_detection).toMatchObject({ type: 'server_vad', threshold: 0.5 });
   });
 
+  it('partial without a field list keeps turn detection at the server default', async () => {
+    await start({ sessionUpdate: 'partial' });
+    const c = await connect();
+    c.send({ type: 'session.update', session: { type: 'realtime', instructions: 'Be brief.', audio: { input: { turn_detection: null }, output: { voice: 'ash' } } } });
+    const s = (await c.next('session.updated')).session as Record<string, any>;
+    expect([s.instructions, s.audio.output.voice, s.audio.input.turn_detection?.type]).toEqual(['Be brief.', 'ash', 'server_vad']);
+  });
+
   it('delay: session.updated comes after events the client sent later', async () => {
     await start({ sessionUpdateDelayMs: 150 });
     const c = await connect();
