@@ -373,6 +373,7 @@ export class SimConnection {
     const steps = Math.max(chunks.length, 1);
     let spoken = '';
     let audioMs = 0;
+    const startedAt = performance.now();
     for (let i = 0; i < steps && !r.cancelled && !this.#closed; i++) {
       const chunk = chunks[i];
       if (chunk) {
@@ -389,7 +390,8 @@ export class SimConnection {
         spoken += piece;
         this.#send({ type: audioOut ? 'response.output_audio_transcript.delta' : 'response.output_text.delta', ...base, delta: piece });
       }
-      await this.#pace(settings.realtimePacing ? settings.deltaMs : 0);
+      // Paced against the start, not delta to delta, so timer lateness does not add up.
+      await this.#pace(settings.realtimePacing ? startedAt + audioMs - performance.now() : 0);
     }
     if (this.#closed) return;
 

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RealtimeSimulator } from '../../src/simulator/index.js';
 import { validateServerEvent } from '../support/realtime-schema.js';
 import { TestClient } from './ws-client.js';
@@ -71,6 +71,18 @@ describe('POST /v1/realtime/client_secrets', () => {
     expect((await mint({ session: PROFILE }, { Authorization: `Bearer ${json.value}` })).status).toBe(401);
     expect((await mint('{not json')).status).toBe(400);
     expect((await mint({ session: PROFILE, expires_after: { seconds: 5 } })).json.error.param).toBe('expires_after');
+  });
+
+  it('an expired ek_ is refused at the handshake with 401', async () => {
+    const { json } = await mint({ session: PROFILE, expires_after: { anchor: 'created_at', seconds: 10 } });
+    // Only the clock is faked: the sockets stay real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 11_000);
+      await expect(TestClient.connect(sim.url, { Authorization: `Bearer ${json.value}` })).rejects.toMatchObject({ status: 401 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('an unknown ek_ is refused at the handshake with 401', async () => {
