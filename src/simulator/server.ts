@@ -11,36 +11,12 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { registerSecret } from '../core/secrets.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { SimConnection, type ConnectionSettings } from './connection.js';
-import { randomId } from './ids.js';
-import { DEFAULT_MODEL, defaultSession, mergeSession, validateSessionRequest, type Json } from './session-config.js';
-import type { AuthKind, ConnectionRecord, FaultPlan, RecordedFrame, SentFrame, SimulatorEvents, SimulatorOptions } from './types.js';
+import { ClientSecretStore, credentialOf, type Credential, type MintedSecret } from './client-secrets.js';
+import { DEFAULT_MODEL, defaultSession, SESSION_SECONDS, type Json } from './session-config.js';
+import type { ConnectionRecord, FaultPlan, RecordedFrame, SentFrame, SimulatorEvents, SimulatorOptions } from './types.js';
 
-const SESSION_SECONDS = 3600;
-const MAX_BODY = 1 << 20;
-
-interface MintedSecret {
-  session: Json;
-  expiresAtS: number;
-}
-
-type Credential = { kind: AuthKind; value: string | undefined };
-
-function credentialOf(req: IncomingMessage, url?: URL): Credential {
-  const auth = req.headers.authorization;
-  if (typeof auth === 'string' && /^Bearer\s+/i.test(auth)) return { kind: 'bearer', value: auth.replace(/^Bearer\s+/i, '').trim() };
-  const apiKey = req.headers['api-key'];
-  if (typeof apiKey === 'string') return { kind: 'api-key', value: apiKey.trim() };
-  // Azure also takes the key as ?api-key=, which browsers need (they cannot set headers).
-  const inQuery = url?.searchParams.get('api-key');
-  if (inQuery) return { kind: 'api-key', value: inQuery };
-  return { kind: 'none', value: undefined };
-}
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function apiError(status: number, message: string, code: string | null, param: string | null = null, type = 'invalid_request_error'): { status: number; body: string } {
-  return { status, body: JSON.stringify({ error: { message, type, param, code } }) };
-}
 
 export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
   readonly frames: RecordedFrame[] = [];
@@ -54,7 +30,7 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
   #sockets = new Set<Socket>();
   #live = new Map<number, { socket: WebSocket; conn: SimConnection | undefined }>();
   #faults: FaultPlan | ((connectionIndex: number) => FaultPlan);
-  #secrets = new Map<string, MintedSecret>();
+  readonly #secrets = new ClientSecretStore();
   #startedAt = 0;
   #port = 0;
   readonly #logger: Logger;
@@ -175,7 +151,7 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
 
   /** Which credential is acceptable: the API key (when one is set) or a live minted secret. */
   #authorize(cred: Credential): { ok: boolean; secret: MintedSecret | undefined } {
-    const secret = cred.value ? this.#secrets.get(cred.value) : undefined;
+    const secret = cred.value ? this.#secrets.lookup(cred.value) : undefined;
     if (secret) {
       if (secret.expiresAtS * 1000 <= Date.now()) return { ok: false, secret: undefined };
       return { ok: true, secret };
@@ -289,56 +265,9 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
     };
   }
 
-  // ---- HTTP: client secrets ---------------------------------------------------------------
-
   async #onHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const reply = ({ status, body }: { status: number; body: string }) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(body);
-    };
-    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
-    if (!/\/realtime\/client_secrets\/?$/.test(path)) return reply(apiError(404, `Invalid URL (${req.method} ${path})`, 'not_found'));
-    if (req.method !== 'POST') return reply(apiError(405, `Invalid method for URL (${req.method} ${path})`, 'method_not_allowed'));
-    const cred = credentialOf(req);
-    // An ephemeral secret cannot mint another one.
-    if (cred.value?.startsWith('ek_') || (this.options.apiKey !== undefined && cred.value !== this.options.apiKey)) {
-      return reply(apiError(401, cred.kind === 'none' ? "You didn't provide an API key." : 'Incorrect API key provided.', cred.kind === 'none' ? 'missing_api_key' : 'invalid_api_key'));
-    }
-    let text = '';
-    for await (const chunk of req) {
-      text += String(chunk);
-      if (text.length > MAX_BODY) return reply(apiError(413, 'Request body too large.', 'request_too_large'));
-    }
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : {};
-    } catch {
-      return reply(apiError(400, 'We could not parse the JSON body of your request.', 'invalid_json'));
-    }
-    if (!isObject(body)) return reply(apiError(400, 'The request body must be a JSON object.', 'invalid_type'));
-    for (const key of Object.keys(body)) {
-      if (key !== 'session' && key !== 'expires_after') return reply(apiError(400, `Unknown parameter: '${key}'.`, 'unknown_parameter', key));
-    }
-    let seconds = 600;
-    if (body.expires_after !== undefined) {
-      const ea = body.expires_after;
-      const s = isObject(ea) ? ea.seconds : undefined;
-      if (!isObject(ea) || (ea.anchor !== undefined && ea.anchor !== 'created_at') || (s !== undefined && (typeof s !== 'number' || !Number.isInteger(s) || s < 10 || s > 7200))) {
-        return reply(apiError(400, "Invalid 'expires_after': anchor must be 'created_at' and seconds an integer from 10 to 7200.", 'invalid_value', 'expires_after'));
-      }
-      if (typeof s === 'number') seconds = s;
-    }
-    const requested = body.session ?? { type: 'realtime' };
-    const problem = validateSessionRequest(requested);
-    if (problem) return reply(apiError(400, problem.message, problem.code, problem.param));
-    const nowS = Math.floor(Date.now() / 1000);
-    const model = typeof (requested as Json).model === 'string' ? String((requested as Json).model) : DEFAULT_MODEL;
-    const session = mergeSession(defaultSession({ model, expiresAt: nowS + SESSION_SECONDS }), requested as Json);
-    const value = randomId('ek_', 32);
-    const expiresAtS = nowS + seconds;
-    registerSecret(value);
-    this.#secrets.set(value, { session, expiresAtS });
-    this.#logger.info('client secret minted', { expiresAt: expiresAtS });
-    reply({ status: 200, body: JSON.stringify({ value, expires_at: expiresAtS, session }) });
+    const { status, body } = await this.#secrets.handle(req, this.options.apiKey, this.#logger);
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(body);
   }
 }
