@@ -8,7 +8,7 @@ import type { Component } from '../core/component.js';
 import { PttError, toPttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { ConfigWatcher, formatProblems, profileToSession, type Config, type ConfigProblem } from '../config/index.js';
+import { ConfigWatcher, actionFor, formatProblems, profileToSession, type Config, type ConfigProblem } from '../config/index.js';
 import type { ConfigChanges } from '../config/index.js';
 import { Conductor, type ConductorOptions, type TranscriptEntry } from './conductor.js';
 import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionPort, SpeakerPort } from './ports.js';
@@ -223,7 +223,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     if (before.audio.output.volume !== next.audio.output.volume) this.#audio?.setVolume?.(next.audio.output.volume);
     applied.push('live');
 
-    if (this.#needsNewSession(keys)) {
+    if (this.#needsNewSession(keys, before, next)) {
       await this.#restart('session', before, next, 'connection settings changed');
       applied.push('reconnect');
     } else if (touched('session')) {
@@ -247,6 +247,10 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       await this.#restart('gpio', before, next, 'GPIO settings changed');
       applied.push('restart-gpio');
     }
+    const nextSession = keys.filter((k) => k.startsWith('realtime.timeouts.') || k.startsWith('realtime.reconnect.'));
+    if (nextSession.length > 0 && !applied.includes('reconnect')) {
+      this.#log.info('these settings take effect with the next session (a connection change or restart)', { keys: nextSession });
+    }
     const needsRestart = keys.filter((k) => k.startsWith('control.') || k === 'log.format' || k === 'log.transcriptFile');
     if (needsRestart.length > 0) {
       this.#log.warn('these settings take effect when the daemon restarts (systemctl restart realtime-ptt)', { keys: needsRestart });
@@ -257,14 +261,17 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   }
 
   /**
-   * Keys whose change a live session.update cannot carry: the endpoint, model or credentials, and
-   * features GA cannot switch off in place. A voice change is the session's to handle (live until
-   * the first audio answer, then by reconnecting when idle).
+   * Whether the session must be rebuilt: the endpoint, model, credentials or bootstrap changed, or
+   * a session field GA cannot change in place (turning transcription or noise reduction off; the
+   * schema's apply tags say which). A voice change is the session's own to handle: live until the
+   * first audio answer, then by reconnecting when idle.
    */
-  #needsNewSession(keys: string[]): boolean {
-    const reconnectKeys = ['realtime.url', 'realtime.model', 'realtime.provider', 'realtime.apiKeyFile', 'realtime.bootstrap', 'realtime.connection'];
-    const before = this.#config;
-    return keys.some((k) => reconnectKeys.includes(k)) || keys.includes('session.transcription.enabled') || (keys.includes('session.noiseReduction') && before.session.noiseReduction === 'off');
+  #needsNewSession(keys: string[], before: Config, next: Config): boolean {
+    return keys.some((key) => {
+      if (key.startsWith('realtime.timeouts.') || key.startsWith('realtime.reconnect.')) return false;
+      if (key.startsWith('realtime.')) return true;
+      return key.startsWith('session.') && key !== 'session.voice' && actionFor(key, valueAt(before, key), valueAt(next, key)) === 'reconnect';
+    });
   }
 
   /** Restarts one group under a new config; if that fails, brings the old one back (or gives up loudly). */
@@ -369,6 +376,12 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       }
     }
   }
+}
+
+function valueAt(config: Config, dotted: string): unknown {
+  let node: unknown = config;
+  for (const part of dotted.split('.')) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+  return node;
 }
 
 function withDeadline(p: Promise<void>, ms: number, name: string): Promise<void> {
