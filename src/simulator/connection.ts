@@ -6,7 +6,8 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../core/logger.js';
 import { randomId } from './ids.js';
 import { changesVoice, getPath, mergeSession, validateSessionRequest, type Json, type ProtocolError } from './session-config.js';
-import { BYTES_PER_MS, chunkAudio, synthesizeReply } from './tone.js';
+import { responseEvents, type ActiveResponse } from './response.js';
+import { BYTES_PER_MS } from './tone.js';
 import type { Deliberate, FaultPlan } from './types.js';
 import { EnergyVad, type VadEvent } from './vad.js';
 
@@ -60,11 +61,6 @@ const MIN_COMMIT_MS = 100;
 /** What 'partial' keeps by default: the field whose silent loss makes early audio get answered. */
 const DEFAULT_PARTIAL = ['audio.input.turn_detection'];
 
-interface ActiveResponse {
-  id: string;
-  itemId: string;
-  cancelled: 'client_cancelled' | 'turn_detected' | undefined;
-}
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -340,104 +336,38 @@ export class SimConnection {
   async #runResponse(r: ActiveResponse, params: Json, turn: number): Promise<void> {
     const { settings, plan } = this.deps;
     const modalities = Array.isArray(params.output_modalities) ? params.output_modalities : (this.#session.output_modalities as unknown[]);
-    const audioOut = !modalities.includes('text');
-    const outputAudio = getPath(this.#session, 'audio.output') as Json;
-    const shell = (status: string): Json => ({
-      object: 'realtime.response',
-      id: r.id,
-      status,
-      status_details: null,
-      output: [] as unknown[],
-      conversation_id: this.#conversationId,
-      output_modalities: audioOut ? ['audio'] : ['text'],
-      max_output_tokens: 'inf',
-      audio: { output: { format: outputAudio.format, voice: outputAudio.voice } },
-      usage: null,
-      metadata: null,
-    });
-    const previous = this.#lastItemId;
+    const previousItemId = this.#lastItemId;
     this.#lastItemId = r.itemId;
-    const base = { response_id: r.id, item_id: r.itemId, output_index: 0, content_index: 0 };
-    const inProgress = { id: r.itemId, object: 'realtime.item', type: 'message', status: 'in_progress', role: 'assistant', content: [] };
-
-    this.#send({ type: 'response.created', response: shell('in_progress') });
-    if (plan.unknownEvents) this.#send({ type: 'response.simulator_progress', response_id: r.id }, 'unknown');
-    this.#send({ type: 'response.output_item.added', response_id: r.id, output_index: 0, item: inProgress });
-    this.#send({ type: 'conversation.item.added', previous_item_id: previous, item: inProgress });
-    this.#send({ type: 'response.content_part.added', ...base, part: audioOut ? { type: 'audio', transcript: '' } : { type: 'text', text: '' } });
-
-    const text = settings.replyText(turn);
-    const pcm = audioOut ? synthesizeReply(settings.replyMs, turn) : Buffer.alloc(0);
-    const chunks = audioOut ? chunkAudio(pcm, settings.deltaMs) : [];
-    const words = text.split(/(?<= )/);
-    const steps = Math.max(chunks.length, 1);
-    let spoken = '';
-    let audioMs = 0;
+    const steps = responseEvents({
+      previousItemId,
+      conversationId: this.#conversationId,
+      turn,
+      audioOut: !modalities.includes('text'),
+      format: getPath(this.#session, 'audio.output.format'),
+      voice: getPath(this.#session, 'audio.output.voice'),
+      replyMs: settings.replyMs,
+      deltaMs: settings.deltaMs,
+      text: settings.replyText(turn),
+      userItems: this.#userItems.size,
+      unknownEvents: plan.unknownEvents === true,
+    }, r);
     const startedAt = performance.now();
-    for (let i = 0; i < steps && !r.cancelled && !this.#closed; i++) {
-      const chunk = chunks[i];
-      if (chunk) {
-        this.#send({ type: 'response.output_audio.delta', ...base, delta: chunk.toString('base64') });
-        audioMs += chunk.length / BYTES_PER_MS;
-        this.#itemAudioMs.set(r.itemId, audioMs);
+    let firstDelta = true;
+    for (const step of steps) {
+      if (this.#closed) return;
+      if ('pause' in step) {
+        // Paced against the start, not delta to delta, so timer lateness does not add up.
+        await this.#pace(settings.realtimePacing ? startedAt + step.audioMs - performance.now() : 0);
+        continue;
+      }
+      this.#send(step.event, step.deliberate);
+      if (step.audioMs !== undefined) {
+        this.#itemAudioMs.set(r.itemId, step.audioMs);
         this.#audioReplied = true;
-        if (plan.dropMidResponse && i === 0) return this.terminate();
+        if (plan.dropMidResponse && firstDelta) return this.terminate();
+        firstDelta = false;
       }
-      // Spread the words over the audio deltas so transcript and sound arrive together.
-      const upto = Math.round(((i + 1) * words.length) / steps);
-      const piece = words.slice(Math.round((i * words.length) / steps), upto).join('');
-      if (piece) {
-        spoken += piece;
-        this.#send({ type: audioOut ? 'response.output_audio_transcript.delta' : 'response.output_text.delta', ...base, delta: piece });
-      }
-      // Paced against the start, not delta to delta, so timer lateness does not add up.
-      await this.#pace(settings.realtimePacing ? startedAt + audioMs - performance.now() : 0);
     }
-    if (this.#closed) return;
-
-    const status = r.cancelled ? 'cancelled' : 'completed';
-    if (audioOut) {
-      this.#send({ type: 'response.output_audio.done', ...base });
-      this.#send({ type: 'response.output_audio_transcript.done', ...base, transcript: spoken });
-    } else {
-      this.#send({ type: 'response.output_text.done', ...base, text: spoken });
-    }
-    const part = audioOut ? { type: 'audio', transcript: spoken } : { type: 'text', text: spoken };
-    this.#send({ type: 'response.content_part.done', ...base, part });
-    const item = {
-      id: r.itemId,
-      type: 'message',
-      status: r.cancelled ? 'incomplete' : 'completed',
-      role: 'assistant',
-      content: [audioOut ? { type: 'output_audio', transcript: spoken } : { type: 'output_text', text: spoken }],
-    };
-    this.#send({ type: 'response.output_item.done', response_id: r.id, output_index: 0, item });
-    this.#send({ type: 'conversation.item.done', previous_item_id: previous, item });
-    const audioTokens = Math.round(audioMs / 50);
-    const textTokens = Math.max(1, Math.ceil(spoken.length / 4));
-    const inputTokens = 120 + this.#userItems.size * 10;
-    this.#send({
-      type: 'response.done',
-      response: {
-        ...shell(status),
-        status_details: r.cancelled ? { type: 'cancelled', reason: r.cancelled } : null,
-        output: [item],
-        usage: {
-          total_tokens: inputTokens + audioTokens + textTokens,
-          input_tokens: inputTokens,
-          output_tokens: audioTokens + textTokens,
-          input_token_details: { text_tokens: 120, audio_tokens: this.#userItems.size * 10, image_tokens: 0, cached_tokens: 0, cached_tokens_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0 } },
-          output_token_details: { text_tokens: textTokens, audio_tokens: audioTokens },
-        },
-      },
-    });
-    this.#send({
-      type: 'rate_limits.updated',
-      rate_limits: [
-        { name: 'requests', limit: 5000, remaining: 5000 - turn, reset_seconds: 0.012 },
-        { name: 'tokens', limit: 400000, remaining: 400000 - turn * 300, reset_seconds: 0.045 },
-      ],
-    });
   }
 
   #pace(ms: number): Promise<void> {
