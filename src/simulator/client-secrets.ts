@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../core/logger.js';
 import { registerSecret } from '../core/secrets.js';
 import { randomId } from './ids.js';
-import { DEFAULT_MODEL, defaultSession, SESSION_SECONDS, mergeSession, validateSessionRequest, type Json } from './session-config.js';
+import { DEFAULT_MODEL, defaultSession, isObject, SESSION_SECONDS, mergeSession, validateSessionRequest, type Json } from './session-config.js';
 import type { AuthKind } from './types.js';
 
 const DEFAULT_SECRET_SECONDS = 600;
@@ -30,8 +30,6 @@ export function credentialOf(req: IncomingMessage, url?: URL): Credential {
   if (inQuery) return { kind: 'api-key', value: inQuery };
   return { kind: 'none', value: undefined };
 }
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 type HttpReply = { status: number; body: string };
 

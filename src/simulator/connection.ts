@@ -5,7 +5,7 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../core/logger.js';
 import { randomId } from './ids.js';
-import { changesVoice, getPath, mergeSession, validateSessionRequest, type Json, type ProtocolError } from './session-config.js';
+import { changesVoice, getPath, isObject, mergeSession, validateSessionRequest, type Json, type ProtocolError } from './session-config.js';
 import { responseEvents, type ActiveResponse } from './response.js';
 import { BYTES_PER_MS } from './tone.js';
 import type { Deliberate, FaultPlan } from './types.js';
@@ -60,9 +60,6 @@ const CLIENT_EVENTS = [
 const MIN_COMMIT_MS = 100;
 /** What 'partial' keeps by default: the field whose silent loss makes early audio get answered. */
 const DEFAULT_PARTIAL = ['audio.input.turn_detection'];
-
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class SimConnection {
   #session: Json;

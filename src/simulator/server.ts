@@ -12,11 +12,8 @@ import { registerSecret } from '../core/secrets.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { SimConnection, type ConnectionSettings } from './connection.js';
 import { ClientSecretStore, credentialOf, type Credential, type MintedSecret } from './client-secrets.js';
-import { DEFAULT_MODEL, defaultSession, SESSION_SECONDS, type Json } from './session-config.js';
+import { DEFAULT_MODEL, defaultSession, isObject, SESSION_SECONDS, type Json } from './session-config.js';
 import type { ConnectionRecord, FaultPlan, RecordedFrame, SentFrame, SimulatorEvents, SimulatorOptions } from './types.js';
-
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
   readonly frames: RecordedFrame[] = [];

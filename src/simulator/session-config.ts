@@ -84,7 +84,7 @@ const SESSION_KEYS: KeyTree = {
   prompt: true,
 };
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function typeName(v: unknown): string {
   if (v === null) return 'null';
