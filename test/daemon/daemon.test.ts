@@ -155,6 +155,31 @@ describe('Daemon', () => {
     expect(d.config.gpio.longPressMs).toBe(2_000);
   });
 
+  it('rebuilds the session when transcription is switched off (GA cannot do that in place)', async () => {
+    const { d } = await boot();
+    await startReady(d);
+    save(body({ session: { transcription: { enabled: false } } }));
+    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ keys: ['session.transcription.enabled'], applied: ['live', 'reconnect'] });
+    const update = await sim.waitForFrame((f) => f.connection === 1 && f.type === 'session.update');
+    expect((update.event.session as { audio: { input: Record<string, unknown> } }).audio.input.transcription ?? null).toBeNull();
+  });
+
+  it('hands-free: streams the microphone once verified, answers what the server VAD heard, and keeps the mic shut while it speaks', async () => {
+    save(body({ session: { turnDetection: { type: 'server_vad', silenceDurationMs: 200 } } }));
+    const { d } = await boot();
+    await startReady(d);
+    const [record] = await d.next('turn', 10_000);
+    expect(record).toMatchObject({ mode: 'hands-free', outcome: 'complete', receivedMs: 300 });
+    const created = sim.sentOf('response.created')[0]!;
+    const done = sim.sentOf('response.done')[0]!;
+    // While the answer played (after it was sent, until it had played out) nothing was appended.
+    const playedUntil = done.at + 300;
+    const during = sim.framesOf('input_audio_buffer.append').filter((f) => f.at > created.at + 50 && f.at < playedUntil);
+    expect(during).toHaveLength(0);
+    // Then the microphone streams again.
+    await sim.waitForFrame((f) => f.type === 'input_audio_buffer.append' && f.at > playedUntil + 100, 3_000);
+  });
+
   it('keeps the config in force when an edit is invalid, and reloads on request (SIGHUP)', async () => {
     const { d, notifier } = await boot();
     await startReady(d);
