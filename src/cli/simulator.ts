@@ -67,6 +67,7 @@ export const command: CliCommand = {
       realtimePacing: v.realtime ?? false,
       faults,
       logger,
+      maxRecordedFrames: 10_000,
       // From the environment, never argv: a key on the command line shows up in ps.
       ...(process.env.SIMULATOR_API_KEY ? { apiKey: process.env.SIMULATOR_API_KEY } : {}),
     });

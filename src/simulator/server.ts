@@ -138,6 +138,13 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
     this.#http = undefined;
   }
 
+  /** A long-running simulator (the CLI, the demo) must not grow without bound. */
+  #record<T>(list: T[], item: T): void {
+    list.push(item);
+    const max = this.options.maxRecordedFrames;
+    if (max !== undefined && list.length > max) list.splice(0, list.length - max);
+  }
+
   #now(): number {
     return Date.now() - this.#startedAt;
   }
@@ -210,7 +217,7 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
         event = undefined;
       }
       const frame: RecordedFrame = { connection: index, at: this.#now(), type: typeof event?.type === 'string' ? event.type : '', event: event ?? {}, raw };
-      this.frames.push(frame);
+      this.#record(this.frames, frame);
       this.emit('frame', frame);
       live.conn?.handle(event);
     });
@@ -243,7 +250,7 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
       logger: this.#logger,
       onSent: (event, raw, deliberate) => {
         const frame: SentFrame = { connection: index, at: this.#now(), type: typeof event.type === 'string' ? event.type : '', event, raw, ...(deliberate ? { deliberate } : {}) };
-        this.sent.push(frame);
+        this.#record(this.sent, frame);
         this.emit('sent', frame);
       },
       // Recorded before the client's echo arrives, so closedWith says who ended it.

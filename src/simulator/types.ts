@@ -52,6 +52,8 @@ export interface SimulatorOptions {
   /** Fault plan of every connection until `setFaults` replaces it. */
   faults?: FaultPlan;
   logger?: Logger;
+  /** Keep at most this many client and sent frames each, dropping the oldest (default: all; the CLI keeps 10 000). */
+  maxRecordedFrames?: number;
 }
 
 /** A client frame as received. `type` is '' and `event` empty when the frame was not a JSON object. */

@@ -126,6 +126,21 @@ describe('session.update', () => {
 });
 
 describe('frames recorded', () => {
+  it('keeps only the newest frames when bounded, so a long run does not grow without end', async () => {
+    const bounded = new RealtimeSimulator({ maxRecordedFrames: 3 });
+    await bounded.start();
+    try {
+      const c = await TestClient.connect(bounded.url);
+      for (let i = 0; i < 5; i++) c.send({ type: 'input_audio_buffer.clear', event_id: `evt_${i}` });
+      await bounded.waitForFrame((f) => f.event.event_id === 'evt_4');
+      expect(bounded.frames.map((f) => f.event.event_id)).toEqual(['evt_2', 'evt_3', 'evt_4']);
+      expect(bounded.sent).toHaveLength(3);
+      c.close();
+    } finally {
+      await bounded.stop();
+    }
+  });
+
   it('keeps every client frame in order with its connection, type and raw text', async () => {
     const c = await connect();
     c.send(PTT_UPDATE);

@@ -53,7 +53,7 @@ export class TestClient {
     this.ws.send(JSON.stringify(event));
   }
 
-  /** The first event of `type` (optionally matching) not yet consumed by an earlier call with the same filter. */
+  /** The first event of `type` (optionally matching), already received or still to come. */
   next(type: string, match: (e: Event) => boolean = () => true, timeoutMs = 3000): Promise<Event> {
     const seen = this.events.find((e) => e.type === type && match(e));
     if (seen) return Promise.resolve(seen);
