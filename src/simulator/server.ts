@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Component } from '../core/component.js';
 import { PttError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { registerSecret } from '../core/secrets.js';
@@ -15,7 +16,8 @@ import { ClientSecretStore, credentialOf, type Credential, type MintedSecret } f
 import { DEFAULT_MODEL, defaultSession, isObject, SESSION_SECONDS, type Json } from './session-config.js';
 import type { ConnectionRecord, FaultPlan, RecordedFrame, SentFrame, SimulatorEvents, SimulatorOptions } from './types.js';
 
-export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> {
+export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements Component {
+  readonly name = 'simulator';
   readonly frames: RecordedFrame[] = [];
   readonly sent: SentFrame[] = [];
   readonly connections: ConnectionRecord[] = [];
