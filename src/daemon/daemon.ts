@@ -122,13 +122,14 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   async start(): Promise<void> {
     const config = this.#config;
     try {
+      // Built first: a missing API key is reported before any device is opened.
+      this.#session = this.#o.parts.session(config);
       if (config.log.transcriptFile) {
         this.#transcripts = new TranscriptFile(config.log.transcriptFile, this.#log);
         await this.#startGroup('transcripts', [this.#transcripts]);
       }
       this.#audio = this.#o.parts.audio(config);
       await this.#startGroup('audio', this.#audio.components);
-      this.#session = this.#o.parts.session(config);
       this.#session.on('verified', () => this.#onVerified());
       // Built now, started last: presses only count once everything they drive is running.
       this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
