@@ -91,6 +91,7 @@ export class SimConnection {
   /** Sends session.created and arms the timed faults. */
   start(): void {
     const plan = this.deps.plan;
+    if (plan.dropAfterEvents === 0) return this.terminate();
     this.#send({ type: 'session.created', session: this.#session });
     if (plan.malformedJson) this.#sendRaw('{"type":"response.output_audio.delta","delta":', 'malformed');
     if (plan.unknownEvents) this.#send({ type: 'session.simulator_notice', notice: 'an event type no client knows' }, 'unknown');

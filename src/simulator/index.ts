@@ -1,4 +1,13 @@
-/** The local Realtime-protocol simulator: tests, the demo and the benchmarks talk to it. */
+/**
+ * The local Realtime-protocol simulator: tests, the demo and the benchmarks talk to it.
+ *
+ *   const sim = new RealtimeSimulator({ replyMs: 300 });
+ *   await sim.start();                       // ws://127.0.0.1:<port>/v1/realtime
+ *   sim.setFaults((i) => (i === 0 ? { dropMidResponse: true } : {}));
+ *   ... connect a client to sim.url ...
+ *   sim.framesOf('input_audio_buffer.append'); sim.sentOf('session.updated');
+ *   await sim.stop();
+ */
 export { RealtimeSimulator } from './server.js';
 export type { AuthKind, ConnectionRecord, Deliberate, FaultPlan, RecordedFrame, SentFrame, SimulatorEvents, SimulatorOptions } from './types.js';
 export { synthesizeReply } from './tone.js';

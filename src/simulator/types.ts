@@ -16,7 +16,7 @@ export interface FaultPlan {
   partialFields?: string[];
   /** Delay before `session.updated` (or the error) is sent. */
   sessionUpdateDelayMs?: number;
-  /** Terminate the TCP connection after sending N events. */
+  /** Terminate the TCP connection after sending N events (0: right after the handshake). */
   dropAfterEvents?: number;
   /** Terminate right after the first audio delta of a response. */
   dropMidResponse?: boolean;

@@ -132,6 +132,13 @@ describe('connection faults', () => {
     expect(sim!.connections[0]!.closedWith).toMatchObject({ code: 1006, by: 'server' });
   });
 
+  it('dropAfterEvents 0: the connection drops right after the handshake, before session.created', async () => {
+    await start({ dropAfterEvents: 0 });
+    const c = await connect();
+    expect((await c.waitClose()).code).toBe(1006);
+    expect(c.events).toEqual([]);
+  });
+
   it('dropMidResponse: the connection ends right after the first audio delta', async () => {
     await start({ dropMidResponse: true });
     const c = await connect();
