@@ -40,7 +40,8 @@ export class DaemonProcess {
   #exit: Exit | undefined;
 
   constructor(private readonly o: DaemonProcessOptions) {
-    const args = o.entry === 'tsx' ? ['--import', 'tsx', SRC_CLI] : [DIST_CLI];
+    // tsx resolved here, not from the child's working directory.
+    const args = o.entry === 'tsx' ? ['--import', import.meta.resolve('tsx'), SRC_CLI] : [DIST_CLI];
     this.child = spawn(process.execPath, [...args, 'run', '--config', o.configPath], { env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let pending = '';
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {

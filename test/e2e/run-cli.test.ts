@@ -16,12 +16,13 @@ import { RealtimeSimulator } from '../../src/simulator/index.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const HANGING = fileURLToPath(new URL('./fixtures/hanging-daemon.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
 let dir: string;
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv.OPENAI_API_KEY;
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: childEnv });
+  const child = spawn(process.execPath, ['--import', TSX, ...args], { env: childEnv });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -77,7 +78,7 @@ describe('realtime-ptt run', () => {
       );
       const childEnv: NodeJS.ProcessEnv = { ...process.env };
       delete childEnv.OPENAI_API_KEY;
-      const child = spawn(process.execPath, ['--import', 'tsx', HANGING, path], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', TSX, HANGING, path], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
       const exited = new Promise<{ code: number | null }>((resolve) => child.on('exit', (code) => resolve({ code })));
@@ -92,7 +93,8 @@ describe('realtime-ptt run', () => {
       child.kill('SIGTERM');
       const { code } = await exited;
       expect(code).toBe(143);
-      expect(performance.now() - t).toBeLessThan(2_000);
+      // The deadline (1.8 s) ended it, not a kill from outside; margin for a loaded CI machine.
+      expect(performance.now() - t).toBeLessThan(2_500);
       expect(out).toMatch(/cleanup did not finish within 1800 ms; exiting now/);
     } finally {
       await sim.stop();
