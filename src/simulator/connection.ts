@@ -66,7 +66,7 @@ export class SimConnection {
   #sentCount = 0;
   #closed = false;
   #timers = new Set<NodeJS.Timeout>();
-  #input: Buffer[] = [];
+  /** Only the amount matters: the simulator does not listen to what was said. */
   #inputBytes = 0;
   #lastItemId: string | null = null;
   /** Assistant audio per item, for truncate's bounds check. */
@@ -214,7 +214,6 @@ export class SimConnection {
       return this.#error({ type: 'invalid_request_error', code: 'invalid_value', message: "Invalid 'audio'. Expected base64-encoded audio bytes.", param: 'audio' }, eventId);
     }
     const pcm = Buffer.from(audio, 'base64');
-    this.#input.push(pcm);
     this.#inputBytes += pcm.length;
     if (this.#vad) for (const edge of this.#vad.push(pcm)) this.#onVad(edge);
   }
@@ -245,7 +244,6 @@ export class SimConnection {
         param: null,
       }, eventId);
     }
-    this.#input = [];
     this.#inputBytes = 0;
     this.#vad?.reset();
     const previous = this.#lastItemId;
@@ -278,9 +276,11 @@ export class SimConnection {
     }
     const role = item.role;
     const content = item.content;
-    const textual = Array.isArray(content) && content.every((p) => isObject(p) && (p.type === 'input_text' || p.type === 'output_text' || p.type === 'text') && typeof p.text === 'string');
+    // The part type follows the role, as in the published item schemas.
+    const partType = role === 'assistant' ? 'output_text' : 'input_text';
+    const textual = Array.isArray(content) && content.every((p) => isObject(p) && p.type === partType && typeof p.text === 'string');
     if (item.type !== 'message' || (role !== 'user' && role !== 'system' && role !== 'assistant') || !textual) {
-      return this.#error({ type: 'invalid_request_error', code: 'unsupported_event', message: 'The simulator accepts only text message items (user, system or assistant) in conversation.item.create.', param: 'item' }, eventId);
+      return this.#error({ type: 'invalid_request_error', code: 'unsupported_event', message: 'The simulator accepts only text message items in conversation.item.create: input_text parts for user and system, output_text for assistant.', param: 'item' }, eventId);
     }
     const id = typeof item.id === 'string' ? item.id : randomId('item_');
     const previous = this.#lastItemId;
@@ -292,7 +292,6 @@ export class SimConnection {
   }
 
   #clear(): void {
-    this.#input = [];
     this.#inputBytes = 0;
     this.#vad?.reset();
     this.#vadItemId = undefined;
