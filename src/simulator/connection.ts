@@ -200,6 +200,7 @@ export class SimConnection {
       prefixPaddingMs: typeof td.prefix_padding_ms === 'number' ? td.prefix_padding_ms : 300,
       // semantic_vad has no silence setting; its 'auto' eagerness waits about this long.
       silenceDurationMs: typeof td.silence_duration_ms === 'number' ? td.silence_duration_ms : td.type === 'semantic_vad' ? 500 : 200,
+      idleTimeoutMs: typeof td.idle_timeout_ms === 'number' ? td.idle_timeout_ms : null,
     });
   }
 
@@ -228,7 +229,11 @@ export class SimConnection {
     }
     const itemId = this.#vadItemId ?? randomId('item_');
     this.#vadItemId = undefined;
-    this.#send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: edge.audioEndMs, item_id: itemId });
+    if (edge.kind === 'timeout') {
+      this.#send({ type: 'input_audio_buffer.timeout_triggered', audio_start_ms: edge.audioStartMs, audio_end_ms: edge.audioEndMs, item_id: itemId });
+    } else {
+      this.#send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: edge.audioEndMs, item_id: itemId });
+    }
     this.#commit(null, true, itemId);
     if (td.create_response !== false && !this.#response) this.#startResponse({}, null);
   }
@@ -327,6 +332,7 @@ export class SimConnection {
       this.deps.logger.error('simulated response failed', { connection: this.deps.index, error: err instanceof Error ? err.message : String(err) });
     }).finally(() => {
       if (this.#response === response) this.#response = undefined;
+      this.#vad?.armIdleTimeout();
     });
   }
 

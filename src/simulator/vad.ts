@@ -9,9 +9,14 @@ export interface VadParams {
   threshold: number;
   prefixPaddingMs: number;
   silenceDurationMs: number;
+  /** server_vad idle_timeout_ms: silence this long after a reply ends a turn anyway. */
+  idleTimeoutMs?: number | null;
 }
 
-export type VadEvent = { kind: 'start'; audioStartMs: number } | { kind: 'stop'; audioEndMs: number };
+export type VadEvent =
+  | { kind: 'start'; audioStartMs: number }
+  | { kind: 'stop'; audioEndMs: number }
+  | { kind: 'timeout'; audioStartMs: number; audioEndMs: number };
 
 const WINDOW_MS = 10;
 const WINDOW_BYTES = WINDOW_MS * BYTES_PER_MS;
@@ -21,6 +26,8 @@ export class EnergyVad {
   #ms = 0;
   #speaking = false;
   #silentMs = 0;
+  /** Audio time when the idle timeout was armed (a reply ended), if it is. */
+  #idleFrom: number | undefined;
 
   constructor(private readonly params: VadParams) {}
 
@@ -45,6 +52,7 @@ export class EnergyVad {
       this.#ms += WINDOW_MS;
       if (loud) {
         this.#silentMs = 0;
+        this.#idleFrom = undefined;
         if (!this.#speaking) {
           this.#speaking = true;
           events.push({ kind: 'start', audioStartMs: Math.max(0, this.#ms - WINDOW_MS - this.params.prefixPaddingMs) });
@@ -56,10 +64,18 @@ export class EnergyVad {
           events.push({ kind: 'stop', audioEndMs: this.#ms - this.#silentMs + Math.min(this.#silentMs, this.params.silenceDurationMs) });
           this.#silentMs = 0;
         }
+      } else if (this.#idleFrom !== undefined && this.params.idleTimeoutMs && this.#ms - this.#idleFrom >= this.params.idleTimeoutMs) {
+        events.push({ kind: 'timeout', audioStartMs: this.#idleFrom, audioEndMs: this.#ms });
+        this.#idleFrom = undefined;
       }
     }
     this.#rest = Buffer.from(buf);
     return events;
+  }
+
+  /** Starts the idle timeout from now (the server does so when a reply ends). */
+  armIdleTimeout(): void {
+    if (this.params.idleTimeoutMs) this.#idleFrom = this.#ms;
   }
 
   /** Forgets a turn in progress (input_audio_buffer.clear). Audio time keeps running. */

@@ -43,6 +43,9 @@ async function converse(c: TestClient): Promise<void> {
   await step(() => { c.send(append(pcm(100))); c.send({ type: 'input_audio_buffer.clear' }); }, 'input_audio_buffer.cleared');
   await step(() => c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad' } } } } }), 'session.updated');
   await step(() => { c.send(append(pcm(300, 0.5))); c.send(append(pcm(300, 0))); }, 'response.done');
+  await step(() => c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad', idle_timeout_ms: 5000 } } } } }), 'session.updated');
+  await step(() => c.send({ type: 'response.create' }), 'response.done');
+  await step(() => c.send(append(pcm(5100, 0))), 'input_audio_buffer.timeout_triggered');
   await step(() => c.send({ type: 'no.such.event' }), 'error');
 }
 
@@ -95,7 +98,7 @@ describe('conformance of every server frame', () => {
         'response.output_item.added', 'response.content_part.added', 'response.output_audio.delta', 'response.output_audio_transcript.delta',
         'response.output_audio.done', 'response.output_audio_transcript.done', 'response.content_part.done', 'response.output_item.done',
         'response.done', 'rate_limits.updated', 'conversation.item.truncated', 'response.output_text.delta', 'response.output_text.done',
-        'input_audio_buffer.cleared', 'input_audio_buffer.speech_started', 'input_audio_buffer.speech_stopped',
+        'input_audio_buffer.cleared', 'input_audio_buffer.speech_started', 'input_audio_buffer.speech_stopped', 'input_audio_buffer.timeout_triggered',
       ]));
     }
   });

@@ -206,6 +206,24 @@ describe('server VAD', () => {
     await c.next('response.done');
   });
 
+  it('idle_timeout_ms: silence that long after a reply triggers a turn and an answer', async () => {
+    sim = new RealtimeSimulator({ replyMs: 100 });
+    await sim.start();
+    const c = (client = await TestClient.connect(sim.url));
+    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad', idle_timeout_ms: 5000 } } } } });
+    await c.next('session.updated');
+    c.send(append(pcm(1000, 0)));
+    c.send({ type: 'response.create' });
+    const first = await c.next('response.done');
+    c.send(append(pcm(4000, 0)));
+    c.send(append(pcm(2000, 0)));
+    const timeout = await c.next('input_audio_buffer.timeout_triggered');
+    expect(timeout).toMatchObject({ audio_start_ms: 1000, audio_end_ms: 6000 });
+    expect((await c.next('input_audio_buffer.committed')).item_id).toBe(timeout.item_id);
+    await c.next('response.done', (e) => e !== first);
+    expect(c.ofType('input_audio_buffer.speech_started')).toHaveLength(0);
+  });
+
   it('quiet audio under the threshold never starts a turn', async () => {
     sim = new RealtimeSimulator();
     await sim.start();
