@@ -25,7 +25,8 @@ import type {
   SpeakerPort,
   StatusPort,
 } from './ports.js';
-import { PlaybackLedger, Turn, type TurnOutcome, type TurnRecord } from './turn.js';
+import { Playback } from './playback.js';
+import { Turn, type TurnOutcome, type TurnRecord } from './turn.js';
 
 export type TurnDetection = 'manual' | 'server_vad' | 'semantic_vad';
 
@@ -109,11 +110,10 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #turn: Turn | undefined;
   /** Responses that were cut or are stale: their late audio is dropped. */
   readonly #cut = new Set<string>();
-  readonly #ledger = new PlaybackLedger();
+  readonly #playback: Playback;
   /** The answer (of #turn) has been fully received. */
   #answerDone = false;
   #answerTimer: NodeJS.Timeout | undefined;
-  #dacProbe: NodeJS.Timeout | undefined;
   #micOpen = false;
   /** The 'ready' earcon sounds once, at the first verified session. */
   #greeted = false;
@@ -132,6 +132,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#log = deps.logger.child('conductor');
     // Monotonic like the button's timestamps (CLOCK_MONOTONIC), so press times can be used as given.
     this.#now = deps.now ?? (() => Number(process.hrtime.bigint()) / 1e6);
+    this.#playback = new Playback(deps.speaker, deps.dacProbeMs);
   }
 
   get state(): ConductorState {
@@ -184,8 +185,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#clearTimers();
     if (this.#turn && this.#turn.phase !== 'finished') this.#finish(this.#turn, 'dropped', reason);
     if (this.#micOpen) this.#closeMic();
-    if (!this.#ledger.idle) this.#d.speaker.interrupt();
-    this.#ledger.reset();
+    this.#playback.stop();
   }
 
   /**
@@ -196,6 +196,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     const wasStarted = this.#started;
     await this.stop(reason);
     this.#d = { ...this.#d, ...parts };
+    this.#playback.use(this.#d.speaker);
     this.#muted = false;
     if (wasStarted) await this.start();
   }
@@ -298,7 +299,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     if (!this.#micOpen) return;
     if (this.handsFree) {
       // Gated while the assistant speaks, unless speech is allowed to interrupt it.
-      if (this.#ledger.answerPending && !this.#opts.bargeInByVoice) return;
+      if (this.#playback.answerPending && !this.#opts.bargeInByVoice) return;
       this.#send(pcm);
       return;
     }
@@ -356,7 +357,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
       this.#log.warn('connection lost while answering: what arrived is played, the rest will not come', { turn: turn.id, detail });
       this.#answerDone = true;
       turn.lostReason = `connection lost while answering (${detail})`;
-      if (this.#ledger.idle) this.#finish(turn, 'cut', turn.lostReason);
+      if (this.#playback.idle) this.#finish(turn, 'cut', turn.lostReason);
     }
   }
 
@@ -427,13 +428,12 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#remember(itemId, turn.id);
     const ms = pcm.length / BYTES_PER_MS;
     turn.receivedMs += ms;
-    const start = this.#ledger.add(ms, itemId);
-    this.#d.speaker.write(pcm);
+    const start = this.#playback.answer(pcm, itemId);
     if (turn.firstDeltaAt === undefined) {
       turn.firstDeltaAt = this.#now();
       turn.phase = 'answering';
       this.#clearAnswerTimer();
-      this.#probeDac(turn, start);
+      this.#playback.watch(start, () => (turn.dacAt = this.#now()));
       this.#update('answer audio');
     }
   }
@@ -451,9 +451,9 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
       this.#update('response done');
       return;
     }
-    this.#d.speaker.endStream?.();
+    this.#playback.endStream();
     if (status !== 'completed') turn.lostReason = status === 'disconnected' ? 'connection lost while answering' : `response ${status}`;
-    if (this.#ledger.idle) this.#finish(turn, turn.lostReason ? 'cut' : 'complete', turn.lostReason);
+    if (this.#playback.idle) this.#finish(turn, turn.lostReason ? 'cut' : 'complete', turn.lostReason);
     this.#update('response done');
   }
 
@@ -513,7 +513,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   // ---- speaker ----
 
   #onDrained(): void {
-    this.#ledger.reset();
+    this.#playback.drained();
     const turn = this.#turn;
     if (turn && turn.phase === 'answering') {
       turn.playedMs = turn.receivedMs;
@@ -543,10 +543,8 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     const turn = this.#turn;
     if (!turn || (turn.phase !== 'answering' && turn.phase !== 'awaiting-answer')) return false;
     this.#clearAnswerTimer();
-    const playedMs = this.#ledger.idle ? 0 : this.#d.speaker.interrupt();
-    const spot = this.#ledger.locate(playedMs);
-    turn.playedMs = turn.receivedMs - this.#ledger.unheardAnswerMs(playedMs);
-    this.#ledger.reset();
+    const { unheardMs, spot } = this.#playback.cut();
+    turn.playedMs = turn.receivedMs - unheardMs;
     if (cancel && !this.#answerDone) this.#d.session.cancelResponse();
     if (turn.responseId !== undefined && !this.#answerDone) this.#cut.add(turn.responseId);
     if (spot) {
@@ -586,9 +584,9 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #finish(turn: Turn, outcome: TurnOutcome, reason?: string): void {
     if (turn.phase === 'finished') return;
     this.#clearAnswerTimer();
-    this.#stopDacProbe();
+    this.#playback.stopWatch();
     if (outcome === 'complete') turn.playedMs = turn.receivedMs;
-    this.#ledger.forgetItems();
+    this.#playback.forgetItems();
     const record = turn.record(outcome, reason);
     const level = outcome === 'dropped' || outcome === 'failed' ? 'warn' : 'info';
     this.#log[level]('turn', { ...record });
@@ -615,31 +613,9 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#answerTimer = undefined;
   }
 
-  /** Watches the speaker position until the first answer sample has been played. */
-  #probeDac(turn: Turn, startMs: number): void {
-    this.#stopDacProbe();
-    const check = (): boolean => {
-      if (this.#turn !== turn || turn.phase === 'finished') return true;
-      if (this.#d.speaker.playedMs() > startMs) {
-        turn.dacAt = this.#now();
-        return true;
-      }
-      return false;
-    };
-    if (check()) return;
-    this.#dacProbe = setInterval(() => {
-      if (check()) this.#stopDacProbe();
-    }, this.#d.dacProbeMs ?? 5);
-  }
-
-  #stopDacProbe(): void {
-    if (this.#dacProbe) clearInterval(this.#dacProbe);
-    this.#dacProbe = undefined;
-  }
-
   #clearTimers(): void {
     this.#clearAnswerTimer();
-    this.#stopDacProbe();
+    this.#playback.stopWatch();
   }
 
   // ---- state ----
@@ -648,7 +624,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     const turn = this.#turn;
     if (turn?.phase === 'recording') return 'listening';
     if (turn?.phase === 'awaiting-answer') return 'thinking';
-    if (turn?.phase === 'answering' || this.#ledger.answerPending) return 'speaking';
+    if (turn?.phase === 'answering' || this.#playback.answerPending) return 'speaking';
     if (this.#linkProblem) return 'error';
     if (!this.#linkReady) return DORMANT.has(this.#d.session.state) ? 'idle' : 'connecting';
     if (this.handsFree && this.#micOpen) return 'listening';
@@ -676,10 +652,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
 
   #earcon(name: EarconName): void {
     if (!this.#opts.earcons) return;
-    const pcm = this.#d.earcon(name);
-    if (pcm.length === 0) return;
-    this.#ledger.add(pcm.length / BYTES_PER_MS);
-    this.#d.speaker.write(pcm);
+    this.#playback.earcon(this.#d.earcon(name));
   }
 
   #stamp(at: number | undefined): number {

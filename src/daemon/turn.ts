@@ -1,8 +1,4 @@
-/**
- * One user turn and the answer it gets: the timestamps the per-turn log line is made of, and
- * where each answer item starts in what was written to the speaker (so a barge-in can tell the
- * server exactly how much of which item was heard).
- */
+/** One user turn and the answer it gets: the timestamps the per-turn log line is made of. */
 import type { TurnLevel } from './ports.js';
 
 export type TurnPhase = 'recording' | 'awaiting-answer' | 'answering' | 'finished';
@@ -86,76 +82,5 @@ export class Turn {
       ...(this.level ? { input: { rmsDbfs: this.level.rmsDbfs, peakDbfs: this.level.peakDbfs } } : {}),
       ...(this.truncated ? { truncated: this.truncated } : {}),
     };
-  }
-}
-
-/**
- * Bookkeeping of what was written to the speaker since it was last idle: earcons and answer
- * items in order. The speaker reports played milliseconds on the same origin, so the played
- * position maps to an item and an offset inside it. Item lengths survive an idle speaker (an
- * answer arriving slower than real time underruns it) until `forgetItems()`.
- */
-export class PlaybackLedger {
-  #writtenMs = 0;
-  /** Runs of answer audio since idle; `itemOffsetMs` is how much of the item came before the run. */
-  #runs: Array<{ itemId: string; startMs: number; ms: number; itemOffsetMs: number }> = [];
-  readonly #itemMs = new Map<string, number>();
-  #idle = true;
-
-  get idle(): boolean {
-    return this.#idle;
-  }
-
-  /** Answer audio (not just an earcon) is waiting to be heard. */
-  get answerPending(): boolean {
-    return this.#runs.length > 0;
-  }
-
-  /** Records a write; returns the position (ms since idle) at which it starts. */
-  add(ms: number, itemId?: string): number {
-    const start = this.#writtenMs;
-    this.#idle = false;
-    this.#writtenMs += ms;
-    if (itemId !== undefined) {
-      const before = this.#itemMs.get(itemId) ?? 0;
-      this.#itemMs.set(itemId, before + ms);
-      const last = this.#runs[this.#runs.length - 1];
-      if (last && last.itemId === itemId && last.startMs + last.ms === start) last.ms += ms;
-      else this.#runs.push({ itemId, startMs: start, ms, itemOffsetMs: before });
-    }
-    return start;
-  }
-
-  /** Answer milliseconds written since idle that were not yet heard at a played position. */
-  unheardAnswerMs(playedMs: number): number {
-    let unheard = 0;
-    for (const r of this.#runs) unheard += r.ms - Math.min(r.ms, Math.max(0, playedMs - r.startMs));
-    return unheard;
-  }
-
-  /** The item being heard at `playedMs` and how far into it; undefined when no answer audio was heard. */
-  locate(playedMs: number): { itemId: string; audioEndMs: number } | undefined {
-    let found: { itemId: string; audioEndMs: number } | undefined;
-    for (const r of this.#runs) {
-      if (playedMs <= r.startMs) break;
-      found = { itemId: r.itemId, audioEndMs: r.itemOffsetMs + Math.min(r.ms, playedMs - r.startMs) };
-    }
-    if (found) return found;
-    const first = this.#runs[0];
-    if (first) return first.itemOffsetMs > 0 ? { itemId: first.itemId, audioEndMs: first.itemOffsetMs } : undefined;
-    // Idle speaker: everything written was heard; the last item ended where it ended.
-    const last = [...this.#itemMs].pop();
-    return last ? { itemId: last[0], audioEndMs: last[1] } : undefined;
-  }
-
-  /** The speaker went idle (drained or interrupted): positions restart at 0. */
-  reset(): void {
-    this.#writtenMs = 0;
-    this.#runs = [];
-    this.#idle = true;
-  }
-
-  forgetItems(): void {
-    this.#itemMs.clear();
   }
 }

@@ -280,6 +280,16 @@ describe('conductor, barge-in', () => {
     expect(s.session.calls).toContain('truncate item_b 120');
   });
 
+  it('counts an item across a speaker underrun (the answer arrived slower than it played)', async () => {
+    const s = await speaking(); // 1000 ms of item_a written after a 100 ms earcon
+    s.speaker.drain(); // all of it played; the speaker went idle waiting for more
+    s.session.fire('audio', { responseId: 'resp_1', itemId: 'item_a', pcm: ms(400) });
+    s.speaker.played = 150;
+    s.button.press();
+    expect(s.session.calls).toContain('truncate item_a 1150');
+    expect(s.turns[0]).toMatchObject({ outcome: 'cut', playedMs: 1150, receivedMs: 1400 });
+  });
+
   it('a long press after a barge-in cancels: nothing new is asked', async () => {
     const s = await speaking();
     s.speaker.played = 300;
