@@ -175,6 +175,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#o.notifier.stopping();
+    // Reverse of start, except that the conductor goes before the session: it ends a turn in
+    // progress (and logs it) while the session can still be told.
     const order: Group[] = ['watcher', 'gpio', 'conductor', 'session', 'audio', 'transcripts'];
     for (const group of order) await this.#stopGroup(group);
     this.#o.notifier.stop();
@@ -304,6 +306,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   async #build(group: 'audio' | 'session' | 'gpio', config: Config): Promise<void> {
     const conductor = this.#conductor!;
     if (group === 'audio') {
+      this.#audio?.mic.detach?.();
       this.#audio = this.#o.parts.audio(config);
       await this.#startGroup('audio', this.#audio.components);
       await conductor.rewire({ mic: this.#audio.mic, speaker: this.#audio.speaker }, 'audio restarted');

@@ -25,6 +25,8 @@ export type MicEvents = { audio: [Buffer]; error: [PttError] };
 export interface MicPort extends Events<MicEvents> {
   open(): Buffer;
   close(): TurnLevel | undefined;
+  /** Lets go of the capture source (the audio parts are being replaced). */
+  detach?(): void;
 }
 
 /** The speaker: fed PCM16 24 kHz mono; knows how much of what it was given has been heard. */
