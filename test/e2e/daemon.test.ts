@@ -267,6 +267,13 @@ describe('realtime-ptt run, end to end', () => {
     await sleep(300);
     expect(sim.framesOf('session.update')).toHaveLength(updates);
     expect(await daemon.control('status')).toMatch(/idle/);
+
+    // SIGHUP (systemctl reload) re-reads the file: still invalid, still kept out.
+    const mark = daemon.records.length;
+    daemon.child.kill('SIGHUP');
+    await daemon.waitFor((r) => r.msg === 'the edited config is invalid; the config in force is kept', 'the SIGHUP re-read', 10_000, mark);
+    expect(sim.framesOf('session.update')).toHaveLength(updates);
+    expect(await daemon.control('status')).toMatch(/idle/);
   });
 
   it('shuts down cleanly within 2 s on SIGTERM, and never showed the key', async () => {
