@@ -4,7 +4,10 @@
  * virtual button. Runs N push-to-talk turns (default 200) and prints, per turn and summarised,
  * the timings of the turn log line, then the daemon's RSS and CPU.
  *
- *   npx tsx bench/daemon.ts [--turns 200] [--hold 250] [--reply 200] [--entry dist|tsx] [--quiet]
+ *   npx tsx bench/daemon.ts [--turns 200] [--hold 250] [--reply 200] [--no-earcons] [--entry dist|tsx] [--quiet]
+ *
+ * With earcons (the default config) the release chime plays before the answer, so
+ * firstDeltaToDacMs includes the rest of it; --no-earcons shows the bare pipeline.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     reply: { type: 'string', default: '200' },
     entry: { type: 'string', default: 'dist' },
     quiet: { type: 'boolean', default: false },
+    'no-earcons': { type: 'boolean', default: false },
   },
 });
 const TURNS = Number(values.turns);
@@ -72,7 +76,7 @@ async function main(): Promise<void> {
         gpio: { backend: 'virtual' },
         control: { socket: socketPath },
         log: { level: 'info', format: 'json', transcriptFile: join(dir, 'transcripts.jsonl') },
-        conversation: { earcons: true },
+        conversation: { earcons: !values['no-earcons'] },
       }),
     );
     const env: NodeJS.ProcessEnv = { ...process.env, ...alsa.env };
@@ -109,7 +113,7 @@ async function main(): Promise<void> {
     const wallS = (performance.now() - wall) / 1000;
 
     const complete = records.filter((r) => r.outcome === 'complete').length;
-    console.log(`\n${TURNS} turns in ${wallS.toFixed(1)} s (hold ${HOLD_MS} ms, reply ${REPLY_MS} ms), ${complete} complete, ${TURNS - complete} other`);
+    console.log(`\n${TURNS} turns in ${wallS.toFixed(1)} s (hold ${HOLD_MS} ms, reply ${REPLY_MS} ms, earcons ${values['no-earcons'] ? 'off' : 'on'}, output lead 60 ms), ${complete} complete, ${TURNS - complete} other`);
     console.log(`daemon startup to first verified session: ${startup} ms`);
     for (const t of TIMINGS) {
       const vals = records.map((r) => r[t]).filter((v): v is number => typeof v === 'number');
