@@ -1,0 +1,84 @@
+/**
+ * Runs the doctor's checks in order and renders the report. Checks that need the config are
+ * skipped (and say so) when it is invalid; the connection check only runs with --connect and a key.
+ */
+import { execFile } from 'node:child_process';
+import { redact } from '../core/secrets.js';
+import {
+  checkApiKey,
+  checkAudio,
+  checkConfig,
+  checkConnection,
+  checkGpio,
+  checkServiceUser,
+  type AudioDeps,
+  type CheckResult,
+  type ConfigDeps,
+  type ConnectionDeps,
+  type GpioDeps,
+  type ServiceUserDeps,
+} from './checks.js';
+import type { ApiKeyResult, Config } from '../config/index.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface DoctorDeps extends ConfigDeps, AudioDeps, GpioDeps, ServiceUserDeps, ConnectionDeps {
+  resolveApiKey(config: Config, env: Env): ApiKeyResult;
+}
+
+export interface DoctorOptions {
+  configPath: string;
+  connect: boolean;
+  env: Env;
+  deps: DoctorDeps;
+}
+
+export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const { result, config } = await checkConfig(o.configPath, o.env, o.deps);
+  results.push(result);
+  results.push(await checkServiceUser(o.deps));
+  if (!config) {
+    results.push({ name: 'audio, gpio, api key', status: 'warn', detail: 'not checked: they need a valid config', fix: 'fix the config first' });
+    return results;
+  }
+  const key = checkApiKey(config, o.env, o.deps.resolveApiKey);
+  results.push(key.result);
+  const [audio, gpio] = await Promise.all([checkAudio(config, o.deps), checkGpio(config, o.deps)]);
+  results.push(...audio, ...gpio);
+  if (o.connect) {
+    results.push(
+      key.key === undefined
+        ? { name: 'connection', status: 'fail', detail: 'not tried: no API key', fix: 'set the key first (see "api key" above)' }
+        : await checkConnection(config, key.key, o.deps),
+    );
+  }
+  return results;
+}
+
+const LABEL = { ok: 'OK  ', warn: 'WARN', fail: 'FAIL' } as const;
+
+/** One line per check (continuation lines indented), a `fix:` line under each warn or fail, then a summary. */
+export function formatReport(results: readonly CheckResult[]): string {
+  const width = Math.max(...results.map((r) => r.name.length));
+  const lines: string[] = [];
+  for (const r of results) {
+    const [first = '', ...more] = r.detail.split('\n');
+    lines.push(`${LABEL[r.status]}  ${r.name.padEnd(width)}  ${first}`);
+    for (const m of more) lines.push(`${' '.repeat(width + 8)}${m}`);
+    if (r.fix && r.status !== 'ok') lines.push(`${' '.repeat(width + 8)}fix: ${r.fix}`);
+  }
+  const count = (s: CheckResult['status']) => results.filter((r) => r.status === s).length;
+  lines.push('', `${count('fail')} failed, ${count('warn')} warnings, ${count('ok')} ok`);
+  // Last line of defence: the report never carries a key, even one pasted into a wrong place.
+  return redact(lines.join('\n')) + '\n';
+}
+
+export const exitCodeOf = (results: readonly CheckResult[]): number => (results.some((r) => r.status === 'fail') ? 1 : 0);
+
+/** Group names of a user from `id -nG`, undefined when the user does not exist. */
+export function groupsOf(user: string): Promise<string[] | undefined> {
+  return new Promise((resolve) => {
+    execFile('id', ['-nG', user], { encoding: 'utf8', timeout: 3_000 }, (err, stdout) => resolve(err ? undefined : stdout.trim().split(/\s+/)));
+  });
+}
