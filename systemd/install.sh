@@ -29,6 +29,10 @@ set -euo pipefail
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 die() { printf 'install.sh: %s\n' "$1" >&2; [ $# -gt 1 ] && printf '  fix: %s\n' "$2" >&2; exit 1; }
 
+# Taken out of the environment at once, so no child (npm and its install scripts) inherits it.
+KEY_FROM_ENV="${OPENAI_API_KEY:-}"
+unset OPENAI_API_KEY
+
 DRY_RUN=0
 ROOT="${DESTDIR:-}"
 DEPS=1
@@ -139,7 +143,7 @@ fi
 
 KEY_FILE="$ROOT$ETC_DIR/openai-api-key"
 if [ ! -f "$KEY_FILE" ]; then
-  key="${OPENAI_API_KEY:-}"
+  key="$KEY_FROM_ENV"
   if [ -z "$key" ] && [ -t 0 ] && [ "$DRY_RUN" = 0 ]; then
     read -r -s -p "OpenAI API key (input hidden, empty to skip): " key; echo
   fi
@@ -156,7 +160,7 @@ if [ ! -f "$KEY_FILE" ]; then
     say "WARNING: no API key: the service will not start until $ETC_DIR/openai-api-key exists" \
       "(rerun with sudo --preserve-env=OPENAI_API_KEY, or write the file as root with mode 0600)"
   fi
-  unset key
+  unset key KEY_FROM_ENV
 else
   say "kept $ETC_DIR/openai-api-key"
 fi

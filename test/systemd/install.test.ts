@@ -127,6 +127,29 @@ describe('systemd/install.sh', () => {
     expect(existsSync(join(work, 'root5'))).toBe(false);
   });
 
+  it('runs npm ci in the package only when the lock file changed, and npm never sees the key', () => {
+    const src = checkout();
+    const root = join(work, 'root6');
+    const bin = join(work, 'fake-npm');
+    mkdirSync(bin, { recursive: true });
+    // A stand-in npm: records its arguments and environment, makes node_modules as npm ci would.
+    writeFileSync(join(bin, 'npm'), `#!/bin/sh\necho "$*" >> ${join(work, 'npm-calls')}\nenv > ${join(work, 'npm-env')}\nmkdir -p node_modules\n`);
+    chmodSync(join(bin, 'npm'), 0o755);
+    const run = () => spawnSync('bash', [join(src, 'systemd/install.sh'), '--prefix', root], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:${process.env.PATH}`, OPENAI_API_KEY: KEY },
+    });
+    expect(run().status).toBe(0);
+    expect(run().status).toBe(0);
+    const calls = () => readFileSync(join(work, 'npm-calls'), 'utf8').trim().split('\n');
+    expect(calls()).toEqual(['ci --omit=dev --no-audit --no-fund']);
+    expect(readFileSync(join(work, 'npm-env'), 'utf8')).not.toContain(KEY);
+
+    writeFileSync(join(src, 'package-lock.json'), '{"lockfileVersion": 3, "changed": true}\n');
+    expect(run().status).toBe(0);
+    expect(calls()).toHaveLength(2);
+  });
+
   it('passes bash -n and shellcheck (when installed)', () => {
     const script = join(REPO, 'systemd/install.sh');
     expect(spawnSync('bash', ['-n', script], { encoding: 'utf8' }).status).toBe(0);
