@@ -4,8 +4,9 @@
  * CLI against the real machine. Every check returns results, never throws: one broken part must
  * not hide the report on the others.
  */
+import { basename, dirname } from 'node:path';
 import { toPttError, type PttError } from '../core/errors.js';
-import type { ApiKeyResult, Config, ConfigProblem, LoadResult } from '../config/index.js';
+import { CREDENTIAL_NAME, type ApiKeyResult, type Config, type ConfigProblem, type LoadResult } from '../config/index.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -41,13 +42,36 @@ export async function checkConfig(path: string, env: Env, deps: ConfigDeps): Pro
   };
 }
 
+/** The credential file the unit's LoadCredential= reads, as this user sees it. */
+export interface ServiceKeyFile {
+  path: string;
+  state: 'missing' | 'unreadable' | 'readable';
+}
+
 /**
  * The key's presence and shape, never the key: its source and length only. OpenAI keys start
  * with `sk-`; Azure keys are 32+ letters and digits. A wrong shape is a warning (a proxy may
  * take other keys), a missing or unreadable key a failure.
  */
-export function checkApiKey(config: Config, env: Env, resolveApiKey: (c: Config, e: Env) => ApiKeyResult): { result: CheckResult; key?: string } {
-  const found = resolveApiKey(config, env);
+export function checkApiKey(
+  config: Config,
+  env: Env,
+  resolveApiKey: (c: Config, e: Env) => ApiKeyResult,
+  serviceKey?: ServiceKeyFile,
+): { result: CheckResult; key?: string } {
+  // Outside systemd, read the service's credential file the way LoadCredential= hands it over.
+  const asService = !env.CREDENTIALS_DIRECTORY && serviceKey?.state === 'readable' && basename(serviceKey.path) === CREDENTIAL_NAME;
+  const found = resolveApiKey(config, asService ? { ...env, CREDENTIALS_DIRECTORY: dirname(serviceKey.path) } : env);
+  if (!found.ok && found.error.code === 'NO_API_KEY' && serviceKey?.state === 'unreadable') {
+    return {
+      result: {
+        name: 'api key',
+        status: 'warn',
+        detail: `the service's key file ${serviceKey.path} exists, but this user cannot read it (only root should)`,
+        fix: 'run sudo realtime-ptt doctor to check it',
+      },
+    };
+  }
   if (!found.ok) return { result: fromError('api key', 'fail', found.error) };
   const where = `${found.source}${found.path ? ` ${found.path}` : ''}`;
   const detail = `found (${where}), ${found.key.length} characters`;

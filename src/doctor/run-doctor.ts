@@ -3,6 +3,7 @@
  * skipped (and say so) when it is invalid; the connection check only runs with --connect and a key.
  */
 import { execFile } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { redact } from '../core/secrets.js';
 import {
   checkApiKey,
@@ -16,6 +17,7 @@ import {
   type ConfigDeps,
   type ConnectionDeps,
   type GpioDeps,
+  type ServiceKeyFile,
   type ServiceUserDeps,
 } from './checks.js';
 import type { ApiKeyResult, Config } from '../config/index.js';
@@ -26,8 +28,13 @@ export interface DoctorDeps extends ConfigDeps, AudioDeps, GpioDeps, ServiceUser
   resolveApiKey(config: Config, env: Env): ApiKeyResult;
 }
 
+/** Where install.sh puts the key and the unit's LoadCredential= reads it. */
+export const SERVICE_KEY_PATH = '/etc/realtime-ptt/openai-api-key';
+
 export interface DoctorOptions {
   configPath: string;
+  /** Default SERVICE_KEY_PATH. */
+  serviceKeyPath?: string;
   connect: boolean;
   env: Env;
   deps: DoctorDeps;
@@ -42,7 +49,7 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
     results.push({ name: 'audio, gpio, api key', status: 'warn', detail: 'not checked: they need a valid config', fix: 'fix the config first' });
     return results;
   }
-  const key = checkApiKey(config, o.env, o.deps.resolveApiKey);
+  const key = checkApiKey(config, o.env, o.deps.resolveApiKey, serviceKeyFile(o.serviceKeyPath ?? SERVICE_KEY_PATH));
   results.push(key.result);
   const [audio, gpio] = await Promise.all([checkAudio(config, o.deps), checkGpio(config, o.deps)]);
   results.push(...audio, ...gpio);
@@ -81,4 +88,14 @@ export function groupsOf(user: string): Promise<string[] | undefined> {
   return new Promise((resolve) => {
     execFile('id', ['-nG', user], { encoding: 'utf8', timeout: 3_000 }, (err, stdout) => resolve(err ? undefined : stdout.trim().split(/\s+/)));
   });
+}
+
+export function serviceKeyFile(path: string): ServiceKeyFile {
+  if (!existsSync(path)) return { path, state: 'missing' };
+  try {
+    accessSync(path, constants.R_OK);
+    return { path, state: 'readable' };
+  } catch {
+    return { path, state: 'unreadable' };
+  }
 }

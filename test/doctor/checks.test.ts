@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { checkServiceUser } from '../../src/doctor/checks.js';
-import { exitCodeOf, formatReport, groupsOf } from '../../src/doctor/run-doctor.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig, resolveApiKey } from '../../src/config/index.js';
+import { checkApiKey, checkServiceUser } from '../../src/doctor/checks.js';
+import { exitCodeOf, formatReport, groupsOf, serviceKeyFile } from '../../src/doctor/run-doctor.js';
 import { registerSecret } from '../../src/core/secrets.js';
 
 describe('doctor checks', () => {
@@ -29,5 +33,28 @@ describe('doctor checks', () => {
     expect(formatReport(results)).toBe('OK    config   fine\nWARN  api key  odd: [redacted]\n               fix: paste it again\n\n0 failed, 1 warnings, 1 ok\n');
     expect(exitCodeOf(results)).toBe(0);
     expect(exitCodeOf([...results, { name: 'gpio', status: 'fail', detail: 'no' }])).toBe(1);
+  });
+});
+
+describe('doctor api key outside systemd', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ptt-doctor-key-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const parsed = parseConfig('{}', {});
+  if (!parsed.ok) throw new Error('the empty config is invalid');
+  const config = parsed.config;
+
+  it("reads the service's credential file as LoadCredential= hands it over, showing only source and length", () => {
+    const key = 'sk-service-credential-0123456789abcdef';
+    writeFileSync(join(dir, 'openai-api-key'), `${key}\n`, { mode: 0o600 });
+    const r = checkApiKey(config, {}, resolveApiKey, serviceKeyFile(join(dir, 'openai-api-key')));
+    expect(r.result).toEqual({ name: 'api key', status: 'ok', detail: `found (credential ${join(dir, 'openai-api-key')}), ${key.length} characters` });
+  });
+
+  it('a key file only root can read is a warning that says to use sudo, a missing one a failure', () => {
+    const unreadable = checkApiKey(config, {}, resolveApiKey, { path: '/etc/realtime-ptt/openai-api-key', state: 'unreadable' });
+    expect(unreadable.result).toMatchObject({ status: 'warn', fix: 'run sudo realtime-ptt doctor to check it' });
+    const missing = checkApiKey(config, {}, resolveApiKey, serviceKeyFile(join(dir, 'nothing-here')));
+    expect(missing.result).toMatchObject({ status: 'fail', detail: 'no OpenAI API key is set' });
+    expect(missing.result.fix).toMatch(/LoadCredential=openai-api-key/);
   });
 });
