@@ -167,6 +167,6 @@ export interface ConnectionDeps {
 
 export async function checkConnection(config: Config, apiKey: string, deps: ConnectionDeps): Promise<CheckResult> {
   const r = await deps.verifySession(config, apiKey);
-  if (!r.ok) return fromError('connection', 'fail', r.error);
+  if (!r.ok) return { ...fromError('connection', 'fail', r.error), fix: r.error.hint ?? `check realtime.url (${config.realtime.url}) and the network` };
   return ok('connection', `${config.realtime.url} (${config.realtime.model}): profile verified in ${r.ms} ms${r.sessionId ? `, session ${r.sessionId}` : ''}`);
 }

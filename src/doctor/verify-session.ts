@@ -35,7 +35,9 @@ export function sessionVerifier(env: Env): ConnectionDeps {
           const v = (typeof info === 'object' && info !== null ? info : {}) as { ms?: unknown; sessionId?: unknown };
           done({ ok: true, ms: typeof v.ms === 'number' ? Math.round(v.ms) : -1, sessionId: typeof v.sessionId === 'string' ? v.sessionId : undefined });
         };
-        const onError = (error: PttError): void => done({ ok: false, error });
+        // The session's messages end in "; reconnecting": true for the daemon, not for doctor, which stops here.
+        const onError = (error: PttError): void =>
+          done({ ok: false, error: new PttError(error.code, error.message.replace(/[;,] (the connection is dead, )?reconnecting$/, (_m, dead?: string) => (dead ? '; the connection is dead' : '')), { context: { ...error.context }, ...(error.hint ? { hint: error.hint } : {}) }) });
         const done = (r: Parameters<typeof resolve>[0]): void => {
           clearTimeout(timer);
           session.off('verified', onVerified);

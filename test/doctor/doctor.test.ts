@@ -125,5 +125,10 @@ describe('realtime-ptt doctor', () => {
     expect(refused.out).not.toContain('sk-wrong-key-0123456789abcdefghijkl');
     noStack(refused.out + refused.err);
     expect(refused.code).toBe(1);
+
+    const closed = await doctor(['--config', config('closed', { realtime: { url: 'ws://127.0.0.1:1/v1/realtime' } }), '--connect']);
+    // doctor reports the first failure and stops; it must not claim to be reconnecting.
+    expect(line(closed.out, 'connection')).toMatch(/^FAIL\s+connection\s+could not connect to ws:\/\/127\.0\.0\.1:1\/v1\/realtime: .*ECONNREFUSED[^;]*$/);
+    expect(closed.code).toBe(1);
   });
 });
