@@ -14,9 +14,9 @@ import Ajv2020Module from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
-// ajv and ajv-formats are CommonJS with `default` exports.
-const Ajv2020 = (Ajv2020Module as unknown as { default: typeof Ajv2020Module }).default ?? Ajv2020Module;
-const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule }).default ?? addFormatsModule;
+// ajv and ajv-formats are CommonJS: under NodeNext the default import is `module.exports`, whose `default` is the export.
+const Ajv2020 = Ajv2020Module.default;
+const addFormats = addFormatsModule.default;
 
 type Json = Record<string, unknown>;
 const SPEC_PATH = fileURLToPath(new URL('../fixtures/realtime-schema/realtime-openapi-subset.json', import.meta.url));
