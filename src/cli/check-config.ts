@@ -3,9 +3,9 @@
  * secrets redacted and exits 0, or prints every problem and exits 1.
  */
 import { stringify } from 'yaml';
-import { formatProblems, loadConfig, redactConfig, resolveApiKey } from '../config/index.js';
+import { redactConfig, resolveApiKey } from '../config/index.js';
 import { redact } from '../core/secrets.js';
-import { CONFIG_OPTION, configPathFrom, parseCommandArgs, type CliCommand } from './command.js';
+import { CONFIG_OPTION, configPathFrom, loadConfigOrReport, parseCommandArgs, type CliCommand } from './command.js';
 
 const USAGE = `usage: realtime-ptt check-config [--config PATH] [--json]
 
@@ -24,14 +24,11 @@ export const command: CliCommand = {
     const args = parseCommandArgs(argv, { usage: USAGE, options: { ...CONFIG_OPTION, json: { type: 'boolean' } } });
     if (!args) return 0;
     const path = configPathFrom(args.values);
-    const result = await loadConfig(path, process.env);
-    if (!result.ok) {
-      process.stderr.write(`${path}: ${formatProblems(result.problems)}`);
-      return 1;
-    }
+    const config = await loadConfigOrReport(path);
+    if (!config) return 1;
     // Resolving the key registers it as a secret, so a key pasted into any value is redacted below.
-    const key = resolveApiKey(result.config, process.env);
-    const printable = redactConfig(result.config);
+    const key = resolveApiKey(config, process.env);
+    const printable = redactConfig(config);
     const text = args.values.json ? JSON.stringify(printable, null, 2) + '\n' : stringify(printable, { lineWidth: 0 });
     process.stdout.write(redact(text));
     process.stderr.write(`${path}: config is valid\n`);

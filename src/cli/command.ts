@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { formatProblems, loadConfig, type Config } from '../config/index.js';
 import { PttError } from '../core/errors.js';
 
 /** A subcommand: `run` gets the arguments after its name and returns the exit code. */
@@ -40,4 +41,12 @@ export const DEFAULT_CONFIG_PATH = '/etc/realtime-ptt/config.yaml';
 
 export function configPathFrom(values: { config?: string | boolean | undefined }): string {
   return (typeof values.config === 'string' ? values.config : undefined) ?? process.env.REALTIME_PTT_CONFIG ?? DEFAULT_CONFIG_PATH;
+}
+
+/** Loads the config file; when it has problems, prints every one (never a stack trace) and returns undefined. */
+export async function loadConfigOrReport(path: string): Promise<Config | undefined> {
+  const loaded = await loadConfig(path, process.env);
+  if (loaded.ok) return loaded.config;
+  process.stderr.write(`realtime-ptt: ${path}: ${formatProblems(loaded.problems)}`);
+  return undefined;
 }

@@ -2,9 +2,9 @@
  * realtime-ptt print-session [--config PATH] [--event]: prints the GA session object the
  * device profile produces, exactly what session.update or a client secret carries.
  */
-import { formatProblems, loadConfig, profileToSession, resolveApiKey } from '../config/index.js';
+import { profileToSession, resolveApiKey } from '../config/index.js';
 import { redact } from '../core/secrets.js';
-import { CONFIG_OPTION, configPathFrom, parseCommandArgs, type CliCommand } from './command.js';
+import { CONFIG_OPTION, configPathFrom, loadConfigOrReport, parseCommandArgs, type CliCommand } from './command.js';
 
 const USAGE = `usage: realtime-ptt print-session [--config PATH] [--event]
 
@@ -22,13 +22,10 @@ export const command: CliCommand = {
     const args = parseCommandArgs(argv, { usage: USAGE, options: { ...CONFIG_OPTION, event: { type: 'boolean' } } });
     if (!args) return 0;
     const path = configPathFrom(args.values);
-    const result = await loadConfig(path, process.env);
-    if (!result.ok) {
-      process.stderr.write(`${path}: ${formatProblems(result.problems)}`);
-      return 1;
-    }
-    resolveApiKey(result.config, process.env); // registers the key, so redact() below hides it anywhere
-    const session = profileToSession(result.config);
+    const config = await loadConfigOrReport(path);
+    if (!config) return 1;
+    resolveApiKey(config, process.env); // registers the key, so redact() below hides it anywhere
+    const session = profileToSession(config);
     const out = args.values.event ? { type: 'session.update', session } : session;
     process.stdout.write(redact(JSON.stringify(out, null, 2)) + '\n');
     return 0;

@@ -3,10 +3,9 @@
  * daemon, and turns signals into its lifecycle: SIGTERM/SIGINT stop it (hard deadline), SIGHUP
  * reloads the config file.
  */
-import { formatProblems, loadConfig } from '../config/index.js';
 import { createLogger } from '../core/logger.js';
 import { runDaemon } from '../daemon/main.js';
-import { CONFIG_OPTION, configPathFrom, parseCommandArgs, type CliCommand } from './command.js';
+import { CONFIG_OPTION, configPathFrom, loadConfigOrReport, parseCommandArgs, type CliCommand } from './command.js';
 
 const USAGE = `usage: realtime-ptt run [--config PATH]
 
@@ -30,12 +29,8 @@ export const command: CliCommand = {
     const args = parseCommandArgs(argv, { usage: USAGE, options: { ...CONFIG_OPTION } });
     if (!args) return 0;
     const configPath = configPathFrom(args.values);
-    const loaded = await loadConfig(configPath, process.env);
-    if (!loaded.ok) {
-      process.stderr.write(`realtime-ptt: ${configPath}: ${formatProblems(loaded.problems)}`);
-      return EXIT_CONFIG;
-    }
-    const config = loaded.config;
+    const config = await loadConfigOrReport(configPath);
+    if (!config) return EXIT_CONFIG;
     const logger = createLogger({ level: config.log.level, ...(config.log.format === 'auto' ? {} : { format: config.log.format }) });
     return runDaemon({ configPath, config, logger, env: process.env });
   },
