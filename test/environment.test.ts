@@ -20,6 +20,7 @@ describe('test machine', () => {
     ['arecord', 'alsa-utils'],
     ['gpiomon', 'gpiod'],
     ['systemd-analyze', 'systemd'],
+    ['shellcheck', 'shellcheck'],
   ])('has %s (Debian package %s)', (cmd) => {
     expect(which(cmd), `${cmd} is missing`).toBeDefined();
   });

@@ -8,7 +8,7 @@ import type { Component } from '../core/component.js';
 import { PttError, toPttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { ConfigWatcher, actionFor, formatProblems, profileToSession, type Config, type ConfigProblem } from '../config/index.js';
+import { ConfigWatcher, actionFor, formatProblems, valueAt, profileToSession, type Config, type ConfigProblem } from '../config/index.js';
 import type { ConfigChanges } from '../config/index.js';
 import { Conductor, type ConductorOptions, type TranscriptEntry } from './conductor.js';
 import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionPort, SpeakerPort } from './ports.js';
@@ -380,12 +380,6 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       }
     }
   }
-}
-
-function valueAt(config: Config, dotted: string): unknown {
-  let node: unknown = config;
-  for (const part of dotted.split('.')) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
-  return node;
 }
 
 function withDeadline(p: Promise<void>, ms: number, name: string): Promise<void> {

@@ -8,24 +8,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../core/logger.js';
 import { Daemon, type Notifier, type PartsFactory } from './daemon.js';
 import { createParts } from './parts.js';
-
-/**
- * sd-notify.ts (a teammate's, not landed when this was written) is loaded by name so this file
- * builds without it; once it exists it is used as is. Only its absence falls back, loudly.
- * TODO(lead): switch to a static import when src/daemon/sd-notify.ts lands.
- */
-async function loadNotifier(logger: Logger, env: RunDaemonOptions['env']): Promise<Notifier> {
-  const specifier = './sd-notify.js';
-  let mod: { createNotifier(o: { logger: Logger; env: RunDaemonOptions['env'] }): Notifier };
-  try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    logger.warn('sd_notify is not in this build: systemd is not told READY, STATUS or WATCHDOG', { hint: 'use Type=simple in the unit until src/daemon/sd-notify.ts exists' });
-    return { ready() {}, status() {}, reloading() {}, stopping() {}, startWatchdog() {}, stop() {} };
-  }
-  return mod.createNotifier({ logger, env });
-}
+import { createNotifier } from './sd-notify.js';
 
 export interface RunDaemonOptions {
   configPath: string;
@@ -43,7 +26,7 @@ export const SHUTDOWN_DEADLINE_MS = 1_800;
 /** Resolves with the process exit code once the daemon has stopped. */
 export async function runDaemon(o: RunDaemonOptions): Promise<number> {
   const log = o.logger.child('main');
-  const notifier = o.notifier ?? (await loadNotifier(o.logger, o.env));
+  const notifier = o.notifier ?? createNotifier({ logger: o.logger, env: o.env });
   const daemon = new Daemon({
     configPath: o.configPath,
     config: o.config,

@@ -150,11 +150,12 @@ describe('systemd/install.sh', () => {
     expect(calls()).toHaveLength(2);
   });
 
-  it('passes bash -n and shellcheck (when installed)', () => {
-    const script = join(REPO, 'systemd/install.sh');
+  it.each(['systemd/install.sh', '.ci/run'])('%s passes bash -n and shellcheck', (path) => {
+    const script = join(REPO, path);
     expect(spawnSync('bash', ['-n', script], { encoding: 'utf8' }).status).toBe(0);
     const sc = spawnSync('shellcheck', [script], { encoding: 'utf8' });
-    if (sc.error) return; // shellcheck is optional; bash -n above still ran
+    expect(sc.error, 'shellcheck is missing (Debian package shellcheck)').toBeUndefined();
     expect(sc.stdout).toBe('');
+    expect(sc.status).toBe(0);
   });
 });

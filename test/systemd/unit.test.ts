@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_PATH } from '../../src/cli/command.js';
+import { EXIT_CONFIG } from '../../src/cli/run.js';
 import { CREDENTIAL_NAME, parseConfig } from '../../src/config/index.js';
 
 const UNIT = join(import.meta.dirname, '../../systemd/realtime-ptt.service');
@@ -58,6 +59,8 @@ describe('systemd/realtime-ptt.service', () => {
     expect(get('WatchdogSec')).toEqual(['30s']);
     expect(get('ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
     expect(get('Restart')).toEqual(['on-failure']);
+    // An invalid config exits EX_CONFIG: restarting in a loop cannot fix it.
+    expect(get('RestartPreventExitStatus')).toEqual([String(EXIT_CONFIG)]);
     const unit = Object.fromEntries(settings('Unit'));
     expect(Number(unit.StartLimitBurst)).toBeGreaterThan(0);
     expect(Number(unit.StartLimitIntervalSec)).toBeGreaterThan(0);
