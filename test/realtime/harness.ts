@@ -1,0 +1,210 @@
+/**
+ * Shared helpers for the RealtimeSession tests against the project's simulator: a session wired to
+ * a simulator with short timeouts, one ordered log of what both sides put on the wire, the gate
+ * check (no audio or turn command on a connection before that connection's profile was verified)
+ * and distinct PCM patterns to check that audio arrives complete and in order.
+ */
+import { expect } from 'vitest';
+import type { PttError } from '../../src/core/errors.js';
+import { RealtimeSession, diffSession, type GaSessionConfig, type RealtimeSessionOptions } from '../../src/realtime/index.js';
+import { RealtimeSimulator, type FaultPlan, type SimulatorOptions } from '../../src/simulator/index.js';
+import { validateClientEvent } from '../support/realtime-schema.js';
+
+export const API_KEY = 'sk-harness-test-key-0001';
+
+/** A push-to-talk profile as the config produces it: no server VAD, every section set. */
+export const PROFILE: GaSessionConfig = {
+  type: 'realtime',
+  model: 'gpt-realtime',
+  output_modalities: ['audio'],
+  instructions: 'You are a kitchen timer. Answer in one short sentence.',
+  audio: {
+    input: {
+      format: { type: 'audio/pcm', rate: 24000 },
+      transcription: { model: 'whisper-1', language: 'en' },
+      noise_reduction: { type: 'near_field' },
+      turn_detection: null,
+    },
+    output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'cedar', speed: 1.1 },
+  },
+  max_output_tokens: 512,
+  tools: [{ type: 'function', name: 'set_timer', description: 'Starts a timer.', parameters: { type: 'object', properties: { seconds: { type: 'integer' } }, required: ['seconds'] } }],
+};
+
+export const FAST_TIMEOUTS = {
+  connectMs: 2_000,
+  verifyMs: 400,
+  idleCloseMs: 60_000,
+  pingMs: 0,
+  slowRetryMs: 30,
+  rotateBeforeMs: 0,
+  secretMarginMs: 0,
+  closeMs: 200,
+};
+
+/** One entry of the merged wire log: `in` = a client frame the simulator received, `out` = a frame it sent. */
+export interface WireEntry {
+  dir: 'in' | 'out';
+  connection: number;
+  type: string;
+  event: Record<string, unknown>;
+}
+
+export interface Rig {
+  sim: RealtimeSimulator;
+  session: RealtimeSession;
+  /** Every frame in the order the simulator saw or sent it (causal order, unlike `at` in whole ms). */
+  wire: WireEntry[];
+  errors: PttError[];
+  /** Every PCM buffer appendAudio accepted (returned true), in order. */
+  accepted: Buffer[];
+  /** Appends and records what was accepted. */
+  append(pcm: Buffer): boolean;
+  stop(): Promise<void>;
+}
+
+const rigs: Rig[] = [];
+
+export async function startRig(options: {
+  faults?: FaultPlan | ((i: number) => FaultPlan);
+  sim?: SimulatorOptions;
+  session?: Partial<RealtimeSessionOptions>;
+  /** Leave the session unstarted (the test appends or listens first). */
+  noStart?: boolean;
+} = {}): Promise<Rig> {
+  const sim = new RealtimeSimulator({ replyMs: 300, apiKey: API_KEY, ...options.sim });
+  if (options.faults) sim.setFaults(options.faults);
+  await sim.start();
+  const wire: WireEntry[] = [];
+  sim.on('frame', (f) => wire.push({ dir: 'in', connection: f.connection, type: f.type, event: f.event }));
+  sim.on('sent', (f) => wire.push({ dir: 'out', connection: f.connection, type: f.type, event: f.event }));
+  const session = new RealtimeSession({
+    url: sim.url,
+    model: 'gpt-realtime',
+    provider: 'openai',
+    apiKey: API_KEY,
+    bootstrap: 'session-update',
+    connection: 'persistent',
+    session: PROFILE,
+    backoff: { minMs: 10, maxMs: 50 },
+    ...options.session,
+    timeouts: { ...FAST_TIMEOUTS, ...options.session?.timeouts },
+  });
+  const errors: PttError[] = [];
+  session.on('error', (e) => errors.push(e));
+  const accepted: Buffer[] = [];
+  const rig: Rig = {
+    sim,
+    session,
+    wire,
+    errors,
+    accepted,
+    append(pcm) {
+      const ok = session.appendAudio(pcm);
+      if (ok) accepted.push(pcm);
+      return ok;
+    },
+    async stop() {
+      await session.stop();
+      await sim.stop();
+    },
+  };
+  rigs.push(rig);
+  if (!options.noStart) await session.start();
+  return rig;
+}
+
+/** For afterEach: stops every rig started since the last call. */
+export async function stopRigs(): Promise<void> {
+  for (const rig of rigs.splice(0)) await rig.stop();
+}
+
+/** `ms` of PCM16 whose bytes are a pattern unique to `n` (no two chunks alike, no chunk alike shifted). */
+export function pcm(n: number, ms = 40): Buffer {
+  const b = Buffer.alloc(Math.round(ms * 24) * 2);
+  for (let i = 0; i < b.length; i += 2) {
+    b[i] = n & 0xff;
+    b[i + 1] = (i / 2 + n * 7) & 0xff;
+  }
+  return b;
+}
+
+/** The decoded audio of every input_audio_buffer.append the simulator received on a connection, in order. */
+export function appendedOn(rig: Rig, connection: number): Buffer {
+  return Buffer.concat(
+    rig.wire
+      .filter((e) => e.dir === 'in' && e.connection === connection && e.type === 'input_audio_buffer.append')
+      .map((e) => Buffer.from(String(e.event.audio), 'base64')),
+  );
+}
+
+export function connectionsWith(rig: Rig, type: string): number[] {
+  return [...new Set(rig.wire.filter((e) => e.dir === 'in' && e.type === type).map((e) => e.connection))];
+}
+
+/** Resolves with the next error that matches, or rejects with what errors came instead. */
+export function nextError(rig: Rig, code: string, timeoutMs = 5000): Promise<PttError> {
+  const seen = rig.errors.find((e) => e.code === code);
+  if (seen) return Promise.resolve(seen);
+  return new Promise((resolve, reject) => {
+    const listener = (e: PttError): void => {
+      if (e.code !== code) return;
+      clearTimeout(timer);
+      rig.session.off('error', listener);
+      resolve(e);
+    };
+    const timer = setTimeout(() => {
+      rig.session.off('error', listener);
+      reject(new Error(`no ${code} error within ${timeoutMs} ms; got ${rig.errors.map((e) => `${e.code}: ${e.message}`).join(' | ') || 'none'}`));
+    }, timeoutMs);
+    rig.session.on('error', listener);
+  });
+}
+
+/** Frames that must never reach a connection before its profile is verified. */
+const GATED = new Set(['input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear', 'response.create']);
+
+/**
+ * The gate, per connection: every audio append and turn command comes after the server frame that
+ * proved the profile on that connection (a session.updated, or for a client secret a session.created,
+ * whose session matches one of `profiles` field by field). A connection that never proved it received none.
+ */
+export function expectGateHeld(rig: Rig, profiles: GaSessionConfig[] = [PROFILE]): void {
+  const connections = new Set(rig.wire.map((e) => e.connection));
+  for (const c of connections) {
+    const entries = rig.wire.filter((e) => e.connection === c);
+    const proof = entries.findIndex(
+      (e) =>
+        e.dir === 'out' &&
+        (e.type === 'session.updated' || e.type === 'session.created') &&
+        profiles.some((p) => diffSession(p, e.event.session).length === 0),
+    );
+    const firstGated = entries.findIndex((e) => e.dir === 'in' && GATED.has(e.type));
+    if (firstGated === -1) continue;
+    const trail = entries.slice(0, firstGated + 1).map((e) => `${e.dir === 'in' ? '>' : '<'}${e.type}`);
+    expect(proof, `connection ${c}: ${entries[firstGated]!.type} with no verified profile before it (${trail.join(' ')})`).toBeGreaterThanOrEqual(0);
+    expect(proof, `connection ${c}: ${entries[firstGated]!.type} before the profile was verified (${trail.join(' ')})`).toBeLessThan(firstGated);
+  }
+}
+
+/** Every frame the client sent validates against RealtimeClientEvent, unknown properties refused. */
+export function expectConformingFrames(rig: Rig): void {
+  const frames = rig.sim.frames;
+  expect(frames.length).toBeGreaterThan(0);
+  for (const f of frames) {
+    expect({ type: f.type, errors: validateClientEvent(JSON.parse(f.raw)) }).toEqual({ type: f.type, errors: [] });
+  }
+}
+
+/** Bytes appended in total, as one buffer. */
+export function all(chunks: Buffer[]): Buffer {
+  return Buffer.concat(chunks);
+}
+
+/** Compares PCM without printing kilobytes on failure: lengths and the first differing byte. */
+export function expectSamePcm(got: Buffer, wanted: Buffer, what = 'audio'): void {
+  if (got.equals(wanted)) return;
+  let i = 0;
+  while (i < got.length && i < wanted.length && got[i] === wanted[i]) i += 1;
+  expect.fail(`${what}: got ${got.length} bytes, wanted ${wanted.length}; first difference at byte ${i}`);
+}
