@@ -121,11 +121,10 @@ export const schema = {
   session: applyAll('session', {
     instructions: str({ doc: 'System instructions of the device profile, applied at every session start.', default: 'You are a helpful voice assistant on a small device. Answer briefly and speak naturally.' }),
     voice: custom<Voice>({
-      doc: `Voice of the answers: one of ${BUILTIN_VOICES.join(', ')}, or a custom voice {id: voice_...}. GA cannot change voice after the first audio answer, so a change reconnects.`,
+      doc: `Voice of the answers: one of ${BUILTIN_VOICES.join(', ')}, or a custom voice {id: voice_...}. A change applies to the running session until its first audio answer; after that the server keeps the voice, so the session reconnects when idle.`,
       default: 'marin',
       allowed: `one of ${BUILTIN_VOICES.join(', ')}, or {id: <custom voice id>}`,
       check: checkVoice,
-      apply: 'reconnect',
     }),
     speed: num({ doc: 'Speaking speed multiplier.', default: 1, min: 0.25, max: 1.5 }),
     outputModalities: custom<Array<'audio' | 'text'>>({
@@ -224,6 +223,9 @@ export const schema = {
   conversation: applyAll('live', {
     bargeInByVoice: bool({ doc: 'Hands-free barge-in: speech during an answer interrupts it (needs a VAD turnDetection and a mic that does not hear the speaker).', default: false }),
     earcons: bool({ doc: 'Short tones on press, release, ready and error.', default: true }),
+    minHoldMs: int({ doc: 'A press held shorter than this is a tap: the input is cleared and nothing is asked.', default: 200, min: 0, max: 2_000, unit: 'ms' }),
+    answerTimeoutMs: int({ doc: 'A question with no answer started this long after release is dropped, with the error tone.', default: 15_000, min: 1_000, max: 120_000, unit: 'ms' }),
+    cancelBelowDbfs: int({ doc: 'After interrupting an answer, a long press cancels (asks nothing) only if the microphone stayed below this peak level; talking while holding is a question.', default: -35, min: -90, max: 0, unit: 'dBFS' }),
   }),
 };
 

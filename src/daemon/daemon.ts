@@ -84,6 +84,9 @@ export function conductorOptions(config: Config): Partial<ConductorOptions> {
     turnDetection: config.session.turnDetection.type,
     bargeInByVoice: config.conversation.bargeInByVoice,
     earcons: config.conversation.earcons,
+    minHoldMs: config.conversation.minHoldMs,
+    answerTimeoutMs: config.conversation.answerTimeoutMs,
+    speechPeakDbfs: config.conversation.cancelBelowDbfs,
   };
 }
 
@@ -273,7 +276,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     return keys.some((key) => {
       if (key.startsWith('realtime.timeouts.') || key.startsWith('realtime.reconnect.')) return false;
       if (key.startsWith('realtime.')) return true;
-      return key.startsWith('session.') && key !== 'session.voice' && actionFor(key, valueAt(before, key), valueAt(next, key)) === 'reconnect';
+      return key.startsWith('session.') && actionFor(key, valueAt(before, key), valueAt(next, key)) === 'reconnect';
     });
   }
 

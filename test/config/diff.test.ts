@@ -8,9 +8,9 @@ describe('diffConfig: changed keys, sections and the actions they need', () => {
     expect(diffConfig(valid('session: {speed: 1.2}'), valid('session:\n  # a comment\n  speed: 1.2\n'))).toEqual({ keys: [], sections: [], actions: [] });
   });
 
-  it('instructions apply to the running session; voice and model need a reconnect', () => {
+  it('instructions and voice apply to the running session (the session itself defers voice after an audio answer); model needs a reconnect', () => {
     expect(diffConfig(valid(''), valid('session: {instructions: Be terse.}'))).toEqual({ keys: ['session.instructions'], sections: ['session'], actions: ['session'] });
-    expect(diffConfig(valid(''), valid('session: {voice: cedar}')).actions).toEqual(['reconnect']);
+    expect(diffConfig(valid(''), valid('session: {voice: cedar}')).actions).toEqual(['session']);
     expect(diffConfig(valid(''), valid('realtime: {model: gpt-realtime-mini}')).actions).toEqual(['reconnect']);
   });
 

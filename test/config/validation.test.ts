@@ -11,7 +11,7 @@ describe('defaults and a full profile', () => {
     expect(c.session.turnDetection.type).toBe('manual');
     expect(c.control.socket).toBe('/run/realtime-ptt/control.sock');
     expect(c.log.transcriptFile).toBe('/var/lib/realtime-ptt/transcripts.jsonl');
-    expect(c.conversation).toEqual({ bargeInByVoice: false, earcons: true });
+    expect(c.conversation).toEqual({ bargeInByVoice: false, earcons: true, minHoldMs: 200, answerTimeoutMs: 15_000, cancelBelowDbfs: -35 });
     expect(c.gpio.ledPin).toBeNull();
     expect(Object.keys(c)).toEqual(Object.keys(schema));
   });
@@ -27,7 +27,7 @@ describe('defaults and a full profile', () => {
     expect(c.audio.output.volume).toBe(0.6);
     expect(c.gpio).toMatchObject({ backend: 'gpiomon', mode: 'toggle', ledPin: 23, chip: 'gpiochip4', pull: 'down' });
     expect(c.log).toEqual({ level: 'debug', format: 'json', transcriptFile: null });
-    expect(c.conversation).toEqual({ bargeInByVoice: true, earcons: false });
+    expect(c.conversation).toMatchObject({ bargeInByVoice: true, earcons: false, minHoldMs: 200 });
   });
 
   it('Config is typed from the schema', () => {
@@ -35,7 +35,7 @@ describe('defaults and a full profile', () => {
     expectTypeOf<Config['gpio']['ledPin']>().toEqualTypeOf<number | null>();
     expectTypeOf<Config['session']['maxOutputTokens']>().toEqualTypeOf<number | 'inf'>();
     expectTypeOf<Config['session']['voice']>().toEqualTypeOf<(typeof import('../../src/config/index.js').BUILTIN_VOICES)[number] | { id: string }>();
-    expectTypeOf<Config['conversation']>().toEqualTypeOf<{ bargeInByVoice: boolean; earcons: boolean }>();
+    expectTypeOf<Config['conversation']>().toEqualTypeOf<{ bargeInByVoice: boolean; earcons: boolean; minHoldMs: number; answerTimeoutMs: number; cancelBelowDbfs: number }>();
   });
 
   it('the returned config cannot be mutated by a consumer', () => {

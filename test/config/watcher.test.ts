@@ -88,7 +88,7 @@ describe('ConfigWatcher', () => {
     writeFileSync(path, 'session: {voice: cedar}\n');
     await watcher.reload();
     expect(changes).toHaveLength(1);
-    expect(changes[0]![1]).toEqual({ keys: ['session.voice'], sections: ['session'], actions: ['reconnect'] });
+    expect(changes[0]![1]).toEqual({ keys: ['session.voice'], sections: ['session'], actions: ['session'] });
   });
 
   it('a real SIGHUP wired to reload() applies the edit (what ExecReload does)', async () => {

@@ -27,7 +27,7 @@ let sim: RealtimeSimulator;
 let daemon: Daemon | undefined;
 const paths = () => ({ config: join(dir, 'config.yaml'), socket: join(dir, 'control.sock'), mic: join(dir, 'mic.wav'), out: join(dir, 'out.wav'), key: join(dir, 'key') });
 
-function body(over: { session?: object; realtime?: object; audio?: { input?: object }; gpio?: object; log?: object } = {}): Record<string, unknown> {
+function body(over: { session?: object; realtime?: object; audio?: { input?: object }; gpio?: object; log?: object; conversation?: object } = {}): Record<string, unknown> {
   const p = paths();
   return {
     realtime: { url: sim.url, apiKeyFile: p.key, reconnect: { minMs: 50, maxMs: 200 }, ...over.realtime },
@@ -36,7 +36,7 @@ function body(over: { session?: object; realtime?: object; audio?: { input?: obj
     gpio: { backend: 'virtual', ...over.gpio },
     control: { socket: p.socket },
     log: { level: 'debug', transcriptFile: join(dir, 'state', 'transcripts.jsonl'), ...over.log },
-    conversation: { earcons: false },
+    conversation: { earcons: false, ...over.conversation },
   };
 }
 
@@ -153,6 +153,22 @@ describe('Daemon', () => {
     await control('tap 400');
     expect((await turn)[0]).toMatchObject({ outcome: 'complete' });
     expect(d.config.gpio.longPressMs).toBe(2_000);
+  });
+
+  it('conversation.minHoldMs decides, live, which presses are taps', async () => {
+    const { d } = await boot();
+    await startReady(d);
+    let turn = d.next('turn', 10_000);
+    await control('tap 150');
+    expect((await turn)[0]).toMatchObject({ outcome: 'tap' });
+    expect(sim.framesOf('response.create')).toHaveLength(0);
+
+    save(body({ conversation: { minHoldMs: 120 } }));
+    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ keys: ['conversation.minHoldMs'], applied: ['live'] });
+    turn = d.next('turn', 10_000);
+    await control('tap 150');
+    expect((await turn)[0]).toMatchObject({ outcome: 'complete' });
+    expect(sim.connections, 'no reconnect for a live key').toHaveLength(1);
   });
 
   it('rebuilds the session when transcription is switched off (GA cannot do that in place)', async () => {
