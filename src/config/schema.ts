@@ -184,12 +184,12 @@ export const schema = {
   }),
   audio: {
     input: applyAll('restart-audio', {
-      device: str({ doc: 'ALSA capture device (arecord -L lists them). Prefer plughw:/plug devices: they convert rate and channels.', default: 'default', nonEmpty: true, env: 'REALTIME_PTT_AUDIO_INPUT_DEVICE' }),
+      device: str({ doc: 'ALSA capture device (arecord -L lists them). Prefer plughw:/plug devices: they convert rate and channels. file:/path/speech.wav instead plays a 24 kHz mono WAV as the microphone, then silence (demo and tests, no sound card).', default: 'default', nonEmpty: true, env: 'REALTIME_PTT_AUDIO_INPUT_DEVICE' }),
       periodMs: int({ doc: 'Capture period: audio is read and sent in chunks of this length.', default: 20, min: 5, max: 200, unit: 'ms' }),
       preRollMs: int({ doc: 'Audio kept from before the press so the first syllable is not lost.', default: 300, min: 0, max: 2_000, unit: 'ms' }),
     }),
     output: applyAll('restart-audio', {
-      device: str({ doc: 'ALSA playback device for aplay (aplay -L lists them).', default: 'default', nonEmpty: true, env: 'REALTIME_PTT_AUDIO_OUTPUT_DEVICE' }),
+      device: str({ doc: 'ALSA playback device for aplay (aplay -L lists them). wav:/path/answers.wav instead writes what would be played to a WAV file, paced like a sound card (demo and tests).', default: 'default', nonEmpty: true, env: 'REALTIME_PTT_AUDIO_OUTPUT_DEVICE' }),
       bufferMs: int({ doc: 'Audio fed to aplay ahead of real time: lower stops faster, higher survives hiccups.', default: 120, min: 20, max: 2_000, unit: 'ms' }),
       periodMs: int({ doc: 'Playback chunk length.', default: 20, min: 5, max: 200, unit: 'ms' }),
       volume: num({ doc: 'Linear gain applied to answers and earcons: 0 is silent, 1 leaves samples unchanged (no boost above 1, it would clip).', default: 1, min: 0, max: 1, apply: 'live' }),
