@@ -34,7 +34,7 @@ export const DEFAULT_GPIO_OPTIONS: GpioOptions = {
   pin: 17,
   activeLow: true,
   pull: 'up',
-  debounceMs: 25,
+  debounceMs: 20, // the config schema's default (gpio.debounceMs)
   mode: 'hold',
   longPressMs: 1500,
   doublePressMs: 400,
