@@ -272,6 +272,8 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#touch();
     const link = this.#link;
     if (link.status === 'ready' && this.#gate.length === 0) {
+      // Accepted audio ends an overflow episode, so the next one is reported again.
+      this.#overflowing = false;
       this.#turnBytes += pcm.length;
       for (const chunk of this.#chunker.split(pcm)) this.#sendAppend(link.sock, chunk);
       return true;

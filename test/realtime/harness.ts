@@ -6,7 +6,7 @@
  */
 import { expect } from 'vitest';
 import type { PttError } from '../../src/core/errors.js';
-import { RealtimeSession, diffSession, type GaSessionConfig, type RealtimeSessionOptions } from '../../src/realtime/index.js';
+import { RealtimeSession, diffSession, type GaSessionConfig, type RealtimeSessionOptions, type VerifiedInfo } from '../../src/realtime/index.js';
 import { RealtimeSimulator, type FaultPlan, type SimulatorOptions } from '../../src/simulator/index.js';
 import { validateClientEvent } from '../support/realtime-schema.js';
 
@@ -31,9 +31,10 @@ export const PROFILE: GaSessionConfig = {
   tools: [{ type: 'function', name: 'set_timer', description: 'Starts a timer.', parameters: { type: 'object', properties: { seconds: { type: 'integer' } }, required: ['seconds'] } }],
 };
 
+/** Short enough that the fault tests run in seconds; tests that wait for a verify timeout set their own verifyMs. */
 export const FAST_TIMEOUTS = {
   connectMs: 2_000,
-  verifyMs: 400,
+  verifyMs: 2_000,
   idleCloseMs: 60_000,
   pingMs: 0,
   slowRetryMs: 30,
@@ -159,6 +160,72 @@ export function nextError(rig: Rig, code: string, timeoutMs = 5000): Promise<Ptt
     }, timeoutMs);
     rig.session.on('error', listener);
   });
+}
+
+/**
+ * Resolves with the `verified` event of the session on simulator connection `connection` (the
+ * session holds one socket at a time, so it is the newest connection the simulator recorded).
+ * Rejects when a later connection verifies first.
+ */
+export function verifiedOn(rig: Rig, connection: number, timeoutMs = 5000): Promise<VerifiedInfo> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      rig.session.off('verified', listener);
+    };
+    const listener = (info: VerifiedInfo): void => {
+      const current = rig.sim.connections.length - 1;
+      if (current < connection) return;
+      done();
+      if (current === connection) resolve(info);
+      else reject(new Error(`verified on connection ${current}, expected ${connection}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`not verified on connection ${connection} within ${timeoutMs} ms; connections: ${rig.sim.connections.length}; errors: ${rig.errors.map((e) => `${e.code}: ${e.message}`).join(' | ') || 'none'}`));
+    }, timeoutMs);
+    rig.session.on('verified', listener);
+  });
+}
+
+/** Resolves once `count` errors with `code` were emitted (counting those already seen). */
+export function errorsOf(rig: Rig, code: string, count: number, timeoutMs = 5000): Promise<PttError[]> {
+  const matching = (): PttError[] => rig.errors.filter((e) => e.code === code);
+  if (matching().length >= count) return Promise.resolve(matching().slice(0, count));
+  return new Promise((resolve, reject) => {
+    const listener = (): void => {
+      if (matching().length < count) return;
+      clearTimeout(timer);
+      rig.session.off('error', listener);
+      resolve(matching().slice(0, count));
+    };
+    const timer = setTimeout(() => {
+      rig.session.off('error', listener);
+      reject(new Error(`${matching().length} of ${count} ${code} errors within ${timeoutMs} ms; got ${rig.errors.map((e) => `${e.code}: ${e.message}`).join(' | ') || 'none'}`));
+    }, timeoutMs);
+    rig.session.on('error', listener);
+  });
+}
+
+/**
+ * Appends a fresh chunk shortly after every state change other than `ready` (connecting, waiting,
+ * verifying): audio that arrives while the session recovers. Deferred with setImmediate, as a
+ * microphone's audio comes from I/O, never from inside a session event. Returns a stop function.
+ */
+export function feedDuringRecovery(rig: Rig, firstChunk = 100, max = 16): () => void {
+  let n = firstChunk;
+  let on = true;
+  const listener = (state: string): void => {
+    if (state === 'ready' || state === 'stopped') return;
+    setImmediate(() => {
+      if (on && n < firstChunk + max) rig.append(pcm(n++));
+    });
+  };
+  rig.session.on('state', listener);
+  return () => {
+    on = false;
+    rig.session.off('state', listener);
+  };
 }
 
 /** Frames that must never reach a connection before its profile is verified. */

@@ -1,0 +1,388 @@
+/**
+ * RealtimeSession under every fault the simulator offers. Each test appends audio before the
+ * session is verified and while it recovers, then checks, from the simulator's causal wire log:
+ *   - no append (or turn command) reached a connection before that connection's profile was verified;
+ *   - the session recovered (verified on a later connection) or failed with its own clear message;
+ *   - the audio arrived complete and in order (byte-for-byte, distinct pattern per chunk);
+ *   - every client frame still conforms to the published schema.
+ * No durations are asserted: order and content only.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type WebSocket from 'ws';
+import { WebSocket as WsClient } from 'ws';
+import { msOfBytes } from '../../src/realtime/protocol.js';
+import { DEFAULT_INSTRUCTIONS, type FaultPlan } from '../../src/simulator/index.js';
+import {
+  PROFILE,
+  all,
+  appendedOn,
+  connectionsWith,
+  errorsOf,
+  expectConformingFrames,
+  expectGateHeld,
+  expectSamePcm,
+  feedDuringRecovery,
+  pcm,
+  startRig,
+  stopRigs,
+  verifiedOn,
+  type Rig,
+} from './harness.js';
+
+afterEach(stopRigs);
+
+/** Only the first connection (or the first `n`) has the fault; the ones after are healthy. */
+const firstOnly = (plan: FaultPlan, n = 1) => (i: number): FaultPlan => (i < n ? plan : {});
+
+/**
+ * The common run: audio before the socket opens and during recovery, verified on `finalConnection`,
+ * one more chunk, a commit there; then the gate, conformance and byte-for-byte checks.
+ */
+async function recoverOn(rig: Rig, finalConnection: number): Promise<void> {
+  const stopFeeding = feedDuringRecovery(rig);
+  expect(rig.append(pcm(1))).toBe(true);
+  expect(rig.append(pcm(2))).toBe(true);
+  await verifiedOn(rig, finalConnection);
+  stopFeeding();
+  rig.append(pcm(3));
+  const committed = rig.session.next('inputCommitted', 5000);
+  expect(rig.session.commit()).toMatchObject({ committed: true });
+  await committed;
+  expectGateHeld(rig);
+  expectConformingFrames(rig);
+  // The whole uncommitted turn is on the connection that committed it, once, in order.
+  expectSamePcm(appendedOn(rig, finalConnection), all(rig.accepted), `audio on connection ${finalConnection}`);
+  expect(connectionsWith(rig, 'input_audio_buffer.commit')).toEqual([finalConnection]);
+  expect(rig.sim.framesOf('input_audio_buffer.commit')).toHaveLength(1);
+}
+
+describe('handshake faults', () => {
+  it.each([401, 403] as const)('rejectHandshake %i: a key error that names the status, a slow retry, then the held audio on the next connection', async (status) => {
+    const rig = await startRig({ faults: firstOnly({ rejectHandshake: status }) });
+    await recoverOn(rig, 1);
+    const [error] = await errorsOf(rig, 'REALTIME_BAD_KEY', 1);
+    expect(error!.message).toBe(`the server refused the API key (HTTP ${status} at the WebSocket handshake); retrying slowly`);
+    expect(rig.sim.connections[0]).toMatchObject({ rejectedWith: status });
+  });
+
+  it('rejectHandshake 500: a handshake error, backoff, then the held audio on the next connection', async () => {
+    const rig = await startRig({ faults: firstOnly({ rejectHandshake: 500 }) });
+    await recoverOn(rig, 1);
+    const [error] = await errorsOf(rig, 'REALTIME_HANDSHAKE_FAILED', 1);
+    expect(error!.message).toBe('the WebSocket handshake failed with HTTP 500; reconnecting');
+  });
+
+  it('refuseBetaHeader: a socket that carried OpenAI-Beta (a proxy adding it) is closed with 4000; the error says so and the next connection works', async () => {
+    let sockets = 0;
+    const webSocketFactory = (url: string, headers: Record<string, string>): WebSocket => {
+      sockets += 1;
+      const h = sockets === 1 ? { ...headers, 'OpenAI-Beta': 'realtime=v1' } : headers;
+      return new WsClient(url, { headers: h, perMessageDeflate: false });
+    };
+    const rig = await startRig({ session: { webSocketFactory } });
+    await recoverOn(rig, 1);
+    const [error] = await errorsOf(rig, 'REALTIME_BETA_REFUSED', 1);
+    expect(error!.message).toContain('code 4000');
+    expect(rig.sim.connections.map((c) => c.betaHeader)).toEqual([true, false]);
+  });
+});
+
+describe('session.update faults', () => {
+  it('stall: no session.created or session.updated; the verify timeout has its own message and the next connection gets the audio', async () => {
+    const rig = await startRig({ faults: firstOnly({ stall: true }), session: { timeouts: { verifyMs: 300 } } });
+    await recoverOn(rig, 1);
+    const [error] = await errorsOf(rig, 'REALTIME_VERIFY_TIMEOUT', 1);
+    expect(error!.message).toBe('timed out after 300 ms waiting for session.updated; the profile is not confirmed, so no audio was sent');
+    expect(appendedOn(rig, 0)).toHaveLength(0);
+  });
+
+  it('stall with pings on: the dead peer is found by its missing pong, then the next connection gets the audio', async () => {
+    const rig = await startRig({ faults: firstOnly({ stall: true }), session: { timeouts: { pingMs: 50, verifyMs: 10_000 } } });
+    await recoverOn(rig, 1);
+    const [error] = await errorsOf(rig, 'REALTIME_DEAD_PEER', 1);
+    expect(error!.message).toBe('no pong from the server within 50 ms; the connection is dead, reconnecting');
+  });
+
+  it('ignore: session.update is never answered; verify timeout, then recovery', async () => {
+    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'ignore' }), session: { timeouts: { verifyMs: 300 } } });
+    await recoverOn(rig, 1);
+    const [error] = await errorsOf(rig, 'REALTIME_VERIFY_TIMEOUT', 1);
+    expect(error!.message).toContain('waiting for session.updated');
+    expect(rig.sim.framesOf('session.update', 0)).toHaveLength(1);
+  });
+
+  it('sessionUpdateDelayMs under the timeout: verified late on the same connection; audio from the verifying window waits for session.updated', async () => {
+    const rig = await startRig({ faults: { sessionUpdateDelayMs: 150 }, noStart: true });
+    // Nothing held before the socket opens: the first audio arrives while the update is unanswered.
+    const verifying = rig.session.next('state').then(function wait([state]): Promise<unknown> | undefined {
+      return state === 'verifying' ? undefined : rig.session.next('state').then(wait);
+    });
+    await rig.session.start();
+    await verifying;
+    expect(rig.session.verified).toBe(false);
+    expect(rig.append(pcm(1))).toBe(true);
+    expect(rig.append(pcm(2))).toBe(true);
+    const info = await verifiedOn(rig, 0);
+    expect(info).toMatchObject({ attempts: 1, updatesSent: 1 });
+    rig.append(pcm(3));
+    const committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+    expectGateHeld(rig);
+    expectConformingFrames(rig);
+    expectSamePcm(appendedOn(rig, 0), all(rig.accepted));
+    expect(rig.errors).toEqual([]);
+  });
+
+  it('sessionUpdateDelayMs past the timeout: timeout, the late session.updated of the old socket is ignored, recovery on the next', async () => {
+    const rig = await startRig({ faults: firstOnly({ sessionUpdateDelayMs: 600 }), session: { timeouts: { verifyMs: 200 } } });
+    await recoverOn(rig, 1);
+    const [error] = await errorsOf(rig, 'REALTIME_VERIFY_TIMEOUT', 1);
+    expect(error!.message).toBe('timed out after 200 ms waiting for session.updated; the profile is not confirmed, so no audio was sent');
+  });
+
+  it('error: the server answers session.update with an error naming its event_id; the failure says so and recovery follows', async () => {
+    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'error' }) });
+    await recoverOn(rig, 1);
+    const [error] = await errorsOf(rig, 'REALTIME_PROFILE_REJECTED', 1);
+    const update = rig.sim.framesOf('session.update', 0)[0]!;
+    expect(error!.message).toBe("the server rejected the profile's session.update: The server had an error while processing your request. Sorry about that!");
+    expect(error!.context).toMatchObject({ clientEvent: 'session.update', eventId: update.event.event_id, serverCode: 'server_error' });
+    expect(rig.sim.sentOf('error', 0)[0]!.event).toMatchObject({ error: { event_id: update.event.event_id } });
+    // Rejected, not retried on that socket.
+    expect(rig.sim.framesOf('session.update', 0)).toHaveLength(1);
+  });
+
+  it('partial (default: turn_detection kept): re-sent once, then a mismatch naming the field, wanted and got; recovery on the next connection', async () => {
+    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'partial' }) });
+    await recoverOn(rig, 1);
+    const [error] = await errorsOf(rig, 'REALTIME_PROFILE_MISMATCH', 1);
+    expect(rig.sim.framesOf('session.update', 0)).toHaveLength(2);
+    expect(error!.message).toMatch(/^the server did not apply the profile after 2 session\.update\(s\): audio\.input\.turn_detection: wanted null, got \{"type":"server_vad",/);
+    expect(error!.context).toMatchObject({
+      fields: ['audio.input.turn_detection'],
+      updatesSent: 2,
+      mismatches: [{ field: 'audio.input.turn_detection', wanted: null, got: { type: 'server_vad', create_response: true, interrupt_response: true } }],
+    });
+  });
+
+  it('partial with partialFields: the mismatch names each field with what was wanted and what the server kept', async () => {
+    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'partial', partialFields: ['instructions', 'audio.output.voice', 'audio.output.speed'] }) });
+    await recoverOn(rig, 1);
+    const [error] = await errorsOf(rig, 'REALTIME_PROFILE_MISMATCH', 1);
+    expect(error!.context).toMatchObject({
+      fields: ['instructions', 'audio.output.voice', 'audio.output.speed'],
+      mismatches: [
+        { field: 'instructions', wanted: PROFILE.instructions, got: DEFAULT_INSTRUCTIONS },
+        { field: 'audio.output.voice', wanted: 'cedar', got: 'alloy' },
+        { field: 'audio.output.speed', wanted: 1.1, got: 1 },
+      ],
+    });
+    expect(error!.message).toContain(`instructions: wanted ${JSON.stringify(PROFILE.instructions)}, got "Your knowledge cutoff is 2023-10.`);
+    expect(error!.message).toContain('audio.output.voice: wanted "cedar", got "alloy"');
+    expect(error!.message).toContain('audio.output.speed: wanted 1.1, got 1');
+  });
+
+  it('partial on every connection: it keeps failing with the mismatch and never lets audio through; the gate still holds all of it', async () => {
+    const rig = await startRig({ faults: { sessionUpdate: 'partial' } });
+    const stopFeeding = feedDuringRecovery(rig);
+    rig.append(pcm(1));
+    rig.append(pcm(2));
+    await errorsOf(rig, 'REALTIME_PROFILE_MISMATCH', 3);
+    stopFeeding();
+    expect(rig.session.verified).toBe(false);
+    expect(rig.sim.connections.length).toBeGreaterThanOrEqual(3);
+    expect(rig.sim.frames.filter((f) => f.type !== 'session.update')).toEqual([]);
+    expectGateHeld(rig);
+    expectConformingFrames(rig);
+    expect(rig.session.queuedMs).toBeCloseTo(msOfBytes(all(rig.accepted).length), 6);
+  });
+});
+
+describe('connection faults', () => {
+  it.each([0, 1, 2])('dropAfterEvents %i: the connection dies around the bootstrap; the turn arrives whole on the next one', async (n) => {
+    const rig = await startRig({ faults: firstOnly({ dropAfterEvents: n }) });
+    await recoverOn(rig, 1);
+    expect(rig.sim.connections[0]!.closedWith).toMatchObject({ by: 'server' });
+    expect(rig.errors.length).toBeGreaterThan(0);
+  });
+
+  it('dropAfterEvents on two connections in a row: still recovers, with everything on the third', async () => {
+    const rig = await startRig({ faults: firstOnly({ dropAfterEvents: 1 }, 2) });
+    await recoverOn(rig, 2);
+  });
+
+  it('dropMidResponse: the response ends as disconnected; the next turn, spoken while reconnecting, arrives whole on the new connection', async () => {
+    const rig = await startRig({ faults: firstOnly({ dropMidResponse: true }) });
+    rig.append(pcm(1));
+    await verifiedOn(rig, 0);
+    rig.append(pcm(2, 120));
+    let committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+    const turn1 = all(rig.accepted);
+    expectSamePcm(appendedOn(rig, 0), turn1, 'turn 1');
+
+    const done = rig.session.next('responseDone', 5000);
+    rig.session.createResponse();
+    expect((await done)[0]).toMatchObject({ status: 'disconnected', usage: null });
+    // Turn 2 begins while the socket is gone.
+    expect(rig.session.verified).toBe(false);
+    const stopFeeding = feedDuringRecovery(rig);
+    rig.append(pcm(3));
+    await verifiedOn(rig, 1);
+    stopFeeding();
+    rig.append(pcm(4));
+    committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+
+    expectSamePcm(appendedOn(rig, 1), all(rig.accepted).subarray(turn1.length), 'turn 2');
+    expect(connectionsWith(rig, 'input_audio_buffer.commit')).toEqual([0, 1]);
+    expect(rig.sim.framesOf('response.create')).toHaveLength(1);
+    expectGateHeld(rig);
+    expectConformingFrames(rig);
+    const [lost] = await errorsOf(rig, 'REALTIME_CONNECTION_LOST', 1);
+    expect(lost!.message).toContain('code 1006');
+  });
+
+  it.each([
+    [1001, undefined],
+    [1011, 'REALTIME_CONNECTION_LOST'],
+    [4000, 'REALTIME_BETA_REFUSED'],
+  ] as const)('closeAfterMs with code %i: audio sent on the closed socket and audio held meanwhile arrive whole on the next', async (code, errorCode) => {
+    const rig = await startRig({ faults: firstOnly({ closeAfterMs: { ms: 150, code, reason: 'simulated close' } }) });
+    // If the first connection verifies before the close, audio goes out on it and must be sent again.
+    rig.session.once('verified', () => setImmediate(() => rig.append(pcm(50))));
+    await recoverOn(rig, 1);
+    expect(rig.sim.connections[0]!.closedWith).toMatchObject({ code, by: 'server' });
+    if (errorCode) expect((await errorsOf(rig, errorCode, 1))[0]!.message).toContain(`${code}`);
+    else expect(rig.errors).toEqual([]);
+  });
+
+  it('expiresInS: the session ends (error + 1001) mid-turn; the whole uncommitted turn is sent again on the next connection', async () => {
+    const rig = await startRig({ faults: firstOnly({ expiresInS: 0.3 }) });
+    rig.session.once('verified', () => setImmediate(() => rig.append(pcm(50))));
+    await recoverOn(rig, 1);
+    expect(rig.sim.connections[0]!.closedWith).toMatchObject({ code: 1001, by: 'server' });
+    const expired = rig.errors.filter((e) => e.code === 'REALTIME_SERVER_ERROR');
+    for (const e of expired) expect(e.message).toContain('maximum duration');
+  });
+});
+
+describe('malformed and unexpected server frames', () => {
+  /** A full turn with a reply on the first connection: nothing the fault sends may disturb it. */
+  async function turnWithReply(rig: Rig): Promise<{ audioBytes: number; status: string; transcript: string }> {
+    rig.append(pcm(1));
+    await verifiedOn(rig, 0);
+    rig.append(pcm(2, 120));
+    const committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+    let audioBytes = 0;
+    let transcript = '';
+    rig.session.on('audio', (a) => (audioBytes += a.pcm.length));
+    rig.session.on('transcript', (t) => t.role === 'assistant' && t.final && (transcript = t.text));
+    const done = rig.session.next('responseDone', 5000);
+    rig.session.createResponse();
+    const [{ status }] = await done;
+    expectGateHeld(rig);
+    expectConformingFrames(rig);
+    expectSamePcm(appendedOn(rig, 0), all(rig.accepted));
+    expect(rig.sim.connections).toHaveLength(1);
+    expect(rig.errors).toEqual([]);
+    return { audioBytes, status, transcript };
+  }
+
+  it.each<[string, FaultPlan]>([
+    ['malformedJson', { malformedJson: true }],
+    ['unknownEvents', { unknownEvents: true }],
+    ['betaEventNames', { betaEventNames: true }],
+    ['all three', { malformedJson: true, unknownEvents: true, betaEventNames: true }],
+  ])('%s: ignored or understood; verified on the first connection, the turn and the reply complete, no error', async (_name, plan) => {
+    const rig = await startRig({ faults: plan, sim: { replyMs: 300, replyText: () => 'Timer set.' } });
+    const { audioBytes, status, transcript } = await turnWithReply(rig);
+    expect(status).toBe('completed');
+    expect(audioBytes).toBe(300 * 48);
+    expect(transcript).toBe('Timer set.');
+    if (plan.malformedJson || plan.unknownEvents) expect(rig.sim.sent.some((f) => f.deliberate === 'malformed' || f.deliberate === 'unknown')).toBe(true);
+  });
+});
+
+describe('the gate bound', () => {
+  it('before start: appendAudio is refused with an error, not held', async () => {
+    const rig = await startRig({ noStart: true });
+    expect(rig.append(pcm(1))).toBe(false);
+    expect(rig.errors.map((e) => e.code)).toEqual(['REALTIME_STOPPED']);
+    expect(rig.errors[0]!.message).toBe('appendAudio refused: the Realtime session is not started');
+  });
+
+  it('past maxQueuedMs while not verified: refused with false and an error per overflow episode; what was accepted arrives whole, the refused audio never', async () => {
+    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'ignore' }), session: { maxQueuedMs: 200, timeouts: { verifyMs: 300 } } });
+    expect(rig.append(pcm(1, 120))).toBe(true);
+    expect(rig.append(pcm(2, 120))).toBe(false);
+    expect(rig.errors.map((e) => e.code)).toEqual(['REALTIME_GATE_OVERFLOW']);
+    expect(rig.errors[0]!.message).toBe('audio refused: 120 ms would pass the 200 ms held while the session is not ready');
+    // The same episode: refused again, no second error.
+    expect(rig.append(pcm(3, 120))).toBe(false);
+    expect(rig.errors).toHaveLength(1);
+    // Room for a small one ends the episode; the next refusal is reported again.
+    expect(rig.append(pcm(4, 40))).toBe(true);
+    expect(rig.append(pcm(5, 80))).toBe(false);
+    expect(rig.errors.map((e) => e.code)).toEqual(['REALTIME_GATE_OVERFLOW', 'REALTIME_GATE_OVERFLOW']);
+    expect(rig.session.queuedMs).toBe(160);
+
+    await verifiedOn(rig, 1);
+    rig.append(pcm(6, 40));
+    const committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+    expectSamePcm(appendedOn(rig, 1), Buffer.concat([pcm(1, 120), pcm(4, 40), pcm(6, 40)]));
+    expectGateHeld(rig);
+    expectConformingFrames(rig);
+  });
+
+  it('a dropped connection whose unsent turn no longer fits: the oldest part is refused with an error naming how much', async () => {
+    // Event 3 on the first connection (response.created) ends it, with 450 ms of the turn uncommitted.
+    const rig = await startRig({ faults: firstOnly({ dropAfterEvents: 3 }), session: { maxQueuedMs: 300 } });
+    await verifiedOn(rig, 0);
+    rig.append(pcm(1, 250));
+    rig.append(pcm(2, 200));
+    const overflow = errorsOf(rig, 'REALTIME_GATE_OVERFLOW', 1);
+    rig.session.createResponse();
+    const [error] = await overflow;
+    expect(error!.message).toBe('audio refused: 150 ms would pass the 300 ms held while the session is not ready');
+    expect(error!.context).toMatchObject({ maxQueuedMs: 300, refusedMs: 150 });
+    await verifiedOn(rig, 1);
+    const committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+    // The end of the turn is what is kept.
+    const turn = Buffer.concat([pcm(1, 250), pcm(2, 200)]);
+    expectSamePcm(appendedOn(rig, 1), turn.subarray(turn.length - 300 * 48));
+    expectGateHeld(rig);
+    expectConformingFrames(rig);
+  });
+
+  it('a new overflow after the session was verified in between is reported again, never dropped silently', async () => {
+    const rig = await startRig({ faults: firstOnly({ dropAfterEvents: 3 }), session: { maxQueuedMs: 200 } });
+    expect(rig.append(pcm(1, 120))).toBe(true);
+    expect(rig.append(pcm(2, 120))).toBe(false);
+    expect(rig.errors.map((e) => e.code)).toEqual(['REALTIME_GATE_OVERFLOW']);
+    await verifiedOn(rig, 0);
+    // Verified: audio flows straight to the server.
+    expect(rig.append(pcm(3, 40))).toBe(true);
+    const done = rig.session.next('responseDone', 5000);
+    rig.session.createResponse();
+    expect((await done)[0]).toMatchObject({ status: 'disconnected' });
+    // 160 ms of the turn went back into the gate; 120 ms more does not fit.
+    expect(rig.session.verified).toBe(false);
+    expect(rig.append(pcm(4, 120))).toBe(false);
+    expect(rig.errors.map((e) => e.code)).toEqual(['REALTIME_GATE_OVERFLOW', 'REALTIME_CONNECTION_LOST', 'REALTIME_GATE_OVERFLOW']);
+    await verifiedOn(rig, 1);
+    const committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+    expectSamePcm(appendedOn(rig, 1), Buffer.concat([pcm(1, 120), pcm(3, 40)]));
+  });
+});
