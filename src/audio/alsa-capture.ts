@@ -6,6 +6,7 @@
  * an unhandled addon `error` is always listened for (it would otherwise vanish).
  */
 import { createRequire } from 'node:module';
+import { Backoff } from '../core/backoff.js';
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
@@ -34,7 +35,7 @@ export interface AlsaCaptureOptions {
   device: string;
   periodMs?: number;
   logger?: Logger;
-  /** Reopen delays after a read error: doubles from minMs to maxMs. */
+  /** Reopen delays after a read error: double from min to max, with jitter (core/backoff.ts). */
   reopenMinMs?: number;
   reopenMaxMs?: number;
   /** How long start() waits for the device to open. */
@@ -67,7 +68,7 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
   #dropNext = false;
   #shortFrames: number | undefined;
   #reopenTimer: NodeJS.Timeout | undefined;
-  #reopenAttempt = 0;
+  readonly #reopenBackoff: Backoff;
   #overruns = 0;
   #reopens = 0;
   #frames = 0;
@@ -75,6 +76,7 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
   constructor(private readonly options: AlsaCaptureOptions) {
     super();
     this.periodMs = options.periodMs ?? 20;
+    this.#reopenBackoff = new Backoff({ minMs: options.reopenMinMs ?? 250, maxMs: options.reopenMaxMs ?? 5000 });
   }
 
   get stats(): { frames: number; overruns: number; reopens: number } {
@@ -212,7 +214,7 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
           this.#shortFrames = undefined;
           if (pcm.length === 0) return;
         }
-        if (this.#reopenAttempt > 0 && this.#frames > 0) this.#reopenAttempt = 0; // healthy again
+        if (this.#reopenBackoff.attempt > 0 && this.#frames > 0) this.#reopenBackoff.reset(); // healthy again
         this.#frames++;
         this.emit('frame', pcm);
       });
@@ -239,12 +241,9 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
     this.#current = undefined;
     if (current) void this.#close(current);
     if (this.#stopped || this.#reopenTimer) return;
-    if (this.#reopenAttempt === 0) this.emit('error', err); // once per outage, not per failed read
-    const min = this.options.reopenMinMs ?? 250;
-    const max = this.options.reopenMaxMs ?? 5000;
-    const delay = Math.min(max, min * 2 ** Math.min(this.#reopenAttempt, 20));
-    this.#reopenAttempt++;
-    this.options.logger?.warn('capture failed; reopening', { code: err.code, reason: err.message, inMs: delay, attempt: this.#reopenAttempt });
+    if (this.#reopenBackoff.attempt === 0) this.emit('error', err); // once per outage, not per failed read
+    const delay = this.#reopenBackoff.next();
+    this.options.logger?.warn('capture failed; reopening', { code: err.code, reason: err.message, inMs: delay, attempt: this.#reopenBackoff.attempt });
     this.#reopenTimer = setTimeout(() => {
       this.#reopenTimer = undefined;
       if (this.#stopped) return;

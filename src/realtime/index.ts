@@ -17,5 +17,5 @@ export {
 export { type GaSessionConfig, type ClientEvent, type RateLimit, type ResponseUsage, BETA_EVENT_ALIASES, parseServerFrame, BYTES_PER_MS } from './protocol.js';
 export { diffSession, describeMismatches, type FieldMismatch } from './verify.js';
 export { httpBaseFromWsUrl, mintClientSecret, authHeaders, type ClientSecret, type Provider } from './client-secret.js';
-export { Backoff, type BackoffOptions } from './backoff.js';
+export { Backoff, type BackoffOptions } from '../core/backoff.js';
 export { AudioGate, Chunker } from './gate.js';

@@ -12,7 +12,7 @@ import { PttError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { registerSecret } from '../core/secrets.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../core/backoff.js';
 import { authHeaders, mintClientSecret, type ClientSecret, type Provider } from './client-secret.js';
 import { realtimeErrors } from './errors.js';
 import { AudioGate, Chunker, type GateItem } from './gate.js';
