@@ -1,6 +1,7 @@
 /**
- * Exponential reconnect delays with "equal jitter": half the step is fixed, half random, so a
- * fleet of devices that lost the same server does not come back in lockstep.
+ * Exponential retry delays with "equal jitter": half the step is fixed, half random, so a fleet
+ * of devices that lost the same server (or a bus of mics that lost power) does not come back in
+ * lockstep. Used by the session's reconnects and the capture's reopens.
  */
 export interface BackoffOptions {
   minMs: number;
