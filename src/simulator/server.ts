@@ -66,6 +66,26 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
     this.#faults = plan;
   }
 
+  /**
+   * Closes a live connection from the server side now, with a close frame (code 1006: drop the
+   * TCP connection instead). For tests that need a close at an exact point, not after a delay.
+   * False when that connection is not open.
+   */
+  closeConnection(index: number, code: number, reason = ''): boolean {
+    const live = this.#live.get(index);
+    if (!live) return false;
+    if (!live.conn) {
+      // A stalled connection has no SimConnection; close its socket directly.
+      this.connections[index]!.closedWith ??= { code, reason, by: 'server' };
+      if (code === 1006) live.socket.terminate();
+      else live.socket.close(code, reason);
+      return true;
+    }
+    if (code === 1006) live.conn.terminate();
+    else live.conn.close(code, reason);
+    return true;
+  }
+
   framesOf(type: string, connection?: number): RecordedFrame[] {
     return this.frames.filter((f) => f.type === type && (connection === undefined || f.connection === connection));
   }
