@@ -148,6 +148,8 @@ interface Sock {
   /** Voice is fixed once the model has answered with audio on this session. */
   audioReplied: boolean;
   activeResponse: string | undefined;
+  /** response.create frames sent and not yet answered by response.created (or an error). */
+  responsesRequested: number;
   awaitingPong: boolean;
   /** Audio sent since the last commit/clear: replayed on a new socket if this one dies. */
   turnSent: Buffer[];
@@ -437,6 +439,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       createdSession: undefined,
       audioReplied: false,
       activeResponse: undefined,
+      responsesRequested: 0,
       awaitingPong: false,
       turnSent: [],
       wireUncommittedBytes: 0,
@@ -613,6 +616,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
 
   #sendCommand(sock: Sock, name: 'commit' | 'clear' | 'response'): void {
     if (name === 'response') {
+      sock.responsesRequested += 1;
       this.#send(sock, { type: 'response.create' });
       return;
     }
@@ -710,7 +714,8 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   }
 
   #busy(sock: Sock): boolean {
-    return sock.activeResponse !== undefined || this.#turnBytes > 0 || this.#gate.length > 0;
+    // A response.create on the wire counts too: closing before response.created would lose the answer.
+    return sock.activeResponse !== undefined || sock.responsesRequested > 0 || this.#turnBytes > 0 || this.#gate.length > 0;
   }
 
   /** Runs a pending rotation or deferred re-apply once nothing is in flight. */
@@ -810,6 +815,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
         return;
       case 'response.created':
         sock.activeResponse = e.responseId;
+        sock.responsesRequested = Math.max(0, sock.responsesRequested - 1);
         sock.itemBytes.clear();
         this.emit('responseStarted', { responseId: e.responseId });
         return;
@@ -868,6 +874,11 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     const error = realtimeErrors.server(err.message, err.type, err.code, clientEvent, err.eventId, err.param);
     this.#log.warn(error.message, { code: error.code, ...error.context });
     this.emit('error', error);
+    if (clientEvent === 'response.create') {
+      // A refused response.create will get no response.created: it no longer holds the session busy.
+      sock.responsesRequested = Math.max(0, sock.responsesRequested - 1);
+      this.#maybeReconnectWhenIdle();
+    }
   }
 }
 
