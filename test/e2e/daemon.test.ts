@@ -8,7 +8,7 @@
  * while the profile is still being verified, a tap, a barge-in, a config edit, a dropped
  * connection mid-turn, a broken edit, and SIGTERM.
  */
-import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -118,9 +118,14 @@ beforeAll(async () => {
   // The first profile is confirmed only after a second: the first press lands before that.
   faults.set(0, { sessionUpdateDelayMs: 1_000 });
   saveConfig(config({}));
-  const env: NodeJS.ProcessEnv = { ...process.env, ...alsa.env };
+  // The daemon finds the devices as a person's setup would: $XDG_CONFIG_HOME/alsa/asoundrc.
+  mkdirSync(join(dir, 'xdg', 'alsa'), { recursive: true });
+  copyFileSync(alsa.configFile, join(dir, 'xdg', 'alsa', 'asoundrc'));
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg') };
   delete env.OPENAI_API_KEY;
-  daemon = new DaemonProcess({ configPath, socketPath, env, entry: 'tsx' });
+  delete env.ALSA_CONFIG_PATH;
+  // The built daemon (npm test builds first), as the service runs it.
+  daemon = new DaemonProcess({ configPath, socketPath, env, entry: 'dist' });
   await daemon.waitForControl(20_000);
 }, 30_000);
 
