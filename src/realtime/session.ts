@@ -208,6 +208,8 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   /** A rotation or deferred re-apply waiting for the session to be idle. */
   #pendingReconnect: string | undefined;
   #overflowing = false;
+  /** Inside #lose's events: audio or a command from a listener waits for #lose's own reconnect (with its backoff). */
+  #losing = false;
 
   constructor(options: RealtimeSessionOptions) {
     super();
@@ -374,7 +376,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   // ---- connection lifecycle ----------------------------------------------------------------
 
   #ensureConnecting(): void {
-    if (this.#link.status === 'none' && this.#started) this.#connect('audio waiting');
+    if (this.#link.status === 'none' && this.#started && !this.#losing) this.#connect('audio waiting');
   }
 
   #connect(reason: string): void {
@@ -656,6 +658,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       link.v.settle?.({ ok: true, mode: 'next-connection', deferred: [], message: 'the connection was replaced; the profile is applied on the new one' });
     }
     this.#link = { status: 'none' };
+    this.#losing = true;
     clearTimers(sock);
     this.#clearIdle();
     sock.ws.terminate();
@@ -675,7 +678,9 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       this.#log.warn(error.message, { code: error.code, ...error.context });
       this.emit('error', error);
     }
-    if (!this.#started) return;
+    this.#losing = false;
+    // A listener that restarted the session has a connection already: never orphan its socket.
+    if (!this.#started || this.#link.status !== 'none') return;
     if (this.#o.connection === 'on-demand' && this.#gate.length === 0 && this.#turnBytes === 0) {
       this.#setState('idle', detail ?? error?.message ?? 'closed');
       return;

@@ -270,6 +270,42 @@ describe('connection faults', () => {
   });
 });
 
+describe('audio from inside the session\'s own events', () => {
+  it('appended from error and responseDone listeners while a connection is lost: held for the reconnect, no extra socket, none orphaned', async () => {
+    const rig = await startRig({ faults: (i) => (i === 0 ? { rejectHandshake: 500 } : i === 1 ? { dropMidResponse: true } : {}) });
+    let n = 10;
+    // Listeners that append at once, inside the emit (a conductor reacting to the event).
+    rig.session.on('error', () => rig.append(pcm(n++)));
+    rig.session.on('responseDone', () => rig.append(pcm(n++)));
+    rig.append(pcm(1, 120));
+    await verifiedOn(rig, 1);
+    let committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+    const turn1 = all(rig.accepted);
+    expectSamePcm(appendedOn(rig, 1), turn1, 'turn 1');
+
+    const done = rig.session.next('responseDone', 5000);
+    rig.session.createResponse();
+    expect((await done)[0]).toMatchObject({ status: 'disconnected' });
+    rig.append(pcm(2, 120));
+    await verifiedOn(rig, 2);
+    committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+    expectSamePcm(appendedOn(rig, 2), all(rig.accepted).subarray(turn1.length), 'turn 2');
+
+    // One socket at a time: the refused one, the dropped one, the current one; nothing left open behind.
+    expect(rig.sim.connections.map((c) => ({ refused: c.rejectedWith, closed: c.closedWith?.by }))).toEqual([
+      { refused: 500, closed: undefined },
+      { refused: undefined, closed: 'server' },
+      { refused: undefined, closed: undefined },
+    ]);
+    expectGateHeld(rig);
+    expectConformingFrames(rig);
+  });
+});
+
 describe('malformed and unexpected server frames', () => {
   /** A full turn with a reply on the first connection: nothing the fault sends may disturb it. */
   async function turnWithReply(rig: Rig): Promise<{ audioBytes: number; status: string; transcript: string }> {
