@@ -89,22 +89,22 @@ describe('handshake faults', () => {
 
 describe('session.update faults', () => {
   it('stall: no session.created or session.updated; the verify timeout has its own message and the next connection gets the audio', async () => {
-    const rig = await startRig({ faults: firstOnly({ stall: true }), session: { timeouts: { verifyMs: 300 } } });
+    const rig = await startRig({ faults: firstOnly({ stall: true }), session: { timeouts: { verifyMs: 500 } } });
     await recoverOn(rig, 1);
     const [error] = await errorsOf(rig, 'REALTIME_VERIFY_TIMEOUT', 1);
-    expect(error!.message).toBe('timed out after 300 ms waiting for session.updated; the profile is not confirmed, so no audio was sent');
+    expect(error!.message).toBe('timed out after 500 ms waiting for session.updated; the profile is not confirmed, so no audio was sent');
     expect(appendedOn(rig, 0)).toHaveLength(0);
   });
 
   it('stall with pings on: the dead peer is found by its missing pong, then the next connection gets the audio', async () => {
-    const rig = await startRig({ faults: firstOnly({ stall: true }), session: { timeouts: { pingMs: 50, verifyMs: 10_000 } } });
+    const rig = await startRig({ faults: firstOnly({ stall: true }), session: { timeouts: { pingMs: 200, verifyMs: 10_000 } } });
     await recoverOn(rig, 1);
     const [error] = await errorsOf(rig, 'REALTIME_DEAD_PEER', 1);
-    expect(error!.message).toBe('no pong from the server within 50 ms; the connection is dead, reconnecting');
+    expect(error!.message).toBe('no pong from the server within 200 ms; the connection is dead, reconnecting');
   });
 
   it('ignore: session.update is never answered; verify timeout, then recovery', async () => {
-    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'ignore' }), session: { timeouts: { verifyMs: 300 } } });
+    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'ignore' }), session: { timeouts: { verifyMs: 500 } } });
     await recoverOn(rig, 1);
     const [error] = await errorsOf(rig, 'REALTIME_VERIFY_TIMEOUT', 1);
     expect(error!.message).toContain('waiting for session.updated');
@@ -135,10 +135,10 @@ describe('session.update faults', () => {
   });
 
   it('sessionUpdateDelayMs past the timeout: timeout, the late session.updated of the old socket is ignored, recovery on the next', async () => {
-    const rig = await startRig({ faults: firstOnly({ sessionUpdateDelayMs: 600 }), session: { timeouts: { verifyMs: 200 } } });
+    const rig = await startRig({ faults: firstOnly({ sessionUpdateDelayMs: 1500 }), session: { timeouts: { verifyMs: 500 } } });
     await recoverOn(rig, 1);
     const [error] = await errorsOf(rig, 'REALTIME_VERIFY_TIMEOUT', 1);
-    expect(error!.message).toBe('timed out after 200 ms waiting for session.updated; the profile is not confirmed, so no audio was sent');
+    expect(error!.message).toBe('timed out after 500 ms waiting for session.updated; the profile is not confirmed, so no audio was sent');
   });
 
   it('error: the server answers session.update with an error naming its event_id; the failure says so and recovery follows', async () => {
@@ -265,8 +265,60 @@ describe('connection faults', () => {
     rig.session.once('verified', () => setImmediate(() => rig.append(pcm(50))));
     await recoverOn(rig, 1);
     expect(rig.sim.connections[0]!.closedWith).toMatchObject({ code: 1001, by: 'server' });
-    const expired = rig.errors.filter((e) => e.code === 'REALTIME_SERVER_ERROR');
-    for (const e of expired) expect(e.message).toContain('maximum duration');
+    const [expired] = await errorsOf(rig, 'REALTIME_SERVER_ERROR', 1);
+    expect(expired!.message).toBe('the server reported invalid_request_error: Your session hit the maximum duration of 60 minutes.');
+  });
+});
+
+describe('faults under the client-secret bootstrap (verified by session.created)', () => {
+  /** Counts the mints; the first `failFirst` fail before reaching the simulator. */
+  function countingFetch(failFirst = 0): { fetchImpl: typeof fetch; mints: () => number } {
+    let calls = 0;
+    const fetchImpl: typeof fetch = async (input, init) => {
+      calls += 1;
+      if (calls <= failFirst) throw new TypeError('fetch failed (simulated network error)');
+      return fetch(input, init);
+    };
+    return { fetchImpl, mints: () => calls };
+  }
+
+  it('stall: the verify timeout names session.created; a new connection on the same secret gets the audio', async () => {
+    const { fetchImpl, mints } = countingFetch();
+    const rig = await startRig({ faults: firstOnly({ stall: true }), session: { bootstrap: 'client-secret', fetchImpl, timeouts: { verifyMs: 500 } } });
+    await recoverOn(rig, 1);
+    const [error] = await errorsOf(rig, 'REALTIME_VERIFY_TIMEOUT', 1);
+    expect(error!.message).toBe('timed out after 500 ms waiting for session.created; the profile is not confirmed, so no audio was sent');
+    expect(mints()).toBe(1);
+    expect(rig.sim.framesOf('session.update')).toEqual([]);
+  });
+
+  it('rejectHandshake 401: the refused secret is dropped and a fresh one minted for the next connection', async () => {
+    const { fetchImpl, mints } = countingFetch();
+    const rig = await startRig({ faults: firstOnly({ rejectHandshake: 401 }), session: { bootstrap: 'client-secret', fetchImpl } });
+    await recoverOn(rig, 1);
+    expect((await errorsOf(rig, 'REALTIME_BAD_KEY', 1))[0]!.message).toContain('HTTP 401');
+    expect(mints()).toBe(2);
+    expect(rig.sim.connections[1]).toMatchObject({ clientSecret: true, authMatched: true, query: {} });
+  });
+
+  it.each<[string, FaultPlan]>([
+    ['dropAfterEvents 1', { dropAfterEvents: 1 }],
+    ['closeAfterMs 1001', { closeAfterMs: { ms: 150, code: 1001 } }],
+    ['malformedJson + unknownEvents', { malformedJson: true, unknownEvents: true }],
+  ])('%s: audio never before session.created on any connection, and whole on the last', async (_name, plan) => {
+    const rig = await startRig({ faults: firstOnly(plan), session: { bootstrap: 'client-secret' } });
+    const final = plan.malformedJson ? 0 : 1;
+    await recoverOn(rig, final);
+    expect(rig.sim.framesOf('session.update')).toEqual([]);
+  });
+
+  it('a failed mint: the error says so, the retry mints again, and the audio held meanwhile arrives whole', async () => {
+    const { fetchImpl, mints } = countingFetch(2);
+    const rig = await startRig({ session: { bootstrap: 'client-secret', fetchImpl } });
+    await recoverOn(rig, 0);
+    const errors = await errorsOf(rig, 'REALTIME_CLIENT_SECRET_FAILED', 2);
+    expect(errors[0]!.message).toBe(`could not reach ${rig.sim.httpUrl}/realtime/client_secrets to mint a client secret: fetch failed (simulated network error)`);
+    expect(mints()).toBe(3);
   });
 });
 
@@ -354,7 +406,7 @@ describe('the gate bound', () => {
   });
 
   it('past maxQueuedMs while not verified: refused with false and an error per overflow episode; what was accepted arrives whole, the refused audio never', async () => {
-    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'ignore' }), session: { maxQueuedMs: 200, timeouts: { verifyMs: 300 } } });
+    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'ignore' }), session: { maxQueuedMs: 200, timeouts: { verifyMs: 500 } } });
     expect(rig.append(pcm(1, 120))).toBe(true);
     expect(rig.append(pcm(2, 120))).toBe(false);
     expect(rig.errors.map((e) => e.code)).toEqual(['REALTIME_GATE_OVERFLOW']);
