@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { Backoff } from '../core/backoff.js';
 import { PttError } from '../core/errors.js';
 import { listAlsaDevices, suggestDevices } from './alsa-devices.js';
 import { audioChildEnv } from './child-env.js';
@@ -33,7 +34,8 @@ export class AplayPlayer extends PacedSink {
   #child: Child | undefined;
   #stopping = false;
   #respawnTimer: NodeJS.Timeout | undefined;
-  #failures = 0;
+  /** Failed starts in this outage: its attempt count. */
+  readonly #respawnBackoff: Backoff;
   #outage = false;
   readonly #alsaBufferMs: number;
 
@@ -42,6 +44,7 @@ export class AplayPlayer extends PacedSink {
     // A real DAC plays what it is handed about max(lead, ALSA buffer) later (aplay starts when its buffer is full).
     super({ idleFill: true, deviceDelayMs: Math.max(options.leadMs ?? 120, alsaBufferMs), ...options });
     this.#alsaBufferMs = alsaBufferMs;
+    this.#respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 200, maxMs: options.respawnMaxMs ?? 5000 });
   }
 
   /** The aplay command line (no secrets ever appear here). */
@@ -168,11 +171,8 @@ export class AplayPlayer extends PacedSink {
     this.pauseClock();
     if (!this.#outage) this.emit('error', err); // once per outage
     this.#outage = true;
-    const min = this.options.respawnMinMs ?? 200;
-    const max = this.options.respawnMaxMs ?? 5000;
-    const delay = Math.min(max, min * 2 ** Math.min(this.#failures, 20));
-    this.#failures++;
-    this.logger?.warn('aplay is down; restarting', { code: err.code, reason: err.message, inMs: delay, attempt: this.#failures });
+    const delay = this.#respawnBackoff.next();
+    this.logger?.warn('aplay is down; restarting', { code: err.code, reason: err.message, inMs: delay, attempt: this.#respawnBackoff.attempt });
     this.#respawnTimer = setTimeout(() => {
       this.#respawnTimer = undefined;
       if (this.#stopping) return;
@@ -180,8 +180,8 @@ export class AplayPlayer extends PacedSink {
         () => {
           this.respawnCount++;
           this.#outage = false;
-          const attempt = this.#failures;
-          this.#failures = 0;
+          const attempt = this.#respawnBackoff.attempt;
+          this.#respawnBackoff.reset();
           this.startClock();
           this.logger?.info('aplay restarted', { attempt });
           this.emit('respawned', { attempt });

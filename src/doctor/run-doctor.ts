@@ -3,6 +3,7 @@
  * skipped (and say so) when it is invalid; the connection check only runs with --connect and a key.
  */
 import { execFile } from 'node:child_process';
+import { toolChildEnv } from '../core/child-env.js';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { redact } from '../core/secrets.js';
 import {
@@ -86,7 +87,7 @@ export const exitCodeOf = (results: readonly CheckResult[]): number => (results.
 /** Group names of a user from `id -nG`, undefined when the user does not exist. */
 export function groupsOf(user: string): Promise<string[] | undefined> {
   return new Promise((resolve) => {
-    execFile('id', ['-nG', user], { encoding: 'utf8', timeout: 3_000 }, (err, stdout) => resolve(err ? undefined : stdout.trim().split(/\s+/)));
+    execFile('id', ['-nG', user], { env: toolChildEnv(), encoding: 'utf8', timeout: 3_000 }, (err, stdout) => resolve(err ? undefined : stdout.trim().split(/\s+/)));
   });
 }
 

@@ -4,7 +4,8 @@ import { TypedEmitter } from '../core/typed-emitter.js';
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { monotonicMs } from './clock.js';
-import { gpioChildEnv } from './child-env.js';
+import { Backoff } from '../core/backoff.js';
+import { toolChildEnv } from '../core/child-env.js';
 import { gpiomonArgs, parseGpiomonLine, type LibgpiodVersion } from './libgpiod-format.js';
 import { detectLibgpiod, findLine, firstLine } from './libgpiod-tools.js';
 import type { EdgeBackend, EdgeBackendEvents, Pull } from './types.js';
@@ -38,13 +39,15 @@ export class GpiomonBackend extends TypedEmitter<EdgeBackendEvents> implements E
   private version: LibgpiodVersion | undefined;
   private running = false;
   private respawnTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
+  /** Quick deaths in a row: its attempt count is the failure count. */
+  private readonly respawnBackoff: Backoff;
   private spawnedAt = 0;
   private stderrTail = '';
   private clockWarned = false;
 
   constructor(private readonly options: GpiomonBackendOptions) {
     super();
+    this.respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 100, maxMs: options.respawnMaxMs ?? 5000 });
   }
 
   /** How many times gpiomon was started (tests, status). */
@@ -86,7 +89,7 @@ export class GpiomonBackend extends TypedEmitter<EdgeBackendEvents> implements E
 
   private spawnChild(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn('gpiomon', this.args, { env: gpioChildEnv(this.options.path), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('gpiomon', this.args, { env: toolChildEnv(this.options.path), stdio: ['ignore', 'pipe', 'pipe'] });
       this.child = child;
       this.spawnCount++;
       this.spawnedAt = monotonicMs();
@@ -130,19 +133,20 @@ export class GpiomonBackend extends TypedEmitter<EdgeBackendEvents> implements E
     this.child = undefined;
     if (!this.running) return;
     const lived = monotonicMs() - this.spawnedAt;
-    const { respawnMinMs = 100, respawnMaxMs = 5000, stableMs = 10_000, failuresBeforeError = 5, logger } = this.options;
-    this.failures = lived >= stableMs ? 1 : this.failures + 1;
-    const delay = Math.min(respawnMaxMs, respawnMinMs * 2 ** (this.failures - 1));
+    const { stableMs = 10_000, failuresBeforeError = 5, logger } = this.options;
+    if (lived >= stableMs) this.respawnBackoff.reset(); // it ran fine: a new episode
+    const delay = this.respawnBackoff.next();
+    const failures = this.respawnBackoff.attempt;
     const why = firstLine(this.stderrTail);
     // Warn while it may still recover; after the error event, keep the journal quiet.
-    const log = this.failures <= failuresBeforeError ? logger.warn : logger.debug;
+    const log = failures <= failuresBeforeError ? logger.warn : logger.debug;
     log.call(logger, 'gpiomon exited; restarting it', { code, signal, stderr: why, restartInMs: delay });
     // Whatever happened while it was gone, do not leave a press hanging.
     this.emit('level', { level: this.idleLevel, at: monotonicMs() });
-    if (this.failures === failuresBeforeError) {
+    if (failures === failuresBeforeError) {
       this.emit(
         'error',
-        new PttError('GPIOMON_DIED', `gpiomon keeps exiting (${this.failures} times in a row): ${why || `code ${code ?? signal}`}`, {
+        new PttError('GPIOMON_DIED', `gpiomon keeps exiting (${failures} times in a row): ${why || `code ${code ?? signal}`}`, {
           context: { args: this.args, code, signal },
           hint: 'check the line is free (gpioinfo) and that the service user is in group gpio',
         }),

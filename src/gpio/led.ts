@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Component } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
 import { selectBackend, checkDeviceAccess } from './board.js';
-import { gpioChildEnv } from './child-env.js';
+import { toolChildEnv } from '../core/child-env.js';
 import type { CreateButtonDeps } from './create-button.js';
 import { LED_PATTERNS, type LedState, type LedStep } from './led-patterns.js';
 import { gpiosetArgs, type LibgpiodVersion } from './libgpiod-format.js';
@@ -57,7 +57,7 @@ export class GpiosetLedDriver implements LedDriver {
     if (!this.line || !this.version || level === this.level) return;
     this.level = level;
     this.child?.kill('SIGTERM');
-    const child = spawn('gpioset', gpiosetArgs(this.version, this.line, level), { env: gpioChildEnv(this.options.path), stdio: 'ignore' });
+    const child = spawn('gpioset', gpiosetArgs(this.version, this.line, level), { env: toolChildEnv(this.options.path), stdio: 'ignore' });
     child.on('error', (err) => this.options.logger.warn('gpioset failed; the LED is not updated', { error: err }));
     this.child = child;
   }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { PttError } from '../core/errors.js';
-import { gpioChildEnv } from './child-env.js';
+import { toolChildEnv } from '../core/child-env.js';
 import { lineLookupCommand, parseLibgpiodVersion, parseLineLookup, type LibgpiodVersion } from './libgpiod-format.js';
 
 export interface ToolRun {
@@ -13,7 +13,7 @@ export interface ToolRun {
 /** Runs a libgpiod tool with the minimal child environment; never throws. */
 export function runTool(cmd: string, args: string[], path?: string, timeoutMs = 3000): Promise<ToolRun> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { env: gpioChildEnv(path), timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(cmd, args, { env: toolChildEnv(path), timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: string | number }) | null;
       resolve({
         stdout,

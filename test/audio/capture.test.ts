@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../src/core/logger.js';
 import { PttError } from '../../src/core/errors.js';
 import { AlsaCapture, captureThreadsHeld, GatedMic, type CaptureAddon, type CaptureAddonOptions } from '../../src/audio/index.js';
+import { expectJitteredSteps } from '../support/backoff.js';
 import { createAlsaSandbox, testPcm, trimSilence, type AlsaSandbox } from '../support/alsa.js';
 
 const PERIOD_BYTES = 960; // 20 ms
@@ -190,9 +191,8 @@ describe('AlsaCapture with the addon failure sequences', () => {
     expect(errors).toHaveLength(1); // still one report for the whole outage
     expect(cap.stats.reopens).toBe(2);
     const delays = logger.records().filter((r) => r.msg === 'capture failed; reopening').map((r) => r.inMs);
-    // Doubling steps (20, then 40 ms) with equal jitter: each delay is between half and all of its step.
     expect(delays).toHaveLength(2);
-    [20, 40].forEach((step, i) => expect(delays[i]).toSatisfy((d: number) => d >= step / 2 && d <= step));
+    expectJitteredSteps(delays, [20, 40]);
     await cap.stop();
   });
 });

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PttError } from '../../src/core/errors.js';
 import { memoryLogger } from '../../src/core/logger.js';
 import { AplayPlayer, type AplayPlayerOptions } from '../../src/audio/index.js';
+import { expectJitteredSteps } from '../support/backoff.js';
 import { createAlsaSandbox, testPcm, trimSilence, type AlsaSandbox } from '../support/alsa.js';
 
 const PERIOD_MS = 20;
@@ -124,7 +125,7 @@ describe('AplayPlayer on a real ALSA file device', () => {
     const [info] = await p.next('respawned', 3000);
     expect(info.attempt).toBeGreaterThanOrEqual(4);
     const delays = logger.records().filter((r) => r.msg === 'aplay is down; restarting').map((r) => r.inMs);
-    expect(delays.slice(0, 4)).toEqual([20, 40, 80, 80]);
+    expectJitteredSteps(delays, [20, 40, 80, 80]);
     expect(errors.map((e) => e.code)).toEqual(['AUDIO_PLAYBACK_DIED']); // one report per outage
     p.write(testPcm(100));
     p.endStream();
