@@ -270,6 +270,67 @@ describe('connection faults', () => {
   });
 });
 
+describe('faults while a changed profile is applied live', () => {
+  /** On `connection`, the wire entries from the live apply's session.update (the second one) on. */
+  function afterApplyUpdate(rig: Rig, connection: number): { type: string; dir: string }[] {
+    const entries = rig.wire.filter((e) => e.connection === connection);
+    const updates = entries.flatMap((e, i) => (e.dir === 'in' && e.type === 'session.update' ? [i] : []));
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    return entries.slice(updates[1]!).map((e) => ({ type: e.type, dir: e.dir }));
+  }
+
+  it('sessionUpdateDelayMs: audio spoken while the change is unconfirmed waits for its session.updated, then flows', async () => {
+    const rig = await startRig({ faults: { sessionUpdateDelayMs: 100 } });
+    rig.append(pcm(1, 120));
+    await verifiedOn(rig, 0);
+    const changed = { ...PROFILE, instructions: 'You are a kitchen timer. Be terse.' };
+    const applying = rig.session.applyProfile(changed);
+    expect(rig.session.verified).toBe(false);
+    rig.append(pcm(2));
+    rig.append(pcm(3));
+    expect(await applying).toMatchObject({ ok: true, mode: 'live' });
+    const committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+    const after = afterApplyUpdate(rig, 0);
+    const answered = after.findIndex((e) => e.dir === 'out' && e.type === 'session.updated');
+    const firstAppend = after.findIndex((e) => e.dir === 'in' && e.type === 'input_audio_buffer.append');
+    expect(answered).toBeGreaterThan(0);
+    expect(firstAppend).toBeGreaterThan(answered);
+    expectSamePcm(appendedOn(rig, 0), all(rig.accepted));
+    expectConformingFrames(rig);
+    expect(rig.errors).toEqual([]);
+  });
+
+  it('partial: the change is refused with a mismatch naming the field; the old profile is kept on a new connection, where the held audio arrives whole', async () => {
+    const { speed: _speed, ...output } = PROFILE.audio!.output!;
+    const base = { ...PROFILE, audio: { ...PROFILE.audio, output } };
+    const faster = { ...base, audio: { ...base.audio, output: { ...output, speed: 1.25 } } };
+    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'partial', partialFields: ['audio.output.speed'] }), session: { session: base } });
+    rig.append(pcm(1, 120));
+    await verifiedOn(rig, 0);
+    const applying = rig.session.applyProfile(faster);
+    rig.append(pcm(2));
+    const result = await applying;
+    expect(result.ok).toBe(false);
+    const error = !result.ok ? result.error : undefined;
+    expect(error?.code).toBe('REALTIME_PROFILE_MISMATCH');
+    expect(error?.message).toBe('the server did not apply the profile after 3 session.update(s): audio.output.speed: wanted 1.25, got 1');
+    rig.append(pcm(3));
+    await verifiedOn(rig, 1);
+    const committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+    // Nothing but the two tries of the change went out on the old connection after it began.
+    expect(afterApplyUpdate(rig, 0).filter((e) => e.dir === 'in').map((e) => e.type)).toEqual(['session.update', 'session.update']);
+    // The new connection is bootstrapped with the profile that worked.
+    expect(rig.sim.framesOf('session.update', 1)[0]!.event.session).toEqual(base);
+    expectGateHeld(rig, [base]);
+    expectConformingFrames(rig);
+    expectSamePcm(appendedOn(rig, 1), all(rig.accepted));
+  });
+});
+
 describe('faults under the client-secret bootstrap (verified by session.created)', () => {
   /** Counts the mints; the first `failFirst` fail before reaching the simulator. */
   function countingFetch(failFirst = 0): { fetchImpl: typeof fetch; mints: () => number } {
