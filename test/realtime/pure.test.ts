@@ -73,9 +73,9 @@ describe('diffSession', () => {
     expect(describeMismatches(diff)).toBe('audio.input.turn_detection: wanted null, got {"type":"server_vad"}; audio.output.voice: wanted "cedar", got "marin"');
   });
 
-  it('reports a missing nested object and a different model, and honours ignored fields', () => {
-    const bare = { ...effective, model: 'gpt-4o-realtime-preview', audio: { input: effective.audio.input } };
-    expect(diffSession(profile, bare).map((d) => d.field)).toEqual(['model', 'audio.output']);
+  it('reports a missing nested object, leaves the model to the URL or secret, and honours ignored fields', () => {
+    const bare = { ...effective, model: 'my-azure-deployment', audio: { input: effective.audio.input } };
+    expect(diffSession(profile, bare).map((d) => d.field)).toEqual(['audio.output']);
     expect(diffSession(profile, { ...effective, audio: { ...effective.audio, output: { ...effective.audio.output, voice: 'alloy' } } }, ['audio.output.voice'])).toEqual([]);
   });
 });
