@@ -348,6 +348,12 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       this.#lose(link.sock, undefined, 'now', 'profile changed during bootstrap');
       return Promise.resolve({ ok: true, mode: 'next-connection', deferred: [], message: 'profile applied on the new connection' });
     }
+    if (link.status === 'minting') {
+      // The secret being minted carries the old configuration: drop that request, mint under the new one.
+      this.#link = { status: 'none' };
+      this.#connect('profile changed while minting a client secret');
+      return Promise.resolve({ ok: true, mode: 'next-connection', deferred: [], message: 'profile applied on the new connection' });
+    }
     if (link.status !== 'ready') {
       return Promise.resolve({ ok: true, mode: 'next-connection', deferred: [], message: 'profile applied at the next connection' });
     }
