@@ -575,6 +575,26 @@ describe('client-secret bootstrap', () => {
     expect(waitingDelays(h)).toEqual([60_000]);
   });
 
+  it('a profile changed while a secret is being minted is not verified against a secret minted with the old one', async () => {
+    const h = await setup({ bootstrap: 'client-secret' });
+    await h.session.start();
+    // start() began minting under PROFILE; the change arrives before that secret is back.
+    expect(h.session.state).toBe('connecting');
+    const changed = { ...PROFILE, instructions: 'Answer in Spanish.' };
+    const result = await h.session.applyProfile(changed);
+    expect(result).toMatchObject({ ok: true, mode: 'next-connection' });
+    const info = await verifiedCount(h, 1);
+    // Started configured with the new profile: no session.update was needed to fix it up.
+    expect(info.updatesSent).toBe(0);
+    expect(h.sim.framesOf('session.update')).toEqual([]);
+    expect(h.sim.sentOf('session.created').at(-1)!.event.session).toMatchObject({ instructions: 'Answer in Spanish.' });
+    // And the cached secret is the new one: a reconnect starts configured too.
+    h.sim.closeConnection(h.sim.connections.length - 1, 1001);
+    const again = await verifiedCount(h, 2);
+    expect(again.updatesSent).toBe(0);
+    expect(h.sim.framesOf('session.update')).toEqual([]);
+  });
+
   it('a changed profile is never sent under an old secret: applyProfile drops it and the next session is minted with the new profile', async () => {
     const h = await setup({ bootstrap: 'client-secret' });
     await h.session.start();
