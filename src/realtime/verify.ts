@@ -25,9 +25,29 @@ function sameNumber(a: number, b: number): boolean {
  */
 const UNCHECKED = new Set(['model']);
 
+const PCM_24K = { type: 'audio/pcm', rate: 24_000 };
+/**
+ * GA defaults of fields the published schema does not require in a session: a server may leave
+ * such a field out, and absent then means this value. Not turn_detection (its default is server
+ * VAD, so an absent one is never "off"), voice or instructions (server-chosen defaults).
+ */
+const DEFAULT_WHEN_ABSENT: Readonly<Record<string, unknown>> = {
+  output_modalities: ['audio'],
+  max_output_tokens: 'inf',
+  tools: [],
+  'audio.input.format': PCM_24K,
+  'audio.input.transcription': null,
+  'audio.input.noise_reduction': null,
+  'audio.output.format': PCM_24K,
+  'audio.output.speed': 1,
+};
+
 function collect(path: string, wanted: unknown, got: unknown, out: FieldMismatch[]): void {
   if (wanted === undefined || UNCHECKED.has(path)) return;
+  if (got === undefined && path in DEFAULT_WHEN_ABSENT) got = DEFAULT_WHEN_ABSENT[path];
   if (isObj(wanted)) {
+    // An absent section is checked field by field: its fields may all be at their defaults.
+    if (got === undefined) got = {};
     if (!isObj(got)) {
       out.push({ field: path, wanted, got });
       return;

@@ -73,9 +73,17 @@ describe('diffSession', () => {
     expect(describeMismatches(diff)).toBe('audio.input.turn_detection: wanted null, got {"type":"server_vad"}; audio.output.voice: wanted "cedar", got "marin"');
   });
 
-  it('reports a missing nested object, leaves the model to the URL or secret, and honours ignored fields', () => {
+  it('reads an absent field as its GA default, never an absent turn_detection as off; leaves the model to the URL or secret', () => {
     const bare = { ...effective, model: 'my-azure-deployment', audio: { input: effective.audio.input } };
-    expect(diffSession(profile, bare).map((d) => d.field)).toEqual(['audio.output']);
+    expect(diffSession(profile, bare)).toEqual([
+      { field: 'audio.output.voice', wanted: 'cedar', got: undefined },
+      { field: 'audio.output.speed', wanted: 1.1, got: 1 },
+    ]);
+    const atDefaults: GaSessionConfig = { ...profile, tools: [], max_output_tokens: 'inf', audio: { ...profile.audio, output: { ...profile.audio!.output, speed: 1 } } };
+    const sparse = { type: 'realtime', instructions: profile.instructions, audio: { input: { turn_detection: null, transcription: { model: 'whisper-1' }, noise_reduction: { type: 'near_field' } }, output: { voice: 'cedar' } } };
+    expect(diffSession(atDefaults, sparse)).toEqual([]);
+    const noTurnDetection = { ...sparse, audio: { ...sparse.audio, input: { transcription: { model: 'whisper-1' }, noise_reduction: { type: 'near_field' } } } };
+    expect(diffSession(atDefaults, noTurnDetection).map((d) => d.field)).toEqual(['audio.input.turn_detection']);
     expect(diffSession(profile, { ...effective, audio: { ...effective.audio, output: { ...effective.audio.output, voice: 'alloy' } } }, ['audio.output.voice'])).toEqual([]);
   });
 });
