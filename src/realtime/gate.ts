@@ -37,15 +37,22 @@ export class AudioGate {
   }
 
   /**
-   * Puts audio back in front (a turn that a dropped connection never committed). Returns the
-   * milliseconds that did not fit under the bound, which the caller must report.
+   * Puts audio (and the commands sent with it) back in front: what a dropped connection never
+   * acknowledged. Returns the milliseconds of audio that did not fit under the bound, which the
+   * caller must report.
    */
-  requeueFront(pcm: Buffer[]): number {
-    const total = pcm.reduce((n, b) => n + b.length, 0);
+  requeueFront(items: ReadonlyArray<Buffer | GateItem>): number {
+    const list = items.map((i): GateItem => (Buffer.isBuffer(i) ? { kind: 'audio', pcm: i } : i));
+    const total = list.reduce((n, i) => n + (i.kind === 'audio' ? i.pcm.length : 0), 0);
     const room = Math.max(0, this.#maxBytes - this.#bytes);
     let skip = Math.max(0, total - room);
     const kept: GateItem[] = [];
-    for (const b of pcm) {
+    for (const item of list) {
+      if (item.kind === 'command') {
+        kept.push(item);
+        continue;
+      }
+      const b = item.pcm;
       // The oldest audio is the part that does not fit: the end of a turn matters most.
       if (skip >= b.length) {
         skip -= b.length;

@@ -151,8 +151,12 @@ interface Sock {
   /** response.create frames sent and not yet answered by response.created (or an error). */
   responsesRequested: number;
   awaitingPong: boolean;
-  /** Audio sent since the last commit/clear: replayed on a new socket if this one dies. */
-  turnSent: Buffer[];
+  /**
+   * What the server has not acknowledged: audio since the last acknowledged commit (or clear), the
+   * commits not yet answered by input_audio_buffer.committed and the response.create after them.
+   * Replayed, in order, on a new socket if this one dies.
+   */
+  turnSent: GateItem[];
   /** Audio on the server's buffer, for `inputCommitted.audioMs`. */
   wireUncommittedBytes: number;
   itemBytes: Map<string, number>;
@@ -625,17 +629,25 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   #sendCommand(sock: Sock, name: 'commit' | 'clear' | 'response'): void {
     if (name === 'response') {
       sock.responsesRequested += 1;
+      // The answer to a commit not yet acknowledged: asked for again if that commit is replayed.
+      if (sock.turnSent.some((i) => i.kind === 'command')) sock.turnSent.push({ kind: 'command', name: 'response' });
       this.#send(sock, { type: 'response.create' });
       return;
     }
-    sock.turnSent = [];
     this.#chunker.reset();
-    if (name === 'clear') sock.wireUncommittedBytes = 0;
+    if (name === 'commit') sock.turnSent.push({ kind: 'command', name: 'commit' });
+    else {
+      // The clear drops the audio after the last command; an unacknowledged commit stays.
+      let last = sock.turnSent.length - 1;
+      while (last >= 0 && sock.turnSent[last]!.kind === 'audio') last -= 1;
+      sock.turnSent = sock.turnSent.slice(0, last + 1);
+      sock.wireUncommittedBytes = 0;
+    }
     this.#send(sock, { type: name === 'commit' ? 'input_audio_buffer.commit' : 'input_audio_buffer.clear' });
   }
 
   #sendAppend(sock: Sock, chunk: Buffer): void {
-    sock.turnSent.push(chunk);
+    sock.turnSent.push({ kind: 'audio', pcm: chunk });
     sock.wireUncommittedBytes += chunk.length;
     this.#send(sock, { type: 'input_audio_buffer.append', audio: chunk.toString('base64') });
   }
@@ -669,7 +681,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#clearIdle();
     sock.ws.terminate();
     if (sock.turnSent.length > 0) {
-      // The server never committed this audio: send it again on the next socket.
+      // The server never acknowledged this turn: send it again, with its commands, on the next socket.
       const refusedMs = this.#gate.requeueFront(sock.turnSent);
       if (refusedMs > 0) this.emit('error', realtimeErrors.gateOverflow(this.#maxQueuedMs, refusedMs));
       sock.turnSent = [];
@@ -859,7 +871,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       case 'input_audio_buffer.committed':
         this.emit('inputCommitted', { itemId: e.itemId, audioMs: msOfBytes(sock.wireUncommittedBytes) });
         sock.wireUncommittedBytes = 0;
-        sock.turnSent = [];
+        sock.turnSent = acknowledgeCommit(sock.turnSent);
         return;
       case 'input_audio_buffer.speech_started':
         this.emit('speechStarted', { itemId: e.itemId, audioStartMs: e.audioStartMs });
@@ -898,6 +910,19 @@ function withoutVoice(session: GaSessionConfig): GaSessionConfig {
   if (!output || output.voice === undefined) return session;
   const { voice: _voice, ...rest } = output;
   return { ...session, audio: { ...session.audio, output: rest } };
+}
+
+/**
+ * What is still unacknowledged after input_audio_buffer.committed: everything after the first
+ * commit, less the response.create that belonged to it. A commit by server VAD (none of ours
+ * pending) took all the audio sent so far.
+ */
+function acknowledgeCommit(sent: GateItem[]): GateItem[] {
+  const i = sent.findIndex((item) => item.kind === 'command' && item.name === 'commit');
+  if (i < 0) return [];
+  let rest = i + 1;
+  for (let item = sent[rest]; item?.kind === 'command' && item.name === 'response'; item = sent[rest]) rest += 1;
+  return sent.slice(rest);
 }
 
 function clearTimers(sock: Sock): void {

@@ -212,6 +212,55 @@ describe('connection faults', () => {
     await recoverOn(rig, 2);
   });
 
+  it('dropAfterEvents 2 with a whole turn held (audio, commit, response.create): a socket that dies as it verifies loses nothing; the turn is replayed with its commit and response', async () => {
+    const rig = await startRig({ faults: firstOnly({ dropAfterEvents: 2 }) });
+    rig.append(pcm(1, 120));
+    rig.append(pcm(2, 120));
+    expect(rig.session.commit()).toMatchObject({ committed: true });
+    rig.session.createResponse();
+    const answered = Promise.all([rig.session.next('inputCommitted', 5000), rig.session.next('responseDone', 5000)]);
+    await verifiedOn(rig, 1);
+    const [, [done]] = await answered;
+    expect(done).toMatchObject({ status: 'completed' });
+    const gated = (c: number) => rig.sim.frames.filter((f) => f.connection === c && f.type !== 'session.update').map((f) => f.type);
+    expect(gated(0)).toEqual([]);
+    expect(gated(1)).toEqual(['input_audio_buffer.append', 'input_audio_buffer.append', 'input_audio_buffer.append', 'input_audio_buffer.commit', 'response.create']);
+    expectSamePcm(appendedOn(rig, 1), all(rig.accepted));
+    expectGateHeld(rig);
+    expectConformingFrames(rig);
+  });
+
+  it('dropAfterEvents 3 (at input_audio_buffer.committed): neither the committed turn nor the next one, already streaming, is lost', async () => {
+    const rig = await startRig({ faults: firstOnly({ dropAfterEvents: 3 }) });
+    await verifiedOn(rig, 0);
+    let acked = 0;
+    rig.session.on('inputCommitted', () => (acked += 1));
+    rig.append(pcm(1, 120));
+    rig.session.commit();
+    // The next turn starts before the server has answered the commit.
+    rig.append(pcm(2, 120));
+    const turn1 = pcm(1, 120);
+    await verifiedOn(rig, 1);
+    const ackedOnFirst = acked;
+    rig.append(pcm(3, 40));
+    const committed = rig.session.next('inputCommitted', 5000);
+    rig.session.commit();
+    await committed;
+    const turn2 = Buffer.concat([pcm(2, 120), pcm(3, 40)]);
+    expectSamePcm(appendedOn(rig, 0).subarray(0, turn1.length), turn1, 'turn 1 on the first connection');
+    if (ackedOnFirst === 1) {
+      // Turn 1 was committed there; only turn 2 goes again.
+      expectSamePcm(appendedOn(rig, 1), turn2, 'turn 2');
+      expect(rig.sim.framesOf('input_audio_buffer.commit', 1)).toHaveLength(1);
+    } else {
+      // The commit was never acknowledged: turn 1 is replayed, committed, then turn 2.
+      expectSamePcm(appendedOn(rig, 1), Buffer.concat([turn1, turn2]), 'turns 1 and 2');
+      expect(rig.sim.framesOf('input_audio_buffer.commit', 1)).toHaveLength(2);
+    }
+    expectGateHeld(rig);
+    expectConformingFrames(rig);
+  });
+
   it('dropMidResponse: the response ends as disconnected; the next turn, spoken while reconnecting, arrives whole on the new connection', async () => {
     const rig = await startRig({ faults: firstOnly({ dropMidResponse: true }) });
     rig.append(pcm(1));
