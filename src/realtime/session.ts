@@ -172,6 +172,8 @@ interface Verification {
   ignore: string[];
   updateEventId: string | undefined;
   resent: boolean;
+  /** session.update frames sent for this verification (the message counts these, not the socket's). */
+  updates: number;
   timer: NodeJS.Timeout;
   settle: ((result: ApplyResult) => void) | undefined;
   previous: GaSessionConfig | undefined;
@@ -526,7 +528,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   #beginVerification(sock: Sock, purpose: Verification['purpose'], wanted: GaSessionConfig, ignore: string[], settle: Verification['settle'], previous: GaSessionConfig | undefined): void {
     const waitingFor = this.#o.bootstrap === 'client-secret' && purpose === 'bootstrap' ? 'session.created' : 'session.updated';
     const timer = setTimeout(() => this.#failVerification(sock, realtimeErrors.verifyTimeout(this.#t.verifyMs, waitingFor)), this.#t.verifyMs);
-    const v: Verification = { purpose, wanted, ignore, updateEventId: undefined, resent: false, timer, settle, previous };
+    const v: Verification = { purpose, wanted, ignore, updateEventId: undefined, resent: false, updates: 0, timer, settle, previous };
     this.#link = { status: 'verifying', sock, v };
     this.#setState('verifying', purpose === 'apply' ? 'applying a changed profile' : `verifying the profile (${this.#o.bootstrap})`);
   }
@@ -539,6 +541,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     if (!v) return;
     const eventId = this.#nextEventId();
     v.updateEventId = eventId;
+    v.updates += 1;
     sock.updatesSent += 1;
     this.#send(sock, { type: 'session.update', session: v.wanted, event_id: eventId });
   }
@@ -556,7 +559,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       this.#sendUpdate(sock, v);
       return;
     }
-    this.#failVerification(sock, realtimeErrors.mismatch(mismatches, sock.updatesSent));
+    this.#failVerification(sock, realtimeErrors.mismatch(mismatches, v.updates));
   }
 
   #failVerification(sock: Sock, error: PttError): void {

@@ -364,7 +364,7 @@ describe('faults while a changed profile is applied live', () => {
     expect(result.ok).toBe(false);
     const error = !result.ok ? result.error : undefined;
     expect(error?.code).toBe('REALTIME_PROFILE_MISMATCH');
-    expect(error?.message).toBe('the server did not apply the profile after 3 session.update(s): audio.output.speed: wanted 1.25, got 1');
+    expect(error?.message).toBe('the server did not apply the profile after 2 session.update(s): audio.output.speed: wanted 1.25, got 1');
     rig.append(pcm(3));
     await verifiedOn(rig, 1);
     const committed = rig.session.next('inputCommitted', 5000);
