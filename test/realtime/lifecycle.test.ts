@@ -457,7 +457,8 @@ describe('dead peer', () => {
   it('a verified connection that goes silent (network black hole, no FIN) is detected by ping/pong and replaced', async () => {
     let proxy: Awaited<ReturnType<typeof blackholeProxy>> | undefined;
     const h = await setup({
-      timeouts: { pingMs: 100, verifyMs: 20_000 },
+      // Not shorter: a ping timer that fires after a long event-loop stall runs before the pong is read.
+      timeouts: { pingMs: 250, verifyMs: 20_000 },
       via: async (sim) => {
         proxy = await blackholeProxy(sim.port);
         return proxy.url;
