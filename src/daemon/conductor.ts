@@ -343,15 +343,16 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #onLinkLost(state: string, detail: string): void {
     const turn = this.#turn;
     if (!turn) return;
-    if (turn.phase === 'recording' || (turn.phase === 'awaiting-answer' && turn.committedAt === undefined)) {
-      // The session puts the uncommitted audio back in its gate and sends it once verified again.
+    if (turn.phase === 'recording' || (turn.phase === 'awaiting-answer' && !turn.inputAcked)) {
+      // The session puts what the server had not acknowledged (audio, commit, response.create)
+      // back in its gate and sends it once verified again.
       this.#log.warn('connection lost during a turn: its audio is held and sent once the session is verified again', {
         turn: turn.id,
         sessionState: state,
         detail,
       });
     } else if (turn.phase === 'awaiting-answer' && turn.responseId === undefined) {
-      // The commit reached the old server session; a new one knows nothing of this turn.
+      // The old server session acknowledged the commit; a new one knows nothing of this turn.
       this.#fail(turn, 'dropped', `the connection was lost after the turn was sent, before the answer started (${detail})`);
     } else if (turn.phase === 'answering' && !this.#answerDone) {
       this.#log.warn('connection lost while answering: what arrived is played, the rest will not come', { turn: turn.id, detail });
@@ -501,6 +502,8 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #onCommitted(itemId: string): void {
     const turn = this.#turn;
     if (turn) this.#remember(itemId, turn.id);
+    // Manual turns are committed at release; a hands-free one by the server's VAD while recording.
+    if (turn && (turn.phase === 'awaiting-answer' || (this.handsFree && turn.phase === 'recording'))) turn.inputAcked = true;
     if (!this.handsFree || !turn || turn.phase !== 'recording') return;
     turn.committedAt = this.#now();
     turn.releasedAt ??= turn.committedAt;

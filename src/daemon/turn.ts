@@ -36,6 +36,8 @@ export class Turn {
   heldMs: number | undefined;
   /** When the commit went on the wire. */
   committedAt: number | undefined;
+  /** The server acknowledged the commit (input_audio_buffer.committed): a new connection cannot re-send it. */
+  inputAcked = false;
   firstDeltaAt: number | undefined;
   dacAt: number | undefined;
   responseId: string | undefined;

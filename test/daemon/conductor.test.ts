@@ -351,13 +351,33 @@ describe('conductor, losing the connection', () => {
     expect(s.logger.records().some((r) => String(r.msg).startsWith('connection lost during a turn'))).toBe(true);
   });
 
-  it('drops a turn whose commit reached the lost connection, with the error earcon and the reason', async () => {
+  it('keeps a released turn whose commit the server had not acknowledged (the session re-sends it whole)', async () => {
     const s = setup();
     await s.conductor.start();
     s.session.ready();
     s.button.press();
     s.advance(500);
     s.button.release();
+    s.session.lose();
+    expect(s.turns).toHaveLength(0);
+    expect(s.earcons).not.toContain('error');
+    s.advance(300);
+    s.session.ready();
+    s.session.fire('inputCommitted', { itemId: 'u1' });
+    reply(s, 'r', 'i', 2);
+    s.session.fire('responseDone', { responseId: 'r', status: 'completed' });
+    s.speaker.drain();
+    expect(s.turns[0]).toMatchObject({ outcome: 'complete' });
+  });
+
+  it('drops a turn whose commit the lost connection had acknowledged, with the error earcon and the reason', async () => {
+    const s = setup();
+    await s.conductor.start();
+    s.session.ready();
+    s.button.press();
+    s.advance(500);
+    s.button.release();
+    s.session.fire('inputCommitted', { itemId: 'u1' });
     s.session.lose();
     expect(s.earcons.at(-1)).toBe('error');
     expect(s.turns[0]).toMatchObject({ outcome: 'dropped' });
