@@ -12,8 +12,8 @@ export {
   type Transcript,
   type CommitResult,
   type ApplyResult,
-  type WebSocketFactory,
 } from './session.js';
+export { RealtimeTransport, type TransportEnd, type TransportHandlers, type TransportOptions, type WebSocketFactory } from './transport.js';
 export { type GaSessionConfig, type ClientEvent, type RateLimit, type ResponseUsage, BETA_EVENT_ALIASES, parseServerFrame, BYTES_PER_MS } from './protocol.js';
 export { diffSession, describeMismatches, type FieldMismatch } from './verify.js';
 export { httpBaseFromWsUrl, mintClientSecret, authHeaders, type ClientSecret, type Provider } from './client-secret.js';

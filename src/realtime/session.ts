@@ -1,19 +1,19 @@
 /**
- * One Realtime session over a raw `ws` socket: connect, authenticate, apply and verify the device
- * profile, gate microphone audio until it is verified, turn commands, reconnect and rotation.
+ * One Realtime session: apply and verify the device profile, gate microphone audio until it is
+ * verified, turn commands, reconnect and rotation. The wire (URL, auth, ping, close) is a
+ * `RealtimeTransport`; this module decides what its endings mean and when to connect again.
  *
  * The connection is a discriminated union (`Link`) that ties the socket to its status; every
- * socket listener first checks that its socket is still the current one, so events from a
+ * transport handler first checks that its socket is still the current one, so events from a
  * replaced socket are ignored.
  */
-import WebSocket from 'ws';
 import type { Component } from '../core/component.js';
 import { PttError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { registerSecret } from '../core/secrets.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { Backoff } from '../core/backoff.js';
-import { authHeaders, mintClientSecret, type ClientSecret, type Provider } from './client-secret.js';
+import { mintClientSecret, type ClientSecret, type Provider } from './client-secret.js';
 import { realtimeErrors } from './errors.js';
 import { AudioGate, Chunker, type GateItem } from './gate.js';
 import {
@@ -26,6 +26,7 @@ import {
   type ResponseUsage,
   type ServerEvent,
 } from './protocol.js';
+import { RealtimeTransport, type TransportEnd, type WebSocketFactory } from './transport.js';
 import { diffSession } from './verify.js';
 
 export type SessionState = 'stopped' | 'idle' | 'connecting' | 'verifying' | 'ready' | 'waiting';
@@ -60,8 +61,6 @@ export const DEFAULT_TIMEOUTS: RealtimeTimeouts = {
   secretMarginMs: 30_000,
   closeMs: 2_000,
 };
-
-export type WebSocketFactory = (url: string, headers: Record<string, string>) => WebSocket;
 
 export interface RealtimeSessionOptions {
   /** WebSocket endpoint, e.g. `wss://api.openai.com/v1/realtime`. */
@@ -140,7 +139,7 @@ export type RealtimeSessionEvents = {
 
 /** Everything tied to one socket; dropped with it. */
 interface Sock {
-  ws: WebSocket;
+  transport: RealtimeTransport;
   openedAt: number;
   sessionId: string | undefined;
   expiresAtMs: number | undefined;
@@ -150,7 +149,6 @@ interface Sock {
   activeResponse: string | undefined;
   /** response.create frames sent and not yet answered by response.created (or an error). */
   responsesRequested: number;
-  awaitingPong: boolean;
   /**
    * What the server has not acknowledged: audio since the last acknowledged commit (or clear), the
    * commits not yet answered by input_audio_buffer.committed and the response.create after them.
@@ -160,8 +158,8 @@ interface Sock {
   /** Audio on the server's buffer, for `inputCommitted.audioMs`. */
   wireUncommittedBytes: number;
   itemBytes: Map<string, number>;
-  sentTypes: Map<string, string>;
   updatesSent: number;
+  /** The rotation timer; the transport keeps its own. */
   timers: NodeJS.Timeout[];
 }
 
@@ -190,7 +188,6 @@ type Link =
 type Retry = 'now' | 'backoff' | 'slow';
 
 const MIN_COMMIT_MS = 100;
-const SENT_IDS_KEPT = 512;
 const noopLogger = (): Logger => createLogger({ level: 'error', format: 'json', sink: { write: () => {} } });
 
 export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> implements Component {
@@ -425,28 +422,33 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     return this.#secret !== undefined && this.#secret.expiresAtMs - Date.now() > this.#t.secretMarginMs;
   }
 
-  #wsUrl(): string {
-    const u = new URL(this.#o.url);
-    // An ephemeral key already names the model; the session-update bootstrap must.
-    if (this.#o.bootstrap === 'client-secret') u.searchParams.delete('model');
-    else if (!u.searchParams.has('model')) u.searchParams.set('model', this.#o.model);
-    return u.toString();
-  }
-
   #openSocket(reason: string): void {
-    const url = this.#wsUrl();
-    const headers = this.#o.bootstrap === 'client-secret' ? { Authorization: `Bearer ${this.#secret!.value}` } : authHeaders(this.#o.provider, this.#o.apiKey);
-    const factory = this.#o.webSocketFactory ?? ((u, h) => new WebSocket(u, { headers: h, perMessageDeflate: false }));
-    let ws: WebSocket;
-    try {
-      ws = factory(url, headers);
-    } catch (err) {
-      this.emit('error', realtimeErrors.connectFailed(err instanceof Error ? err.message : String(err), this.#o.url));
+    const o = this.#o;
+    const opened = RealtimeTransport.open(
+      {
+        url: o.url,
+        model: o.model,
+        auth: o.bootstrap === 'client-secret' ? { kind: 'client-secret', secret: this.#secret!.value } : { kind: 'api-key', provider: o.provider, apiKey: o.apiKey },
+        connectMs: this.#t.connectMs,
+        pingMs: this.#t.pingMs,
+        closeMs: this.#t.closeMs,
+        logger: this.#log,
+        ...(o.webSocketFactory ? { webSocketFactory: o.webSocketFactory } : {}),
+        nextEventId: () => this.#nextEventId(),
+      },
+      {
+        open: () => this.#isCurrent(sock) && this.#onOpen(sock),
+        text: (text) => this.#isCurrent(sock) && this.#onFrame(sock, text),
+        end: (end) => this.#isCurrent(sock) && this.#onEnd(sock, end),
+      },
+    );
+    if (!(opened instanceof RealtimeTransport)) {
+      this.emit('error', realtimeErrors.connectFailed(opened.message, o.url));
       this.#scheduleReconnect('backoff', 'socket creation failed');
       return;
     }
     const sock: Sock = {
-      ws,
+      transport: opened,
       openedAt: performance.now(),
       sessionId: undefined,
       expiresAtMs: undefined,
@@ -454,58 +456,54 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       audioReplied: false,
       activeResponse: undefined,
       responsesRequested: 0,
-      awaitingPong: false,
       turnSent: [],
       wireUncommittedBytes: 0,
       itemBytes: new Map(),
-      sentTypes: new Map(),
       updatesSent: 0,
       timers: [],
     };
     this.#link = { status: 'connecting', sock };
     this.#setState('connecting', reason);
-    this.#log.info('connecting', { url: this.#o.url, bootstrap: this.#o.bootstrap, attempt: this.#attempts });
-    sock.timers.push(setTimeout(() => this.#lose(sock, realtimeErrors.connectTimeout(this.#t.connectMs, this.#o.url), 'backoff'), this.#t.connectMs));
+    this.#log.info('connecting', { url: o.url, bootstrap: o.bootstrap, attempt: this.#attempts });
+  }
 
-    let handshakeError: string | undefined;
-    ws.on('open', () => this.#isCurrent(sock) && this.#onOpen(sock));
-    ws.on('message', (data, isBinary) => {
-      if (!this.#isCurrent(sock)) return;
-      if (isBinary) {
-        this.#log.warn('binary frame ignored', { bytes: rawLength(data) });
-        return;
-      }
-      this.#onFrame(sock, rawText(data));
-    });
-    ws.on('pong', () => {
-      sock.awaitingPong = false;
-    });
-    ws.on('error', (err) => {
-      handshakeError = err.message;
-    });
-    ws.on('close', (code, reasonBuf) => {
-      if (!this.#isCurrent(sock)) return;
-      const why = reasonBuf.toString();
-      const status = handshakeError ? /Unexpected server response: (\d{3})/.exec(handshakeError)?.[1] : undefined;
-      if (status === '401' || status === '403') {
+  /** Maps how a socket ended to the error a person sees and when to try again. */
+  #onEnd(sock: Sock, end: TransportEnd): void {
+    const url = this.#o.url;
+    switch (end.kind) {
+      case 'bad-key':
         // A refused ephemeral key may just be stale: mint a fresh one next time.
         this.#secret = undefined;
-        this.#lose(sock, realtimeErrors.badKey(Number(status), this.#o.url), 'slow');
-      }
-      else if (status) this.#lose(sock, realtimeErrors.handshake(Number(status), this.#o.url), 'backoff');
-      // The 60-minute cap ends a working session: come back at once. A socket closed before it was
-      // ever verified takes the backoff, so a server closing every session cannot make a hot loop.
-      else if (code === 1001) this.#lose(sock, undefined, this.#link.status === 'ready' ? 'now' : 'backoff', `server closed the session (1001${why ? `: ${why}` : ''})`);
-      else if (code === 4000) this.#lose(sock, realtimeErrors.betaRefused(why), 'slow');
-      else if (this.#link.status === 'connecting') this.#lose(sock, realtimeErrors.connectFailed(handshakeError ?? `closed with code ${code}`, this.#o.url), 'backoff');
-      else this.#lose(sock, realtimeErrors.closed(code, why), 'backoff');
-    });
+        this.#lose(sock, realtimeErrors.badKey(end.status, url), 'slow');
+        return;
+      case 'handshake':
+        this.#lose(sock, realtimeErrors.handshake(end.status, url), 'backoff');
+        return;
+      case 'server-ended':
+        // The 60-minute cap ends a working session: come back at once. A socket closed before it was
+        // ever verified takes the backoff, so a server closing every session cannot make a hot loop.
+        this.#lose(sock, undefined, this.#link.status === 'ready' ? 'now' : 'backoff', `server closed the session (1001${end.reason ? `: ${end.reason}` : ''})`);
+        return;
+      case 'beta-refused':
+        this.#lose(sock, realtimeErrors.betaRefused(end.reason), 'slow');
+        return;
+      case 'connect-failed':
+        this.#lose(sock, realtimeErrors.connectFailed(end.message, url), 'backoff');
+        return;
+      case 'closed':
+        this.#lose(sock, realtimeErrors.closed(end.code, end.reason), 'backoff');
+        return;
+      case 'dead-peer':
+        this.#lose(sock, realtimeErrors.deadPeer(this.#t.pingMs), 'backoff');
+        return;
+      case 'connect-timeout':
+        this.#lose(sock, realtimeErrors.connectTimeout(this.#t.connectMs, url), 'backoff');
+        return;
+    }
   }
 
   #onOpen(sock: Sock): void {
-    clearTimers(sock);
     this.#log.info('socket open', { bootstrap: this.#o.bootstrap });
-    if (this.#t.pingMs > 0) sock.timers.push(setInterval(() => this.#ping(sock), this.#t.pingMs));
     if (this.#o.bootstrap === 'session-update') {
       // Sent the moment the socket opens, before anything else, so no default-config window exists.
       this.#beginVerification(sock, 'bootstrap', this.#profile, [], undefined, undefined);
@@ -513,16 +511,6 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     } else {
       this.#beginVerification(sock, 'bootstrap', this.#profile, [], undefined, undefined);
     }
-  }
-
-  #ping(sock: Sock): void {
-    if (!this.#isCurrent(sock)) return;
-    if (sock.awaitingPong) {
-      this.#lose(sock, realtimeErrors.deadPeer(this.#t.pingMs), 'backoff');
-      return;
-    }
-    sock.awaitingPong = true;
-    sock.ws.ping();
   }
 
   #beginVerification(sock: Sock, purpose: Verification['purpose'], wanted: GaSessionConfig, ignore: string[], settle: Verification['settle'], previous: GaSessionConfig | undefined): void {
@@ -656,10 +644,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   }
 
   #send(sock: Sock, event: ClientEvent): void {
-    const eventId = event.event_id ?? this.#nextEventId();
-    sock.sentTypes.set(eventId, event.type);
-    if (sock.sentTypes.size > SENT_IDS_KEPT) sock.sentTypes.delete(sock.sentTypes.keys().next().value!);
-    sock.ws.send(JSON.stringify({ ...event, event_id: eventId }));
+    sock.transport.send(event);
   }
 
   #nextEventId(): string {
@@ -682,7 +667,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#losing = true;
     clearTimers(sock);
     this.#clearIdle();
-    sock.ws.terminate();
+    sock.transport.terminate();
     if (sock.turnSent.length > 0) {
       // The server never acknowledged this turn: send it again, with its commands, on the next socket.
       const refusedMs = this.#gate.requeueFront(sock.turnSent);
@@ -784,18 +769,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
 
   #closeGracefully(sock: Sock): Promise<void> {
     clearTimers(sock);
-    const ws = sock.ws;
-    if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      // A close handshake the peer never finishes is ended by a timer.
-      const timer = setTimeout(() => ws.terminate(), this.#t.closeMs);
-      ws.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      else ws.close(1000, 'client closing');
-    });
+    return sock.transport.close();
   }
 
   #isCurrent(sock: Sock): boolean {
@@ -896,7 +870,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       this.#failVerification(sock, realtimeErrors.rejected(err.message, err.param, err.eventId, err.code));
       return;
     }
-    const clientEvent = err.eventId ? sock.sentTypes.get(err.eventId) : undefined;
+    const clientEvent = err.eventId ? sock.transport.sentType(err.eventId) : undefined;
     const error = realtimeErrors.server(err.message, err.type, err.code, clientEvent, err.eventId, err.param);
     this.#log.warn(error.message, { code: error.code, ...error.context });
     this.emit('error', error);
@@ -931,15 +905,4 @@ function acknowledgeCommit(sent: GateItem[]): GateItem[] {
 function clearTimers(sock: Sock): void {
   for (const t of sock.timers) clearTimeout(t);
   sock.timers = [];
-}
-
-function rawText(data: WebSocket.RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
-}
-
-function rawLength(data: WebSocket.RawData): number {
-  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
-  return data.byteLength;
 }
