@@ -5,6 +5,7 @@
  * clear line and an exit code (never a stack trace).
  */
 import { describeError } from './core/errors.js';
+import { VERSION } from './core/version.js';
 import type { CliCommand } from './cli/command.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: CliCommand }> }> = {
@@ -22,11 +23,15 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `usage: realtime-ptt <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nrealtime-ptt <command> --help shows a command's options.\n`;
+  return `usage: realtime-ptt <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nrealtime-ptt <command> --help shows a command's options; realtime-ptt --version prints the version.\n`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`realtime-ptt ${VERSION}\n`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 2;

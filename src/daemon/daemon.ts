@@ -6,6 +6,7 @@
  */
 import type { Component } from '../core/component.js';
 import { PttError, toPttError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { ConfigWatcher, actionFor, formatProblems, valueAt, profileToSession, type Config, type ConfigProblem } from '../config/index.js';
@@ -170,7 +171,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       throw toPttError(err, 'DAEMON_START');
     }
     if (config.realtime.connection === 'on-demand') this.#sendReady('ready (on-demand: connects at the first press)');
-    this.#log.info('daemon started', { connection: config.realtime.connection, turnDetection: config.session.turnDetection.type });
+    this.#log.info('daemon started', { version: VERSION, node: process.version, connection: config.realtime.connection, turnDetection: config.session.turnDetection.type });
   }
 
   /** Stops every part in reverse order; a part that fails or hangs is logged and skipped. */

@@ -4,7 +4,7 @@
  * message (never a stack trace) and an exit status systemd can act on.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,18 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ptt-run-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('realtime-ptt', () => {
+  it('--version prints the package version; an unknown command is a usage error (2) with the command list', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const v = await run([CLI, '--version']);
+    expect(v).toMatchObject({ code: 0, stdout: `realtime-ptt ${version}\n` });
+    const bad = await run([CLI, 'sing']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command 'sing'[\s\S]*check-config/);
+    noStack(bad.stderr);
+  });
+});
 
 describe('realtime-ptt run', () => {
   it('refuses a broken config with every problem named, exit 78 (EX_CONFIG)', async () => {
