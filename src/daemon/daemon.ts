@@ -13,6 +13,7 @@ import { ConfigWatcher, actionFor, formatProblems, valueAt, profileToSession, ty
 import type { ConfigChanges } from '../config/index.js';
 import { Conductor, type ConductorOptions, type TranscriptEntry } from './conductor.js';
 import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionPort, SpeakerPort } from './ports.js';
+import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
 import type { TurnRecord } from './turn.js';
 
@@ -37,6 +38,7 @@ export interface AudioParts {
 
 export interface SessionPart extends SessionPort, Component {
   applyProfile(session: ReturnType<typeof profileToSession>): Promise<{ ok: true; mode: string; message: string; deferred?: string[] } | { ok: false; error: PttError }>;
+  setTiming(timing: SessionTiming): void;
 }
 
 export interface GpioParts {
@@ -228,6 +230,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.#o.logger.setLevel(next.log.level);
     this.#conductor?.setOptions(conductorOptions(next));
     if (before.audio.output.volume !== next.audio.output.volume) this.#audio?.setVolume?.(next.audio.output.volume);
+    if (touched('realtime.timeouts') || touched('realtime.reconnect')) this.#session?.setTiming(sessionTiming(next));
     applied.push('live');
 
     if (this.#needsNewSession(keys, before, next)) {
@@ -254,10 +257,6 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       await this.#restart('gpio', before, next, 'GPIO settings changed');
       applied.push('restart-gpio');
     }
-    const nextSession = keys.filter((k) => k.startsWith('realtime.timeouts.') || k.startsWith('realtime.reconnect.'));
-    if (nextSession.length > 0 && !applied.includes('reconnect')) {
-      this.#log.info('these settings take effect with the next session (a connection change or restart)', { keys: nextSession });
-    }
     const needsRestart = keys.filter((k) => k.startsWith('control.') || k === 'log.format' || k === 'log.transcriptFile');
     if (needsRestart.length > 0) {
       this.#log.warn('these settings take effect when the daemon restarts (systemctl restart realtime-ptt)', { keys: needsRestart });
@@ -275,7 +274,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
    */
   #needsNewSession(keys: string[], before: Config, next: Config): boolean {
     return keys.some((key) => {
-      if (key.startsWith('realtime.timeouts.') || key.startsWith('realtime.reconnect.')) return false;
+      if (key.startsWith('realtime.timeouts.') || key.startsWith('realtime.reconnect.')) return false; // live: setTiming
       if (key.startsWith('realtime.')) return true;
       return key.startsWith('session.') && actionFor(key, valueAt(before, key), valueAt(next, key)) === 'reconnect';
     });

@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.js';
 import { profileToSession, resolveApiKey, type Config } from '../config/index.js';
 import { ControlServer, createButton, createLed } from '../gpio/index.js';
 import { RealtimeSession } from '../realtime/index.js';
+import { sessionTiming } from './session-timing.js';
 import { buildAudio, earconPcm } from './audio-parts.js';
 import type { PartsFactory, SessionPart } from './daemon.js';
 
@@ -14,9 +15,6 @@ export interface PartsDeps {
   logger: Logger;
   env: Readonly<Record<string, string | undefined>>;
 }
-
-/** Socket close deadline: shutdown has 2 s in all, the session gets a fraction of it. */
-const SESSION_CLOSE_MS = 500;
 
 export function createParts(deps: PartsDeps): PartsFactory {
   const { logger, env } = deps;
@@ -47,13 +45,7 @@ export function buildSession(config: Config, deps: PartsDeps): SessionPart {
     bootstrap: realtime.bootstrap,
     connection: realtime.connection,
     session: profileToSession(config),
-    timeouts: {
-      connectMs: realtime.timeouts.connectMs,
-      verifyMs: realtime.timeouts.sessionUpdateMs,
-      idleCloseMs: realtime.timeouts.idleCloseMs,
-      closeMs: SESSION_CLOSE_MS,
-    },
-    backoff: { minMs: realtime.reconnect.minMs, maxMs: realtime.reconnect.maxMs },
+    ...sessionTiming(config),
     logger: deps.logger,
   });
 }

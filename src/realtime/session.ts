@@ -193,9 +193,9 @@ const noopLogger = (): Logger => createLogger({ level: 'error', format: 'json', 
 export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> implements Component {
   readonly name = 'realtime';
   readonly #o: RealtimeSessionOptions;
-  readonly #t: RealtimeTimeouts;
+  #t: RealtimeTimeouts;
   readonly #log: Logger;
-  readonly #backoff: Backoff;
+  #backoff: Backoff;
   readonly #gate: AudioGate;
   readonly #chunker: Chunker;
   readonly #maxQueuedMs: number;
@@ -262,6 +262,15 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     }
     if (link.status === 'connecting' || link.status === 'verifying' || link.status === 'ready') await this.#closeGracefully(link.sock);
     this.#setState('stopped', 'stopped');
+  }
+
+  /**
+   * New timeouts and reconnect delays, in force from the next timer armed (a wait already running
+   * keeps its delay). A new backoff range starts its escalation again.
+   */
+  setTiming(timing: { timeouts?: Partial<RealtimeTimeouts>; backoff?: { minMs: number; maxMs: number } }): void {
+    this.#t = { ...this.#t, ...timing.timeouts };
+    if (timing.backoff) this.#backoff = new Backoff(timing.backoff);
   }
 
   // ---- audio and turn commands -------------------------------------------------------------

@@ -155,7 +155,7 @@ describe('Daemon', () => {
     expect(d.config.gpio.longPressMs).toBe(2_000);
   });
 
-  it('conversation.minHoldMs decides, live, which presses are taps', async () => {
+  it('conversation.minHoldMs decides, live, which presses are taps; session timing changes live too', async () => {
     const { d } = await boot();
     await startReady(d);
     let turn = d.next('turn', 10_000);
@@ -169,6 +169,11 @@ describe('Daemon', () => {
     await control('tap 150');
     expect((await turn)[0]).toMatchObject({ outcome: 'complete' });
     expect(sim.connections, 'no reconnect for a live key').toHaveLength(1);
+
+    // Session timeouts and the reconnect range are handed to the running session, no new connection.
+    save(body({ conversation: { minHoldMs: 120 }, realtime: { timeouts: { sessionUpdateMs: 3_000 }, reconnect: { minMs: 100, maxMs: 400 } } }));
+    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['live'], ok: true });
+    expect(sim.connections).toHaveLength(1);
   });
 
   it('rebuilds the session when transcription is switched off (GA cannot do that in place)', async () => {

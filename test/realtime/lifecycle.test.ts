@@ -279,6 +279,27 @@ describe('connection: on-demand', () => {
   });
 });
 
+describe('setTiming (a config reload)', () => {
+  it('new timeouts and reconnect delays take effect without a new connection', async () => {
+    const h = await setup({ connection: 'on-demand', timeouts: { idleCloseMs: 60_000 }, backoff: { minMs: 10, maxMs: 20 } });
+    await h.session.start();
+    h.session.setTiming({ timeouts: { idleCloseMs: 40 }, backoff: { minMs: 30, maxMs: 30 } });
+    h.session.appendAudio(pcm(200, 1));
+    await verifiedCount(h, 1);
+    h.session.commit();
+    const [, idleDetail] = await when(h.session, 'state', (s) => s === 'idle');
+    expect(idleDetail).toBe('closed after 40 ms idle');
+
+    h.sim.setFaults((i) => (i === 1 ? { dropAfterEvents: 0 } : {}));
+    h.session.appendAudio(pcm(200, 2));
+    await verifiedCount(h, 2);
+    // The one wait came from the new range: 30 ms steps, so 15 to 30 ms.
+    expect(waitingDelays(h)).toHaveLength(1);
+    expect(waitingDelays(h)[0]).toBeGreaterThanOrEqual(15);
+    expect(waitingDelays(h)[0]).toBeLessThanOrEqual(30);
+  });
+});
+
 // ---- reconnect ---------------------------------------------------------------------------------
 
 describe('reconnect', () => {
