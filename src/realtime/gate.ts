@@ -41,8 +41,7 @@ export class AudioGate {
    * acknowledged. Returns the milliseconds of audio that did not fit under the bound, which the
    * caller must report.
    */
-  requeueFront(items: ReadonlyArray<Buffer | GateItem>): number {
-    const list = items.map((i): GateItem => (Buffer.isBuffer(i) ? { kind: 'audio', pcm: i } : i));
+  requeueFront(list: readonly GateItem[]): number {
     const total = list.reduce((n, i) => n + (i.kind === 'audio' ? i.pcm.length : 0), 0);
     const room = Math.max(0, this.#maxBytes - this.#bytes);
     let skip = Math.max(0, total - room);

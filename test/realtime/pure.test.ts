@@ -107,15 +107,20 @@ describe('AudioGate', () => {
     expect(gate.queuedMs).toBeCloseTo(4000 / 48);
   });
 
-  it('puts an uncommitted turn back in front and reports what did not fit', () => {
+  it('puts an unacknowledged turn (audio and its commands) back in front and reports what did not fit', () => {
     const gate = new AudioGate(100);
     gate.pushAudio(Buffer.alloc(2400, 9));
-    const refused = gate.requeueFront([Buffer.alloc(2400, 1), Buffer.alloc(960, 2)]);
+    const refused = gate.requeueFront([
+      { kind: 'audio', pcm: Buffer.alloc(2400, 1) },
+      { kind: 'audio', pcm: Buffer.alloc(960, 2) },
+      { kind: 'command', name: 'commit' },
+    ]);
     expect(refused).toBe(20);
-    const [first, second, third] = gate.drain();
+    const [first, second, commit, third] = gate.drain();
     expect(first).toMatchObject({ kind: 'audio' });
     expect(first!.kind === 'audio' && [first.pcm.length, first.pcm[0]]).toEqual([1440, 1]);
     expect(second!.kind === 'audio' && second.pcm[0]).toBe(2);
+    expect(commit).toEqual({ kind: 'command', name: 'commit' });
     expect(third!.kind === 'audio' && third.pcm[0]).toBe(9);
   });
 });
