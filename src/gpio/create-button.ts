@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.js';
 import { checkDeviceAccess, selectBackend, type GpioHost } from './board.js';
 import { Button } from './button.js';
 import { GpiomonBackend } from './gpiomon-backend.js';
-import { detectLibgpiod } from './libgpiod-tools.js';
+import { detectLibgpiod, findLine } from './libgpiod-tools.js';
 import { RpioBackend } from './rpio-backend.js';
 import type { RpioMock } from './rpio-driver.js';
 import { VirtualBackend } from './virtual-backend.js';
@@ -74,7 +74,8 @@ export async function checkGpioAccess(options: GpioOptions, deps: { host?: GpioH
   problems.push(...checkDeviceAccess(choice.backend, deps.host));
   if (choice.backend === 'gpiomon') {
     try {
-      await detectLibgpiod(deps.path);
+      // The line must exist too: a wrong gpio.chip or pin is named here, with the chips there are.
+      await findLine(options.pin, options.chip, await detectLibgpiod(deps.path), deps.path);
     } catch (err) {
       problems.push(err as PttError);
     }

@@ -45,6 +45,23 @@ export function parseLineLookup(output: string): { chip: string; offset: number 
   return m ? { chip: m[1]!, offset: Number(m[2]) } : undefined;
 }
 
+export interface GpioChip {
+  name: string;
+  label: string;
+  lines: number;
+}
+
+/** `gpiodetect` (1.x and 2.x alike): one "gpiochip0 [pinctrl-bcm2835] (54 lines)" per chip. */
+export function parseGpiodetect(output: string): GpioChip[] {
+  return [...output.matchAll(/^(\S+) \[([^\]]*)\] \((\d+) lines?\)$/gm)].map((m) => ({ name: m[1]!, label: m[2]!, lines: Number(m[3]) }));
+}
+
+/** gpio.chip may be written as a name, a number or a path: all mean gpiochipN. */
+export function chipName(chip: string): string {
+  if (/^\d+$/.test(chip)) return `gpiochip${chip}`;
+  return chip.replace(/^\/dev\//, '');
+}
+
 export interface GpiomonEdge {
   level: 0 | 1;
   /** Kernel event timestamp in ms (CLOCK_MONOTONIC unless the kernel is older than 5.7). */

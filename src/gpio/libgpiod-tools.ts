@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { PttError } from '../core/errors.js';
 import { toolChildEnv } from '../core/child-env.js';
-import { lineLookupCommand, parseLibgpiodVersion, parseLineLookup, type LibgpiodVersion } from './libgpiod-format.js';
+import { chipName, lineLookupCommand, parseGpiodetect, parseLibgpiodVersion, parseLineLookup, type LibgpiodVersion } from './libgpiod-format.js';
 
 export interface ToolRun {
   stdout: string;
@@ -45,7 +45,10 @@ export async function detectLibgpiod(path?: string): Promise<LibgpiodVersion> {
  * where the header is gpiochip4 on older kernels and gpiochip0 on newer ones).
  */
 export async function findLine(pin: number, chip: string | null, version: LibgpiodVersion, path?: string): Promise<{ chip: string; offset: number }> {
-  if (chip) return { chip, offset: pin };
+  if (chip) {
+    await checkChip(chip, pin, path);
+    return { chip, offset: pin };
+  }
   const name = `GPIO${pin}`;
   const [cmd, args] = lineLookupCommand(version, name);
   const run = await runTool(cmd, args, path);
@@ -57,6 +60,31 @@ export async function findLine(pin: number, chip: string | null, version: Libgpi
     });
   }
   return found;
+}
+
+/**
+ * A configured chip must exist and have the pin as a line; otherwise the error lists the chips
+ * this machine has. When gpiodetect cannot tell (not allowed, no chips visible), gpiomon itself
+ * reports the problem later.
+ */
+async function checkChip(chip: string, pin: number, path?: string): Promise<void> {
+  const run = await runTool('gpiodetect', [], path);
+  const chips = run.code === 0 ? parseGpiodetect(run.stdout) : [];
+  if (chips.length === 0) return;
+  const list = chips.map((c) => `${c.name} [${c.label}] (${c.lines} lines)`).join(', ');
+  const found = chips.find((c) => c.name === chipName(chip));
+  if (!found) {
+    throw new PttError('GPIO_CHIP_NOT_FOUND', `gpio.chip "${chip}" does not exist; this machine has: ${list}`, {
+      context: { chip, chips: chips.map((c) => c.name) },
+      hint: `set gpio.chip to one of them, or to null to use the chip that has the line GPIO${pin}`,
+    });
+  }
+  if (pin >= found.lines) {
+    throw new PttError('GPIO_LINE_NOT_FOUND', `${found.name} has lines 0-${found.lines - 1}; gpio.pin ${pin} is not one of them`, {
+      context: { chip: found.name, pin, lines: found.lines },
+      hint: `check gpio.pin (BCM numbering) and gpio.chip (this machine has: ${list})`,
+    });
+  }
 }
 
 export function firstLine(text: string): string {

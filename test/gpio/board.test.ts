@@ -84,6 +84,9 @@ describe('GPIO access', () => {
     const fake = await FakeGpiod.create('2.1.3');
     const h = { ...host('Raspberry Pi 5 Model B Rev 1.0', ['gpiochip0', 'gpiochip4']), identity: { ...PI, gids: [1000, 0] } };
     expect(await checkGpioAccess(options(), { host: h, path: fake.path })).toEqual([]);
+    // doctor also finds a gpio.chip that is not there, and names the chips that are.
+    const wrongChip = await checkGpioAccess(options({ chip: 'gpiochip4' }), { host: h, path: fake.path });
+    expect(wrongChip).toEqual([expect.objectContaining({ code: 'GPIO_CHIP_NOT_FOUND', message: expect.stringContaining('this machine has: gpiochip0') })]);
     await fake.close();
   });
 

@@ -144,6 +144,28 @@ describe('GpiomonBackend with a fake gpiomon on PATH', () => {
     await expect(backend.start()).rejects.toMatchObject({ code: 'GPIOMON_MISSING', hint: expect.stringContaining('apt install gpiod') });
   });
 
+  it.each(['1.6.3', '2.1'])('libgpiod %s: a configured chip that does not exist, or a pin past its lines, is refused with the chips this machine has', async (version) => {
+    const chips = [
+      { name: 'gpiochip0', label: 'pinctrl-rp1', lines: 54 },
+      { name: 'gpiochip10', label: 'gpio-brcmstb@107d508500', lines: 32 },
+    ];
+    const fake = await FakeGpiod.create(version, undefined, chips);
+    cleanups.push(() => fake.close());
+    const make = (chip: string, pin: number) => new GpiomonBackend({ pin, chip, pull: 'up', activeLow: true, logger: memoryLogger(), path: fake.path });
+    await expect(make('gpiochip4', 17).start()).rejects.toMatchObject({
+      code: 'GPIO_CHIP_NOT_FOUND',
+      message: 'gpio.chip "gpiochip4" does not exist; this machine has: gpiochip0 [pinctrl-rp1] (54 lines), gpiochip10 [gpio-brcmstb@107d508500] (32 lines)',
+      hint: expect.stringContaining('or to null'),
+    });
+    await expect(make('gpiochip10', 40).start()).rejects.toMatchObject({ code: 'GPIO_LINE_NOT_FOUND', message: 'gpiochip10 has lines 0-31; gpio.pin 40 is not one of them' });
+    expect(fake.spawns, 'no gpiomon was started for a bad line').toHaveLength(0);
+    // A number or a path names the same chip.
+    const ok = make('/dev/gpiochip0', 17);
+    cleanups.push(() => ok.stop());
+    await ok.start();
+    expect((await fake.spawn(0)).argv.join(' ')).toContain('/dev/gpiochip0');
+  });
+
   it('says to set gpio.chip when no line is named GPIO<pin>', async () => {
     const { backend } = await setup('1.6.3', { pin: 99 });
     await expect(backend.start()).rejects.toMatchObject({ code: 'GPIO_LINE_NOT_FOUND', hint: expect.stringContaining('gpio.chip') });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A stand-in for libgpiod's command line tools (gpiomon, gpiofind, gpioinfo, gpioset) in
+// A stand-in for libgpiod's command line tools (gpiomon, gpiodetect, gpiofind, gpioinfo, gpioset) in
 // 1.x or 2.x flavour, for tests without GPIO hardware. Started through small wrapper
 // scripts that FakeGpiod (fake-gpiod.ts) writes first on PATH. A gpiomon or gpioset
 // connects to the test's control socket, says hello (pid, argv, env) and obeys commands:
@@ -21,6 +21,11 @@ function fail(msg, code = 1) {
 
 if (args.includes('--version') || args.includes('-v')) {
   process.stdout.write(`${tool} (libgpiod) v${config.version}\nCopyright (C) 2017-2023 Bartosz Golaszewski\nLicense: GPL-2.0-or-later\n`);
+  process.exit(0);
+}
+
+if (tool === 'gpiodetect') {
+  for (const c of config.chips) process.stdout.write(`${c.name} [${c.label}] (${c.lines} lines)\n`);
   process.exit(0);
 }
 

@@ -32,12 +32,19 @@ export class FakeGpiod {
     this.server = server;
   }
 
-  /** `lines` maps line names to "<chip> <offset>", e.g. { GPIO17: 'gpiochip0 17' }. */
-  static async create(version: string, lines: Record<string, string> = { GPIO17: 'gpiochip0 17' }): Promise<FakeGpiod> {
+  /**
+   * `lines` maps line names to "<chip> <offset>", e.g. { GPIO17: 'gpiochip0 17' }; `chips` is what
+   * gpiodetect lists (by default a Pi 4's gpiochip0 with 58 lines).
+   */
+  static async create(
+    version: string,
+    lines: Record<string, string> = { GPIO17: 'gpiochip0 17' },
+    chips: Array<{ name: string; label: string; lines: number }> = [{ name: 'gpiochip0', label: 'pinctrl-bcm2711', lines: 58 }],
+  ): Promise<FakeGpiod> {
     const dir = mkdtempSync(join(tmpdir(), 'fake-gpiod-'));
     mkdirSync(join(dir, 'bin'));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ version, lines }));
-    for (const tool of ['gpiomon', 'gpiofind', 'gpioinfo', 'gpioset']) {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ version, lines, chips }));
+    for (const tool of ['gpiomon', 'gpiodetect', 'gpiofind', 'gpioinfo', 'gpioset']) {
       const file = join(dir, 'bin', tool);
       writeFileSync(file, `#!/bin/sh\nFAKE_GPIOD_DIR='${dir}' exec '${process.execPath}' '${SCRIPT}' ${tool} "$@"\n`);
       chmodSync(file, 0o755);
