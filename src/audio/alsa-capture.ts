@@ -10,7 +10,7 @@ import { Backoff } from '../core/backoff.js';
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { listAlsaDevices, suggestDevices } from './alsa-devices.js';
+import { listAlsaDevices, probeDevice, suggestDevices } from './alsa-devices.js';
 import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.js';
 import type { AudioSource, AudioSourceEvents } from './source.js';
 import { captureThreadAvailable, captureThreadsHeld, noteCaptureThread, threadpoolSize } from './threadpool.js';
@@ -93,8 +93,16 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
       throw new PttError('AUDIO_BAD_OPTION', 'no capture device configured', { hint: 'set audio.input.device (arecord -L lists them)' });
     }
     if (/^hw:/.test(device)) {
-      // alsa-capture asks for mono; a raw hw: device with another channel count fails or crashes.
-      this.options.logger?.warn('raw hw: capture device configured; it cannot convert rate or channels', { device, hint: `use plughw:${device.slice(3)}` });
+      // alsa-capture asks for 24 kHz mono; a raw hw: device that cannot do that may crash the
+      // addon (and the daemon with it), so arecord tries it first, in a child process.
+      const probe = await probeDevice('capture', device);
+      if (!probe.ok) {
+        throw new PttError('AUDIO_CAPTURE_OPEN', probe.error.message, {
+          context: { device },
+          hint: `use plughw:${device.slice(3)}, which converts rate and channels`,
+          cause: probe.error,
+        });
+      }
     }
     if (!captureThreadAvailable()) {
       this.options.logger?.warn('few libuv threads left besides the capture; file I/O may stall', { threadpoolSize: threadpoolSize(), captureThreads: captureThreadsHeld(), hint: 'run the daemon with UV_THREADPOOL_SIZE=8 in its environment' });

@@ -55,12 +55,7 @@ export async function listAlsaDevices(env: NodeJS.ProcessEnv = audioChildEnv()):
   return { capture: merge(parseDeviceNames(capL), parseHardwareCards(capl)), playback: merge(parseDeviceNames(playL), parseHardwareCards(playl)) };
 }
 
-export interface ProbeResult {
-  ok: boolean;
-  device: string;
-  kind: 'capture' | 'playback';
-  error?: PttError;
-}
+export type ProbeResult = { ok: true; device: string; kind: 'capture' | 'playback' } | { ok: false; device: string; kind: 'capture' | 'playback'; error: PttError };
 
 /**
  * Opens the device at 24 kHz mono S16_LE for a moment with arecord/aplay (`-d 1` capture of one

@@ -92,12 +92,15 @@ describe('AlsaCapture on a real ALSA file device', () => {
     expect(captureThreadsHeld()).toBe(0);
   });
 
-  it('warns that a raw hw: device cannot convert, naming the plughw: spelling', async () => {
-    const logger = memoryLogger();
-    cap = new AlsaCapture({ device: 'hw:0,0', periodMs: 20, logger, listCaptureDevices: async () => [] });
-    await expect(cap.start()).rejects.toMatchObject({ code: 'AUDIO_CAPTURE_OPEN' });
-    const warn = logger.records().find((r) => r.level === 'warn');
-    expect(warn).toMatchObject({ device: 'hw:0,0', hint: 'use plughw:0,0' });
+  it('tries a raw hw: device with arecord first and refuses it, naming the plughw: spelling, before the addon could crash on it', async () => {
+    let addonMade = false;
+    cap = new AlsaCapture({ device: 'hw:0,0', periodMs: 20, addon: () => { addonMade = true; throw new Error('not reached'); } });
+    await expect(cap.start()).rejects.toMatchObject({
+      code: 'AUDIO_CAPTURE_OPEN',
+      message: expect.stringMatching(/^capture device "hw:0,0" does not open at 24 kHz mono S16_LE: \S/),
+      hint: 'use plughw:0,0, which converts rate and channels',
+    });
+    expect(addonMade).toBe(false);
   });
 
   it('refuses a bad period before the addon sees it (the addon would throw synchronously)', async () => {
