@@ -72,10 +72,6 @@ export function measureLevel(pcm: Buffer): Level {
   return meter.level();
 }
 
-export function dbToGain(db: number): number {
-  return Math.pow(10, db / 20);
-}
-
 /** Returns a scaled copy, clipped to the 16-bit range. A gain of 1 returns the input itself. */
 export function scaleVolume(pcm: Buffer, gain: number): Buffer {
   if (gain === 1) return pcm;
