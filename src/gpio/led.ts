@@ -5,7 +5,7 @@ import { selectBackend, checkDeviceAccess } from './board.js';
 import { toolChildEnv } from '../core/child-env.js';
 import type { CreateButtonDeps } from './create-button.js';
 import { LED_PATTERNS, type LedState, type LedStep } from './led-patterns.js';
-import { gpiosetArgs, type LibgpiodVersion } from './libgpiod-format.js';
+import { gpiosetArgs, gpiosetToggleArgs, type LibgpiodVersion } from './libgpiod-format.js';
 import { detectLibgpiod, findLine } from './libgpiod-tools.js';
 import { acquireRpio, releaseRpio, type Rpio, type RpioMock } from './rpio-driver.js';
 import type { GpioOptions } from './types.js';
@@ -14,6 +14,8 @@ import type { GpioOptions } from './types.js';
 export interface LedDriver {
   start(): Promise<void>;
   write(level: 0 | 1): void;
+  /** Plays a whole looping pattern by itself (no timer per step); false when it cannot. */
+  loop?(steps: readonly LedStep[]): boolean;
   stop(): Promise<void>;
 }
 
@@ -40,8 +42,9 @@ export class RpioLedDriver implements LedDriver {
 }
 
 /**
- * gpioset holds a line only while it runs, so each change replaces the child. Fine for
- * the slow patterns here; a 2.x interactive gpioset would avoid the respawns.
+ * gpioset holds a line only while it runs, so a change replaces the child. libgpiod 2.x
+ * gpioset can toggle by itself (`--toggle=60ms,2940ms` repeats): one child per LED state.
+ * 1.x cannot, so there it is one child per level change.
  */
 export class GpiosetLedDriver implements LedDriver {
   private child: ChildProcess | undefined;
@@ -56,8 +59,19 @@ export class GpiosetLedDriver implements LedDriver {
   write(level: 0 | 1): void {
     if (!this.line || !this.version || level === this.level) return;
     this.level = level;
+    this.#run(gpiosetArgs(this.version, this.line, level));
+  }
+  loop(steps: readonly LedStep[]): boolean {
+    if (!this.line || !this.version) return false;
+    const toggles = gpiosetToggleArgs(this.version, this.line, steps);
+    if (!toggles) return false;
+    this.level = undefined; // the child changes the level by itself
+    this.#run(toggles);
+    return true;
+  }
+  #run(args: string[]): void {
     this.child?.kill('SIGTERM');
-    const child = spawn('gpioset', gpiosetArgs(this.version, this.line, level), { env: toolChildEnv(this.options.path), stdio: 'ignore' });
+    const child = spawn('gpioset', args, { env: toolChildEnv(this.options.path), stdio: 'ignore' });
     child.on('error', (err) => this.options.logger.warn('gpioset failed; the LED is not updated', { error: err }));
     this.child = child;
   }
@@ -117,6 +131,10 @@ export class Led implements Component {
   private play(steps: readonly LedStep[], index: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (index === 0 && steps.length > 1 && this.driver?.loop?.(steps)) {
+      this.out = steps[0]![0];
+      return;
+    }
     const [level, ms] = steps[index % steps.length]!;
     this.out = level;
     this.driver?.write(level);

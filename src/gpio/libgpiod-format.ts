@@ -34,6 +34,18 @@ export function gpiosetArgs(version: LibgpiodVersion, line: { chip: string; offs
   return ['--mode=signal', line.chip, `${line.offset}=${value}`];
 }
 
+/**
+ * 2.x gpioset that plays a looping pattern itself: start at the first level, toggle after each
+ * period, repeat. Only for patterns that alternate levels with finite steps; undefined otherwise
+ * (1.x has no --toggle).
+ */
+export function gpiosetToggleArgs(version: LibgpiodVersion, line: { chip: string; offset: number }, steps: ReadonlyArray<readonly [0 | 1, number]>): string[] | undefined {
+  if (version.major < 2 || steps.length < 2 || steps.length % 2 !== 0) return undefined;
+  const alternating = steps.every(([level, ms], i) => Number.isFinite(ms) && ms > 0 && level === (i % 2 === 0 ? steps[0]![0] : 1 - steps[0]![0]));
+  if (!alternating) return undefined;
+  return [`--chip=${line.chip}`, `--toggle=${steps.map(([, ms]) => `${Math.round(ms)}ms`).join(',')}`, `${line.offset}=${steps[0]![0]}`];
+}
+
 /** How to find the chip of a named line: 1.x has gpiofind, 2.x folded it into gpioinfo. */
 export function lineLookupCommand(version: LibgpiodVersion, lineName: string): [string, string[]] {
   return version.major >= 2 ? ['gpioinfo', [lineName]] : ['gpiofind', [lineName]];

@@ -55,7 +55,30 @@ describe('status LED', () => {
     expect(led.state).toBe('error');
   });
 
-  it('drives the line with gpioset on libgpiod (one child per level change)', async () => {
+  it('with libgpiod 2.x, one gpioset child per LED state plays the whole pattern (--toggle), none per blink', async () => {
+    const fake = await FakeGpiod.create('2.1.3', { GPIO27: 'gpiochip0 27' });
+    const dev = mkdtempSync(join(tmpdir(), 'ptt-led-dev-'));
+    writeFileSync(join(dev, 'gpiochip0'), '');
+    try {
+      led = createLed(options({ backend: 'gpiomon', ledPin: 27 }), { logger: memoryLogger(), path: fake.path, host: { devDir: dev } });
+      await led.start();
+      led.setState('thinking'); // 120 ms on, 120 ms off, looping
+      expect((await fake.spawn(0)).argv).toEqual(['--chip=gpiochip0', '--toggle=120ms,120ms', '27=1']);
+      await new Promise((r) => setTimeout(r, 600)); // five level changes: no new child
+      expect(fake.spawns).toHaveLength(1);
+      led.setState('listening'); // steady on
+      expect((await fake.spawn(1)).argv).toEqual(['--chip=gpiochip0', '27=1']);
+      led.setState('error');
+      expect((await fake.spawn(2)).argv).toEqual(['--chip=gpiochip0', '--toggle=100ms,100ms,100ms,1200ms', '27=1']);
+      await led.stop();
+      led = undefined;
+    } finally {
+      await fake.close();
+      rmSync(dev, { recursive: true, force: true });
+    }
+  });
+
+  it('drives the line with gpioset on libgpiod 1.x (one child per level change)', async () => {
     const fake = await FakeGpiod.create('1.6.3', { GPIO27: 'gpiochip0 27' });
     const dev = mkdtempSync(join(tmpdir(), 'ptt-led-dev-'));
     mkdirSync(dev, { recursive: true });

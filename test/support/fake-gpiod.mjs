@@ -50,7 +50,7 @@ const positionals = args.filter((a) => !a.startsWith('-'));
 const allowed =
   tool === 'gpiomon'
     ? major >= 2 ? /^--(bias|edges|chip)=/ : /^(--line-buffered|--bias=.*)$/
-    : major >= 2 ? /^--chip=/ : /^--mode=signal$/;
+    : major >= 2 ? /^--(chip=|toggle=\d+(us|ms|s)?(,\d+(us|ms|s)?)*$)/ : /^--mode=signal$/; // periods as libgpiod's parse_period reads them
 for (const o of options) if (!allowed.test(o)) fail(`unrecognized option '${o}'`);
 const wantPositionals = major >= 2 ? 1 : 2;
 if (positionals.length !== wantPositionals) fail('at least one GPIO line must be specified');
