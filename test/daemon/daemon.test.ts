@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { encodeWav } from '../../src/audio/index.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
@@ -174,6 +174,35 @@ describe('Daemon', () => {
     save(body({ conversation: { minHoldMs: 120 }, realtime: { timeouts: { sessionUpdateMs: 3_000 }, reconnect: { minMs: 100, maxMs: 400 } } }));
     expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['live'], ok: true });
     expect(sim.connections).toHaveLength(1);
+  });
+
+  it('on-demand: READY with no connection; a press connects, verifies before any audio, answers, and the idle session closes', async () => {
+    save(body({ realtime: { connection: 'on-demand', timeouts: { idleCloseMs: 1_000 } } }));
+    const { d, notifier } = await boot();
+    await startReady(d);
+    expect(notifier.calls).toContain('ready ready (on-demand: connects at the first press)');
+    expect(sim.connections).toHaveLength(0);
+
+    const turn = d.next('turn', 10_000);
+    await control('tap 400');
+    expect((await turn)[0]).toMatchObject({ outcome: 'complete' });
+    expect(sim.connections).toHaveLength(1);
+    const order = sim.frames.filter((f) => f.connection === 0).map((f) => f.type);
+    expect(order[0]).toBe('session.update');
+    expect(order.indexOf('input_audio_buffer.append')).toBeGreaterThan(0);
+    await vi.waitFor(() => expect(sim.connections[0]!.closedWith).toMatchObject({ by: 'client', code: 1000 }), { timeout: 5_000 });
+  });
+
+  it('client-secret bootstrap: mints with the profile, sends no session.update, and answers a turn', async () => {
+    save(body({ realtime: { bootstrap: 'client-secret' } }));
+    const { d } = await boot();
+    await startReady(d);
+    const turn = d.next('turn', 10_000);
+    await control('tap 400');
+    expect((await turn)[0]).toMatchObject({ outcome: 'complete' });
+    expect(sim.framesOf('session.update')).toHaveLength(0);
+    expect(sim.connections[0]).toMatchObject({ clientSecret: true, authMatched: true });
+    expect(sim.connections[0]!.query.model, 'the secret names the model, not the URL').toBeUndefined();
   });
 
   it('rebuilds the session when transcription is switched off (GA cannot do that in place)', async () => {
