@@ -20,6 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { parseConfig, profileToSession } from '../src/config/index.js';
 import { RealtimeSession, type Bootstrap, type GaSessionConfig } from '../src/realtime/index.js';
 import { RealtimeSimulator } from '../src/simulator/index.js';
 
@@ -45,17 +46,13 @@ const KEY = 'sk-bench-session-0123456789abcdefghij';
 const CHUNK_MS = 20;
 const BYTES_PER_MS = 48;
 
-const PCM = { type: 'audio/pcm', rate: 24000 } as const;
-const PROFILE: GaSessionConfig = {
-  type: 'realtime',
-  model: 'gpt-realtime',
-  instructions: 'You are a kitchen assistant. Answer in one sentence.',
-  output_modalities: ['audio'],
-  audio: {
-    input: { format: PCM, turn_detection: null },
-    output: { format: PCM, voice: 'cedar' },
-  },
-};
+/** The daemon's own default device profile, as `print-session` shows it. */
+const PROFILE = defaultProfile();
+function defaultProfile(): GaSessionConfig {
+  const loaded = parseConfig('', {});
+  if (!loaded.ok) throw new Error('the default config does not validate');
+  return profileToSession(loaded.config);
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
