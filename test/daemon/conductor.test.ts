@@ -146,6 +146,21 @@ function reply(s: ReturnType<typeof setup>, responseId: string, itemId: string, 
   for (let i = 0; i < chunks; i++) s.session.fire('audio', { responseId, itemId, pcm: ms(chunkMs) });
 }
 
+/** A started conductor whose session is verified: the usual starting point. */
+async function ready(options: Partial<ConductorOptions> = {}): Promise<ReturnType<typeof setup>> {
+  const s = setup(options);
+  await s.conductor.start();
+  s.session.ready();
+  return s;
+}
+
+/** Press, hold for `heldMs`, release. */
+function talk(s: ReturnType<typeof setup>, heldMs: number): void {
+  s.button.press();
+  s.advance(heldMs);
+  s.button.release();
+}
+
 beforeEach(() => {
   vi.useFakeTimers();
 });
@@ -206,12 +221,8 @@ describe('conductor, push to talk', () => {
   });
 
   it('treats a short tap as nothing asked: clears the input, no commit, no response', async () => {
-    const s = setup({ minHoldMs: 200 });
-    await s.conductor.start();
-    s.session.ready();
-    s.button.press();
-    s.advance(80);
-    s.button.release();
+    const s = await ready({ minHoldMs: 200 });
+    talk(s, 80);
     expect(s.session.calls).toEqual(['clear', 'append', 'clear']);
     expect(s.turns[0]).toMatchObject({ outcome: 'tap', heldMs: 80 });
     expect(s.turns[0]!.reason).toMatch(/held 80 ms/);
@@ -237,9 +248,7 @@ describe('conductor, push to talk', () => {
 
 describe('conductor, barge-in', () => {
   async function speaking() {
-    const s = setup();
-    await s.conductor.start();
-    s.session.ready();
+    const s = await ready();
     s.speaker.drain();
     s.button.press();
     s.advance(500);
@@ -317,9 +326,7 @@ describe('conductor, barge-in', () => {
   });
 
   it('a long press without a barge-in is just someone talking at length', async () => {
-    const s = setup();
-    await s.conductor.start();
-    s.session.ready();
+    const s = await ready();
     s.button.press();
     s.advance(2000);
     s.button.longPress();
@@ -331,9 +338,7 @@ describe('conductor, barge-in', () => {
 
 describe('conductor, losing the connection', () => {
   it('keeps a turn that was still being recorded (the session re-sends it) and answers it after re-verification', async () => {
-    const s = setup();
-    await s.conductor.start();
-    s.session.ready();
+    const s = await ready();
     s.button.press();
     s.advance(300);
     s.session.lose();
@@ -352,12 +357,8 @@ describe('conductor, losing the connection', () => {
   });
 
   it('keeps a released turn whose commit the server had not acknowledged (the session re-sends it whole)', async () => {
-    const s = setup();
-    await s.conductor.start();
-    s.session.ready();
-    s.button.press();
-    s.advance(500);
-    s.button.release();
+    const s = await ready();
+    talk(s, 500);
     s.session.lose();
     expect(s.turns).toHaveLength(0);
     expect(s.earcons).not.toContain('error');
@@ -371,12 +372,8 @@ describe('conductor, losing the connection', () => {
   });
 
   it('drops a turn whose commit the lost connection had acknowledged, with the error earcon and the reason', async () => {
-    const s = setup();
-    await s.conductor.start();
-    s.session.ready();
-    s.button.press();
-    s.advance(500);
-    s.button.release();
+    const s = await ready();
+    talk(s, 500);
     s.session.fire('inputCommitted', { itemId: 'u1' });
     s.session.lose();
     expect(s.earcons.at(-1)).toBe('error');
@@ -388,9 +385,7 @@ describe('conductor, losing the connection', () => {
   it('drops a turn with no answer after answerTimeoutMs and says why', async () => {
     const s = setup({ answerTimeoutMs: 5_000 });
     await s.conductor.start();
-    s.button.press();
-    s.advance(500);
-    s.button.release();
+    talk(s, 500);
     s.session.fire('error', new PttError('REALTIME_CONNECT_FAILED', 'could not connect to wss://x: ECONNREFUSED; reconnecting'));
     s.advance(4_999);
     expect(s.turns).toHaveLength(0);
@@ -402,12 +397,8 @@ describe('conductor, losing the connection', () => {
   });
 
   it('plays what arrived of an answer cut by the connection, and logs the turn as cut', async () => {
-    const s = setup();
-    await s.conductor.start();
-    s.session.ready();
-    s.button.press();
-    s.advance(500);
-    s.button.release();
+    const s = await ready();
+    talk(s, 500);
     reply(s, 'r', 'i', 3);
     s.session.fire('responseDone', { responseId: 'r', status: 'disconnected' });
     s.session.lose();
@@ -459,9 +450,7 @@ describe('conductor, hands-free', () => {
   });
 
   it('with barge-in by voice, speech during an answer stops it and truncates at what was heard', async () => {
-    const s = setup({ turnDetection: 'semantic_vad', bargeInByVoice: true, earcons: false });
-    await s.conductor.start();
-    s.session.ready();
+    const s = await ready({ turnDetection: 'semantic_vad', bargeInByVoice: true, earcons: false });
     reply(s, 'r1', 'a1', 5);
     s.speaker.played = 250;
     s.session.calls = [];
