@@ -12,6 +12,7 @@ import {
   PROFILE,
   all,
   appendedOn,
+  commitAndWait,
   expectConformingFrames,
   expectGateHeld,
   expectSamePcm,
@@ -88,9 +89,7 @@ describe('client-secret bootstrap', () => {
     const [info] = await rig.session.next('verified', 5000);
     expect(info).toMatchObject({ bootstrap: 'client-secret', attempts: 1, updatesSent: 0 });
     rig.append(pcm(2, 120));
-    const committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
 
     expect(requests).toHaveLength(1);
     expect(requests[0]!.url).toBe(`${rig.sim.httpUrl}/realtime/client_secrets`);
@@ -117,9 +116,7 @@ describe('client-secret bootstrap', () => {
     const [info] = await rig.session.next('verified', 5000);
     expect(info).toMatchObject({ bootstrap: 'client-secret', updatesSent: 1 });
     rig.append(pcm(2, 120));
-    const committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     const [session] = expectGaUpdates(rig, 1);
     expect(session).toEqual(PROFILE);
     expectConformingFrames(rig);

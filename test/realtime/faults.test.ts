@@ -16,6 +16,7 @@ import {
   PROFILE,
   all,
   appendedOn,
+  commitAndWait,
   connectionsWith,
   errorsOf,
   expectConformingFrames,
@@ -125,9 +126,7 @@ describe('session.update faults', () => {
     const info = await verifiedOn(rig, 0);
     expect(info).toMatchObject({ attempts: 1, updatesSent: 1 });
     rig.append(pcm(3));
-    const committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     expectGateHeld(rig);
     expectConformingFrames(rig);
     expectSamePcm(appendedOn(rig, 0), all(rig.accepted));
@@ -243,9 +242,7 @@ describe('connection faults', () => {
     await verifiedOn(rig, 1);
     const ackedOnFirst = acked;
     rig.append(pcm(3, 40));
-    const committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     const turn2 = Buffer.concat([pcm(2, 120), pcm(3, 40)]);
     expectSamePcm(appendedOn(rig, 0).subarray(0, turn1.length), turn1, 'turn 1 on the first connection');
     if (ackedOnFirst === 1) {
@@ -266,9 +263,7 @@ describe('connection faults', () => {
     rig.append(pcm(1));
     await verifiedOn(rig, 0);
     rig.append(pcm(2, 120));
-    let committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     const turn1 = all(rig.accepted);
     expectSamePcm(appendedOn(rig, 0), turn1, 'turn 1');
 
@@ -282,9 +277,7 @@ describe('connection faults', () => {
     await verifiedOn(rig, 1);
     stopFeeding();
     rig.append(pcm(4));
-    committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
 
     expectSamePcm(appendedOn(rig, 1), all(rig.accepted).subarray(turn1.length), 'turn 2');
     expect(connectionsWith(rig, 'input_audio_buffer.commit')).toEqual([0, 1]);
@@ -338,9 +331,7 @@ describe('faults while a changed profile is applied live', () => {
     rig.append(pcm(2));
     rig.append(pcm(3));
     expect(await applying).toMatchObject({ ok: true, mode: 'live' });
-    const committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     const after = afterApplyUpdate(rig, 0);
     const answered = after.findIndex((e) => e.dir === 'out' && e.type === 'session.updated');
     const firstAppend = after.findIndex((e) => e.dir === 'in' && e.type === 'input_audio_buffer.append');
@@ -367,9 +358,7 @@ describe('faults while a changed profile is applied live', () => {
     expect(error?.message).toBe('the server did not apply the profile after 2 session.update(s): audio.output.speed: wanted 1.25, got 1');
     rig.append(pcm(3));
     await verifiedOn(rig, 1);
-    const committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     // Nothing but the two tries of the change went out on the old connection after it began.
     expect(afterApplyUpdate(rig, 0).filter((e) => e.dir === 'in').map((e) => e.type)).toEqual(['session.update', 'session.update']);
     // The new connection is bootstrapped with the profile that worked.
@@ -441,9 +430,7 @@ describe('audio from inside the session\'s own events', () => {
     rig.session.on('responseDone', () => rig.append(pcm(n++)));
     rig.append(pcm(1, 120));
     await verifiedOn(rig, 1);
-    let committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     const turn1 = all(rig.accepted);
     expectSamePcm(appendedOn(rig, 1), turn1, 'turn 1');
 
@@ -452,9 +439,7 @@ describe('audio from inside the session\'s own events', () => {
     expect((await done)[0]).toMatchObject({ status: 'disconnected' });
     rig.append(pcm(2, 120));
     await verifiedOn(rig, 2);
-    committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     expectSamePcm(appendedOn(rig, 2), all(rig.accepted).subarray(turn1.length), 'turn 2');
 
     // One socket at a time: the refused one, the dropped one, the current one; nothing left open behind.
@@ -474,9 +459,7 @@ describe('malformed and unexpected server frames', () => {
     rig.append(pcm(1));
     await verifiedOn(rig, 0);
     rig.append(pcm(2, 120));
-    const committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     let audioBytes = 0;
     let transcript = '';
     rig.session.on('audio', (a) => (audioBytes += a.pcm.length));
@@ -532,9 +515,7 @@ describe('the gate bound', () => {
 
     await verifiedOn(rig, 1);
     rig.append(pcm(6, 40));
-    const committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     expectSamePcm(appendedOn(rig, 1), Buffer.concat([pcm(1, 120), pcm(4, 40), pcm(6, 40)]));
     expectGateHeld(rig);
     expectConformingFrames(rig);
@@ -552,9 +533,7 @@ describe('the gate bound', () => {
     expect(error!.message).toBe('audio refused: 150 ms would pass the 300 ms held while the session is not ready');
     expect(error!.context).toMatchObject({ maxQueuedMs: 300, refusedMs: 150 });
     await verifiedOn(rig, 1);
-    const committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     // The end of the turn is what is kept.
     const turn = Buffer.concat([pcm(1, 250), pcm(2, 200)]);
     expectSamePcm(appendedOn(rig, 1), turn.subarray(turn.length - 300 * 48));
@@ -578,9 +557,7 @@ describe('the gate bound', () => {
     expect(rig.append(pcm(4, 120))).toBe(false);
     expect(rig.errors.map((e) => e.code)).toEqual(['REALTIME_GATE_OVERFLOW', 'REALTIME_CONNECTION_LOST', 'REALTIME_GATE_OVERFLOW']);
     await verifiedOn(rig, 1);
-    const committed = rig.session.next('inputCommitted', 5000);
-    rig.session.commit();
-    await committed;
+    await commitAndWait(rig);
     expectSamePcm(appendedOn(rig, 1), Buffer.concat([pcm(1, 120), pcm(3, 40)]));
   });
 });

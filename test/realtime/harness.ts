@@ -66,6 +66,13 @@ export interface Rig {
 
 const rigs: Rig[] = [];
 
+/** Commits the input and waits for the server's input_audio_buffer.committed. */
+export async function commitAndWait(rig: Rig): Promise<void> {
+  const committed = rig.session.next('inputCommitted', 5000);
+  rig.session.commit();
+  await committed;
+}
+
 export async function startRig(options: {
   faults?: FaultPlan | ((i: number) => FaultPlan);
   sim?: SimulatorOptions;
