@@ -144,9 +144,13 @@ async function main(): Promise<void> {
   const aplayMs = childCpuMs(speaker.pid) - aplay0;
   print(`capture frame interval (ms, period 20): ${stats(intervals)}`);
   print(`capture frame jitter |interval-20| (ms): ${stats(intervals.map((v) => Math.abs(v - 20)))}`);
-  print(`CPU per minute of capture+playback: daemon ${((cpu.user + cpu.system) / 1000 / wallMin / 1000).toFixed(2)} s, aplay ${(aplayMs / wallMin / 1000).toFixed(2)} s (of 60 s on one core; aplay measured in 10 ms ticks)`);
+  print(
+    `CPU per minute of capture+playback: daemon ${((cpu.user + cpu.system) / 1000 / wallMin / 1000).toFixed(2)} s, aplay ${(aplayMs / wallMin / 1000).toFixed(2)} s (of 60 s on one core; aplay measured in 10 ms ticks)`,
+  );
   print(`file I/O latency (readFile+stat, ms): idle ${stats(fsBaseline)}`);
-  print(`file I/O latency (readFile+stat, ms): with capture holding ${captureThreadsHeld()} of ${threadpoolSize()} threadpool threads ${stats(fsBusy)}`);
+  print(
+    `file I/O latency (readFile+stat, ms): with capture holding ${captureThreadsHeld()} of ${threadpoolSize()} threadpool threads ${stats(fsBusy)}`,
+  );
   await speaker.stop();
   await cap.stop();
   feeder.kill();

@@ -103,7 +103,9 @@ async function main(): Promise<void> {
       records.push(r);
       if (!values.quiet) {
         process.stdout.write(
-          `turn ${String(i).padStart(3)} ${String(r.outcome).padEnd(8)} ` + TIMINGS.map((t) => `${t.replace(/Ms$/, '')}=${r[t] ?? '-'}`).join(' ') + '\n',
+          `turn ${String(i).padStart(3)} ${String(r.outcome).padEnd(8)} ` +
+            TIMINGS.map((t) => `${t.replace(/Ms$/, '')}=${r[t] ?? '-'}`).join(' ') +
+            '\n',
         );
       }
       // Steady state is measured after the first ten turns (JIT warm-up, first allocations).
@@ -113,17 +115,25 @@ async function main(): Promise<void> {
     const wallS = (performance.now() - wall) / 1000;
 
     const complete = records.filter((r) => r.outcome === 'complete').length;
-    console.log(`\n${TURNS} turns in ${wallS.toFixed(1)} s (hold ${HOLD_MS} ms, reply ${REPLY_MS} ms, earcons ${values['no-earcons'] ? 'off' : 'on'}, output lead 60 ms), ${complete} complete, ${TURNS - complete} other`);
+    console.log(
+      `\n${TURNS} turns in ${wallS.toFixed(1)} s (hold ${HOLD_MS} ms, reply ${REPLY_MS} ms, earcons ${values['no-earcons'] ? 'off' : 'on'}, output lead 60 ms), ${complete} complete, ${TURNS - complete} other`,
+    );
     console.log(`daemon startup to first verified session: ${startup} ms`);
     for (const t of TIMINGS) {
       const vals = records.map((r) => r[t]).filter((v): v is number => typeof v === 'number');
       console.log(`  ${t.padEnd(22)} ${summary(vals)}  (ms, ${vals.length} turns)`);
     }
-    console.log(`daemon RSS: ${(atStart.rssKb / 1024).toFixed(1)} MB after start, ${baseline ? (baseline.rssKb / 1024).toFixed(1) : '?'} MB after 10 turns, ${(end.rssKb / 1024).toFixed(1)} MB after ${TURNS} turns`);
-    console.log(`daemon CPU: ${end.cpuS.toFixed(2)} s total; ${(((end.cpuS - atStart.cpuS) / wallS) * 100).toFixed(1)}% of one core during the turns`);
+    console.log(
+      `daemon RSS: ${(atStart.rssKb / 1024).toFixed(1)} MB after start, ${baseline ? (baseline.rssKb / 1024).toFixed(1) : '?'} MB after 10 turns, ${(end.rssKb / 1024).toFixed(1)} MB after ${TURNS} turns`,
+    );
+    console.log(
+      `daemon CPU: ${end.cpuS.toFixed(2)} s total; ${(((end.cpuS - atStart.cpuS) / wallS) * 100).toFixed(1)}% of one core during the turns`,
+    );
     if (baseline) {
       const s = (performance.now() - baseline.at) / 1000;
-      console.log(`  steady state (turns 11-${TURNS}): ${(((end.cpuS - baseline.cpuS) / s) * 100).toFixed(1)}% of one core, RSS ${((end.rssKb - baseline.rssKb) / 1024).toFixed(1)} MB growth`);
+      console.log(
+        `  steady state (turns 11-${TURNS}): ${(((end.cpuS - baseline.cpuS) / s) * 100).toFixed(1)}% of one core, RSS ${((end.rssKb - baseline.rssKb) / 1024).toFixed(1)} MB growth`,
+      );
     }
     const exit = await daemon.stop('SIGTERM');
     console.log(`SIGTERM to exit: ${exit.ms} ms (code ${exit.code})`);

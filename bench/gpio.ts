@@ -46,7 +46,9 @@ async function cpuPerMinute(label: string, setup: () => Promise<() => Promise<vo
   const wall = monotonicMs() - t0;
   await teardown();
   const perMin = ((used.user + used.system) / 1000) * (60_000 / wall);
-  console.log(`  ${label.padEnd(44)} ${perMin.toFixed(0).padStart(6)} ms CPU per minute (${((perMin / 60_000) * 100).toFixed(2)}% of one core)`);
+  console.log(
+    `  ${label.padEnd(44)} ${perMin.toFixed(0).padStart(6)} ms CPU per minute (${((perMin / 60_000) * 100).toFixed(2)}% of one core)`,
+  );
   return perMin;
 }
 
@@ -77,7 +79,15 @@ async function latency(
   const press: number[] = [];
   for (let i = 0; i < PRESSES; i++) {
     const t0 = monotonicMs();
-    const gotEdge = backend ? new Promise<void>((r) => backend.on('level', function once() { backend.off('level', once); edge.push(monotonicMs() - t0); r(); })) : Promise.resolve();
+    const gotEdge = backend
+      ? new Promise<void>((r) =>
+          backend.on('level', function once() {
+            backend.off('level', once);
+            edge.push(monotonicMs() - t0);
+            r();
+          }),
+        )
+      : Promise.resolve();
     const gotPress = button.next('press', 5000).then(() => void press.push(monotonicMs() - t0));
     await drive(true);
     await Promise.all([gotEdge, gotPress]);
@@ -109,12 +119,16 @@ async function main(): Promise<void> {
     rpio.poll(17, () => undefined);
     return () => rpio.poll(17, null);
   });
-  console.log(`  => above baseline: sampling ${(sampling - base).toFixed(0)} ms/min, poll ${(poll - base).toFixed(0)} ms/min (${((poll - base) / Math.max(1, sampling - base)).toFixed(1)}x)\n`);
+  console.log(
+    `  => above baseline: sampling ${(sampling - base).toFixed(0)} ms/min, poll ${(poll - base).toFixed(0)} ms/min (${((poll - base) / Math.max(1, sampling - base)).toFixed(1)}x)\n`,
+  );
 
   console.log('Press-to-event latency per backend harness:');
   rpio.init({ mock: 'raspi-3', mapping: 'gpio', close_on_exit: false });
   rpio.write(17, 1);
-  await latency('rpio', new RpioBackend({ pin: 17, pull: 'up', sampleMs: DEFAULT_GPIO_OPTIONS.sampleMs, mock: 'raspi-3' }), (p) => rpio.write(17, p ? 0 : 1));
+  await latency('rpio', new RpioBackend({ pin: 17, pull: 'up', sampleMs: DEFAULT_GPIO_OPTIONS.sampleMs, mock: 'raspi-3' }), (p) =>
+    rpio.write(17, p ? 0 : 1),
+  );
 
   for (const version of ['1.6.3', '2.1.3']) {
     const fake = await FakeGpiod.create(version);

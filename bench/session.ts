@@ -23,6 +23,7 @@ import WebSocket from 'ws';
 import { parseConfig, profileToSession } from '../src/config/index.js';
 import { RealtimeSession, type Bootstrap, type GaSessionConfig } from '../src/realtime/index.js';
 import { RealtimeSimulator } from '../src/simulator/index.js';
+import { BYTES_PER_MS } from '../src/core/pcm-format.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +45,6 @@ if (!['both', 'paced', 'unpaced'].includes(MODE)) throw new Error(`--mode must b
 const WARMUP = 3;
 const KEY = 'sk-bench-session-0123456789abcdefghij';
 const CHUNK_MS = 20;
-const BYTES_PER_MS = 48;
 
 /** The daemon's own default device profile, as `print-session` shows it. */
 const PROFILE = defaultProfile();
@@ -83,7 +83,10 @@ function newSession(url: string, bootstrap: Bootstrap): RealtimeSession {
   });
 }
 
-async function verifiedSession(url: string, bootstrap: Bootstrap): Promise<{ session: RealtimeSession; startToVerifiedMs: number; socketToVerifiedMs: number }> {
+async function verifiedSession(
+  url: string,
+  bootstrap: Bootstrap,
+): Promise<{ session: RealtimeSession; startToVerifiedMs: number; socketToVerifiedMs: number }> {
   const session = newSession(url, bootstrap);
   const failed = new Promise<never>((_, reject) => session.once('error', (e) => reject(e)));
   const t0 = performance.now();
@@ -107,7 +110,10 @@ async function connectToVerified(sim: RealtimeSimulator): Promise<void> {
       total.push(r.startToVerifiedMs);
       socket.push(r.socketToVerifiedMs);
     }
-    const what = bootstrap === 'session-update' ? 'handshake + session.created + session.update/updated' : 'mint (HTTP POST) + handshake + session.created';
+    const what =
+      bootstrap === 'session-update'
+        ? 'handshake + session.created + session.update/updated'
+        : 'mint (HTTP POST) + handshake + session.created';
     console.log(`  ${bootstrap.padEnd(15)} start->verified  ${summary(total)} ms   [${what}]`);
     console.log(`  ${''.padEnd(15)} socket->verified ${summary(socket.map(Math.round), 0)} ms   (VerifiedInfo.ms, whole ms)`);
   }
@@ -116,7 +122,9 @@ async function connectToVerified(sim: RealtimeSimulator): Promise<void> {
 // ---- 2. gate latency ------------------------------------------------------------------------
 
 async function gateLatency(sim: RealtimeSimulator): Promise<void> {
-  console.log(`\n2. gate latency once verified (one ${CHUNK_MS} ms chunk at a time, ${APPENDS} chunks after 100 warm-up; frame received = simulator's 'message')`);
+  console.log(
+    `\n2. gate latency once verified (one ${CHUNK_MS} ms chunk at a time, ${APPENDS} chunks after 100 warm-up; frame received = simulator's 'message')`,
+  );
   let arrived: (() => void) | undefined;
   const onFrame = (f: { type: string }) => {
     if (f.type === 'input_audio_buffer.append') arrived?.();
@@ -147,7 +155,9 @@ async function gateLatency(sim: RealtimeSimulator): Promise<void> {
   const bare: number[] = [];
   for (let i = 0; i < 100 + APPENDS; i++) {
     const r = await roundTrip(() => session.appendAudio(pcm));
-    const b = await roundTrip(() => ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: pcm.toString('base64'), event_id: `b_${i}` })));
+    const b = await roundTrip(() =>
+      ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: pcm.toString('base64'), event_id: `b_${i}` })),
+    );
     if (i >= 100) {
       viaSession.push(r.total);
       callCost.push(r.call);
@@ -166,8 +176,15 @@ async function gateLatency(sim: RealtimeSimulator): Promise<void> {
   const p = (v: number[], q: number) => [...v].sort((a, b) => a - b)[Math.floor(q * (v.length - 1))]!;
   console.log(`  session.appendAudio -> frame at server  ${summary(viaSession, 3)} ms`);
   console.log(`  bare ws.send        -> frame at server  ${summary(bare, 3)} ms`);
-  console.log(`  added by the session (difference)       p50 ${(p(viaSession, 0.5) - p(bare, 0.5)).toFixed(3)} ms  p99 ${(p(viaSession, 0.99) - p(bare, 0.99)).toFixed(3)} ms`);
-  console.log(`  appendAudio() call itself (synchronous) ${summary(callCost.map((v) => v * 1000), 1)} us`);
+  console.log(
+    `  added by the session (difference)       p50 ${(p(viaSession, 0.5) - p(bare, 0.5)).toFixed(3)} ms  p99 ${(p(viaSession, 0.99) - p(bare, 0.99)).toFixed(3)} ms`,
+  );
+  console.log(
+    `  appendAudio() call itself (synchronous) ${summary(
+      callCost.map((v) => v * 1000),
+      1,
+    )} us`,
+  );
 }
 
 // ---- 3. CPU per minute of audio ----------------------------------------------------------------
@@ -175,7 +192,19 @@ async function gateLatency(sim: RealtimeSimulator): Promise<void> {
 /** The simulator as a child process (its CPU is not ours); resolves with its URL. */
 async function childSimulator(replyMs: number, realtime: boolean): Promise<{ url: string; child: ChildProcess }> {
   const cli = new URL('../src/cli.ts', import.meta.url).pathname;
-  const args = ['--import', import.meta.resolve('tsx'), cli, 'simulator', '--reply-ms', String(replyMs), '--delta-ms', '100', '--log-level', 'warn', ...(realtime ? ['--realtime'] : [])];
+  const args = [
+    '--import',
+    import.meta.resolve('tsx'),
+    cli,
+    'simulator',
+    '--reply-ms',
+    String(replyMs),
+    '--delta-ms',
+    '100',
+    '--log-level',
+    'warn',
+    ...(realtime ? ['--realtime'] : []),
+  ];
   const child = spawn(process.execPath, args, { env: { ...process.env, SIMULATOR_API_KEY: KEY }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -252,8 +281,12 @@ async function cpuPerMinute(paced: boolean): Promise<void> {
     const replyMin = replyBytes / BYTES_PER_MS / 60_000;
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const label = paced ? 'paced (mic and reply at real time)' : 'unpaced (as fast as possible)';
-    console.log(`  ${label}: ${(micMin * 60).toFixed(0)} s mic up + ${(replyMin * 60).toFixed(0)} s reply down in ${turns} turns, ${wallS.toFixed(1)} s wall`);
-    console.log(`    session process CPU: ${cpuMs.toFixed(0)} ms total (user ${(cpu.user / 1000).toFixed(0)}, system ${(cpu.system / 1000).toFixed(0)}) = ${(cpuMs / micMin).toFixed(0)} ms per minute of mic audio (with a minute of reply audio), ${((cpuMs / 1000 / wallS) * 100).toFixed(2)}% of one core over the wall time`);
+    console.log(
+      `  ${label}: ${(micMin * 60).toFixed(0)} s mic up + ${(replyMin * 60).toFixed(0)} s reply down in ${turns} turns, ${wallS.toFixed(1)} s wall`,
+    );
+    console.log(
+      `    session process CPU: ${cpuMs.toFixed(0)} ms total (user ${(cpu.user / 1000).toFixed(0)}, system ${(cpu.system / 1000).toFixed(0)}) = ${(cpuMs / micMin).toFixed(0)} ms per minute of mic audio (with a minute of reply audio), ${((cpuMs / 1000 / wallS) * 100).toFixed(2)}% of one core over the wall time`,
+    );
     if (baseline) console.log(`    of which the pacing loop alone (20 ms timer wake-ups, session idle): ${baseline}`);
     console.log(`    simulator child CPU (for reference, 10 ms ticks): ${simCpuMs.toFixed(0)} ms`);
   } finally {
@@ -272,7 +305,9 @@ async function main(): Promise<void> {
   } finally {
     await sim.stop();
   }
-  console.log(`\n3. CPU per minute of audio, both ways (${AUDIO_S} s of mic audio in ${TURN_S} s turns, each answered by ${TURN_S} s of reply audio; simulator in a child process)`);
+  console.log(
+    `\n3. CPU per minute of audio, both ways (${AUDIO_S} s of mic audio in ${TURN_S} s turns, each answered by ${TURN_S} s of reply audio; simulator in a child process)`,
+  );
   if (MODE !== 'unpaced') await cpuPerMinute(true);
   if (MODE !== 'paced') await cpuPerMinute(false);
 }

@@ -87,7 +87,10 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
     if (!this.#stopped) return;
     const { device } = this.options;
     if (!Number.isInteger(this.periodMs) || this.periodMs < 5 || this.periodMs > 200) {
-      throw new PttError('AUDIO_BAD_OPTION', `capture period ${this.periodMs} ms is out of range`, { context: { periodMs: this.periodMs }, hint: 'set audio.input.periodMs to a whole number from 5 to 200' });
+      throw new PttError('AUDIO_BAD_OPTION', `capture period ${this.periodMs} ms is out of range`, {
+        context: { periodMs: this.periodMs },
+        hint: 'set audio.input.periodMs to a whole number from 5 to 200',
+      });
     }
     if (typeof device !== 'string' || device.trim() === '') {
       throw new PttError('AUDIO_BAD_OPTION', 'no capture device configured', { hint: 'set audio.input.device (arecord -L lists them)' });
@@ -105,7 +108,11 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
       }
     }
     if (!captureThreadAvailable()) {
-      this.options.logger?.warn('few libuv threads left besides the capture; file I/O may stall', { threadpoolSize: threadpoolSize(), captureThreads: captureThreadsHeld(), hint: 'run the daemon with UV_THREADPOOL_SIZE=8 in its environment' });
+      this.options.logger?.warn('few libuv threads left besides the capture; file I/O may stall', {
+        threadpoolSize: threadpoolSize(),
+        captureThreads: captureThreadsHeld(),
+        hint: 'run the daemon with UV_THREADPOOL_SIZE=8 in its environment',
+      });
     }
     this.#stopped = false;
     try {
@@ -133,16 +140,22 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
     try {
       addon = factory({ device, channels: 1, rate: SAMPLE_RATE, format: 'S16_LE', periodSize });
     } catch (err) {
-      throw new PttError('AUDIO_CAPTURE_OPEN', `cannot start capture on "${device}": ${err instanceof Error ? err.message : String(err)}`, { context: { device }, cause: err });
+      throw new PttError('AUDIO_CAPTURE_OPEN', `cannot start capture on "${device}": ${err instanceof Error ? err.message : String(err)}`, {
+        context: { device },
+        cause: err,
+      });
     }
     noteCaptureThread(1);
     let endThread!: () => void;
     let threadEnded = false;
-    const ended = new Promise<void>((r) => (endThread = () => {
-      if (!threadEnded) noteCaptureThread(-1);
-      threadEnded = true;
-      r();
-    }));
+    const ended = new Promise<void>(
+      (r) =>
+        (endThread = () => {
+          if (!threadEnded) noteCaptureThread(-1);
+          threadEnded = true;
+          r();
+        }),
+    );
     const open: Open = { addon, ended };
     this.#current = open;
     this.#dropNext = false;
@@ -151,7 +164,16 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const timeoutMs = this.options.openTimeoutMs ?? 3000;
-      const timer = setTimeout(() => fail(new PttError('AUDIO_CAPTURE_OPEN', `capture device "${device}" did not start within ${timeoutMs} ms`, { context: { device }, hint: 'check that no other program holds the device (fuser -v /dev/snd/*)' })), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          fail(
+            new PttError('AUDIO_CAPTURE_OPEN', `capture device "${device}" did not start within ${timeoutMs} ms`, {
+              context: { device },
+              hint: 'check that no other program holds the device (fuser -v /dev/snd/*)',
+            }),
+          ),
+        timeoutMs,
+      );
       const succeed = () => {
         if (settled) return;
         settled = true;
@@ -184,10 +206,19 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
       addon.on('close', () => endThread());
       // Sent once the hardware parameters are set: the device is open and reading.
       addon.on('periodTime', () => succeed());
-      addon.on('periodSizeDeviating', (v: unknown) => this.options.logger?.warn('capture period differs from the requested one', { device, requestedFrames: periodSize, actualFrames: Number(v) }));
+      addon.on('periodSizeDeviating', (v: unknown) =>
+        this.options.logger?.warn('capture period differs from the requested one', {
+          device,
+          requestedFrames: periodSize,
+          actualFrames: Number(v),
+        }),
+      );
       addon.on('rateDeviating', (v: unknown) => {
         if (!isCurrent()) return;
-        const err = new PttError('AUDIO_CAPTURE_RATE', `capture device "${device}" cannot record at 24 kHz (it offers ${Number(v)} Hz)`, { context: { device, rate: Number(v) }, hint: 'use a plughw: or plug device, which resamples' });
+        const err = new PttError('AUDIO_CAPTURE_RATE', `capture device "${device}" cannot record at 24 kHz (it offers ${Number(v)} Hz)`, {
+          context: { device, rate: Number(v) },
+          hint: 'use a plughw: or plug device, which resamples',
+        });
         if (!settled) fail(err);
         else this.emit('error', err);
       });
@@ -205,7 +236,12 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
       addon.on('readError', (v: unknown) => {
         if (!isCurrent()) return; // the old loop keeps reporting until it sees its close flag
         this.#dropNext = true;
-        this.#recover(new PttError('AUDIO_CAPTURE_READ', `reading from capture device "${device}" failed: ${String(v)}`, { context: { device, reason: String(v) }, hint: 'check the microphone connection; capture reopens by itself' }));
+        this.#recover(
+          new PttError('AUDIO_CAPTURE_READ', `reading from capture device "${device}" failed: ${String(v)}`, {
+            context: { device, reason: String(v) },
+            hint: 'check the microphone connection; capture reopens by itself',
+          }),
+        );
       });
       addon.on('audio', (data: unknown) => {
         if (!isCurrent() || !(data instanceof Uint8Array)) return;
@@ -237,10 +273,14 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
       /* listing is best effort */
     }
     const list = suggestDevices(available);
-    return new PttError('AUDIO_CAPTURE_OPEN', `cannot open capture device "${device}": ${reason.replace(/^Unable to (open PCM device|set HW parameters): /, '')}`, {
-      context: { device, reason, available },
-      hint: `set audio.input.device to one of: ${list}`,
-    });
+    return new PttError(
+      'AUDIO_CAPTURE_OPEN',
+      `cannot open capture device "${device}": ${reason.replace(/^Unable to (open PCM device|set HW parameters): /, '')}`,
+      {
+        context: { device, reason, available },
+        hint: `set audio.input.device to one of: ${list}`,
+      },
+    );
   }
 
   /** A failing device: close it, report once, reopen with doubling delays until stopped. */
@@ -251,13 +291,22 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
     if (this.#stopped || this.#reopenTimer) return;
     if (this.#reopenBackoff.attempt === 0) this.emit('error', err); // once per outage, not per failed read
     const delay = this.#reopenBackoff.next();
-    this.options.logger?.warn('capture failed; reopening', { code: err.code, reason: err.message, inMs: delay, attempt: this.#reopenBackoff.attempt });
+    this.options.logger?.warn('capture failed; reopening', {
+      code: err.code,
+      reason: err.message,
+      inMs: delay,
+      attempt: this.#reopenBackoff.attempt,
+    });
     this.#reopenTimer = setTimeout(() => {
       this.#reopenTimer = undefined;
       if (this.#stopped) return;
       if (!captureThreadAvailable()) {
         // A previous read loop is still stuck in the driver: opening another would eat the pool.
-        return this.#recover(new PttError('AUDIO_CAPTURE_STUCK', 'the previous capture has not ended; waiting before reopening', { context: { captureThreads: captureThreadsHeld(), threadpoolSize: threadpoolSize() } }));
+        return this.#recover(
+          new PttError('AUDIO_CAPTURE_STUCK', 'the previous capture has not ended; waiting before reopening', {
+            context: { captureThreads: captureThreadsHeld(), threadpoolSize: threadpoolSize() },
+          }),
+        );
       }
       this.#reopens++;
       this.#open().then(
@@ -283,7 +332,10 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
     if (timedOut) {
       // The read loop only checks its close flag between reads; a device that delivers nothing
       // keeps its thread until the next period arrives.
-      this.options.logger?.warn('capture read loop did not end; its thread stays busy until the device delivers', { device: this.options.device, captureThreads: captureThreadsHeld() });
+      this.options.logger?.warn('capture read loop did not end; its thread stays busy until the device delivers', {
+        device: this.options.device,
+        captureThreads: captureThreadsHeld(),
+      });
     }
   }
 }

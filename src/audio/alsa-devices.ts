@@ -32,7 +32,9 @@ export function parseHardwareCards(listing: string): string[] {
  * user-defined devices, not the dozens of surround/iec958/hdmi variants `-L` also prints.
  */
 export function suggestDevices(names: string[], max = 8): string {
-  const useful = names.filter((n) => n !== 'null' && !/^(surround\d+|front|rear|center_lfe|side|iec958|hdmi|usbstream|dmix|dsnoop|hw):/.test(n));
+  const useful = names.filter(
+    (n) => n !== 'null' && !/^(surround\d+|front|rear|center_lfe|side|iec958|hdmi|usbstream|dmix|dsnoop|hw):/.test(n),
+  );
   if (useful.length === 0) return 'none found (arecord -L / aplay -L list them)';
   return useful.slice(0, max).join(', ') + (useful.length > max ? `, ... (${useful.length - max} more)` : '');
 }
@@ -52,10 +54,15 @@ export async function listAlsaDevices(env: NodeJS.ProcessEnv = audioChildEnv()):
     run('aplay', ['-l'], env),
   ]);
   const merge = (a: string[], b: string[]) => [...new Set([...a, ...b])];
-  return { capture: merge(parseDeviceNames(capL), parseHardwareCards(capl)), playback: merge(parseDeviceNames(playL), parseHardwareCards(playl)) };
+  return {
+    capture: merge(parseDeviceNames(capL), parseHardwareCards(capl)),
+    playback: merge(parseDeviceNames(playL), parseHardwareCards(playl)),
+  };
 }
 
-export type ProbeResult = { ok: true; device: string; kind: 'capture' | 'playback' } | { ok: false; device: string; kind: 'capture' | 'playback'; error: PttError };
+export type ProbeResult =
+  | { ok: true; device: string; kind: 'capture' | 'playback' }
+  | { ok: false; device: string; kind: 'capture' | 'playback'; error: PttError };
 
 /**
  * Opens the device at 24 kHz mono S16_LE for a moment with arecord/aplay (`-d 1` capture of one
@@ -76,15 +83,27 @@ export function probeDevice(kind: 'capture' | 'playback', device: string, env: N
         ok: false,
         device,
         kind,
-        error: new PttError(missing ? 'AUDIO_TOOL_MISSING' : 'AUDIO_DEVICE_PROBE', `${kind} device "${device}" does not open at 24 kHz mono S16_LE: ${detail}`, {
-          context: { device, kind },
-          hint: missing ? 'install the Debian package alsa-utils' : `pick a device from \`${cmd} -L\` (plughw:/plug devices convert rate and channels)`,
-        }),
+        error: new PttError(
+          missing ? 'AUDIO_TOOL_MISSING' : 'AUDIO_DEVICE_PROBE',
+          `${kind} device "${device}" does not open at 24 kHz mono S16_LE: ${detail}`,
+          {
+            context: { device, kind },
+            hint: missing
+              ? 'install the Debian package alsa-utils'
+              : `pick a device from \`${cmd} -L\` (plughw:/plug devices convert rate and channels)`,
+          },
+        ),
       });
     });
   });
 }
 
 function lastLine(text: string | undefined): string {
-  return (text ?? '').trim().split('\n').pop()?.replace(/^(arecord|aplay): \S+: ?/, '') ?? '';
+  return (
+    (text ?? '')
+      .trim()
+      .split('\n')
+      .pop()
+      ?.replace(/^(arecord|aplay): \S+: ?/, '') ?? ''
+  );
 }

@@ -51,8 +51,16 @@ export class AplayPlayer extends PacedSink {
   get argv(): string[] {
     return [
       '-v', // prints "Its setup is:" once the device is open: our readiness signal
-      '-t', 'raw', '-f', 'S16_LE', '-r', '24000', '-c', '1',
-      '-D', this.options.device,
+      '-t',
+      'raw',
+      '-f',
+      'S16_LE',
+      '-r',
+      '24000',
+      '-c',
+      '1',
+      '-D',
+      this.options.device,
       `--buffer-time=${this.#alsaBufferMs * 1000}`,
       `--period-time=${this.periodMs * 1000}`,
     ];
@@ -62,7 +70,10 @@ export class AplayPlayer extends PacedSink {
     if (this.#child) return;
     this.#stopping = false;
     if (/^hw:/.test(this.options.device)) {
-      this.logger?.warn('raw hw: playback device configured; it cannot convert rate or channels', { device: this.options.device, hint: `use plughw:${this.options.device.slice(3)}` });
+      this.logger?.warn('raw hw: playback device configured; it cannot convert rate or channels', {
+        device: this.options.device,
+        hint: `use plughw:${this.options.device.slice(3)}`,
+      });
     }
     await this.#spawn();
     this.startClock();
@@ -86,7 +97,7 @@ export class AplayPlayer extends PacedSink {
 
   protected deliver(chunk: Buffer): void {
     const child = this.#child;
-    if (!child || !child.stdin.writable) return;
+    if (!child?.stdin.writable) return;
     child.stdin.write(chunk);
   }
 
@@ -113,7 +124,16 @@ export class AplayPlayer extends PacedSink {
       let stderrTail = '';
       const child = spawn(cmd, this.argv, { env: audioChildEnv(this.options.env ?? process.env), stdio: ['pipe', 'ignore', 'pipe'] });
       const timeoutMs = this.options.openTimeoutMs ?? 3000;
-      const timer = setTimeout(() => fail(new PttError('AUDIO_PLAYBACK_OPEN', `aplay did not open "${device}" within ${timeoutMs} ms`, { context: { device }, hint: 'check that no other program holds the device (fuser -v /dev/snd/*)' })), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          fail(
+            new PttError('AUDIO_PLAYBACK_OPEN', `aplay did not open "${device}" within ${timeoutMs} ms`, {
+              context: { device },
+              hint: 'check that no other program holds the device (fuser -v /dev/snd/*)',
+            }),
+          ),
+        timeoutMs,
+      );
       const fail = (err: PttError) => {
         if (settled) return;
         settled = true;
@@ -126,7 +146,12 @@ export class AplayPlayer extends PacedSink {
       });
       child.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') {
-          fail(new PttError('AUDIO_TOOL_MISSING', `cannot run ${cmd}: it is not installed`, { context: { command: cmd }, hint: 'install the Debian package alsa-utils (sudo apt install alsa-utils)' }));
+          fail(
+            new PttError('AUDIO_TOOL_MISSING', `cannot run ${cmd}: it is not installed`, {
+              context: { command: cmd },
+              hint: 'install the Debian package alsa-utils (sudo apt install alsa-utils)',
+            }),
+          );
         } else fail(new PttError('AUDIO_PLAYBACK', `cannot run ${cmd}: ${err.message}`, { context: { command: cmd, errno: err.code } }));
       });
       child.stderr.setEncoding('utf8');
@@ -148,7 +173,12 @@ export class AplayPlayer extends PacedSink {
         }
         if (this.#child !== child) return; // killed on purpose (interrupt or stop)
         this.#child = undefined;
-        this.#crashed(new PttError('AUDIO_PLAYBACK_DIED', `aplay stopped unexpectedly (${signal ?? `exit code ${code}`})`, { context: { device, code, signal, stderr: lastErrorLine(stderrTail) }, hint: 'it is restarted automatically; check the device if this repeats' }));
+        this.#crashed(
+          new PttError('AUDIO_PLAYBACK_DIED', `aplay stopped unexpectedly (${signal ?? `exit code ${code}`})`, {
+            context: { device, code, signal, stderr: lastErrorLine(stderrTail) },
+            hint: 'it is restarted automatically; check the device if this repeats',
+          }),
+        );
       });
     });
   }
@@ -156,7 +186,9 @@ export class AplayPlayer extends PacedSink {
   async #openError(device: string, reason: string): Promise<PttError> {
     let available: string[] = [];
     try {
-      available = await (this.options.listPlaybackDevices ?? (async () => (await listAlsaDevices(audioChildEnv(this.options.env ?? process.env))).playback))();
+      available = await (
+        this.options.listPlaybackDevices ?? (async () => (await listAlsaDevices(audioChildEnv(this.options.env ?? process.env))).playback)
+      )();
     } catch {
       /* best effort */
     }
@@ -172,7 +204,12 @@ export class AplayPlayer extends PacedSink {
     if (!this.#outage) this.emit('error', err); // once per outage
     this.#outage = true;
     const delay = this.#respawnBackoff.next();
-    this.logger?.warn('aplay is down; restarting', { code: err.code, reason: err.message, inMs: delay, attempt: this.#respawnBackoff.attempt });
+    this.logger?.warn('aplay is down; restarting', {
+      code: err.code,
+      reason: err.message,
+      inMs: delay,
+      attempt: this.#respawnBackoff.attempt,
+    });
     this.#respawnTimer = setTimeout(() => {
       this.#respawnTimer = undefined;
       if (this.#stopping) return;
@@ -193,7 +230,10 @@ export class AplayPlayer extends PacedSink {
 }
 
 function lastErrorLine(stderr: string): string {
-  const lines = stderr.trim().split('\n').filter((l) => /error|Unknown|No such|cannot|Invalid/i.test(l));
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => /error|Unknown|No such|cannot|Invalid/i.test(l));
   return (lines.pop() ?? '').replace(/^aplay: \S+: ?/, '').trim();
 }
 

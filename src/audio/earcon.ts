@@ -14,8 +14,15 @@ interface Note {
 const SHAPES: Record<EarconName, Note[]> = {
   press: [{ hz: 880, ms: 70 }],
   release: [{ hz: 660, ms: 70 }],
-  error: [{ hz: 330, ms: 120 }, { hz: 0, ms: 60 }, { hz: 262, ms: 160 }],
-  ready: [{ hz: 523, ms: 90 }, { hz: 784, ms: 120 }],
+  error: [
+    { hz: 330, ms: 120 },
+    { hz: 0, ms: 60 },
+    { hz: 262, ms: 160 },
+  ],
+  ready: [
+    { hz: 523, ms: 90 },
+    { hz: 784, ms: 120 },
+  ],
 };
 
 const AMPLITUDE = 0.25 * 32767; // -12 dBFS: audible, leaves headroom for the volume setting

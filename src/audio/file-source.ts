@@ -14,7 +14,7 @@ export interface FileSourceOptions {
   file: string | Buffer;
   periodMs?: number;
   /** After the file: keep emitting silent frames (default) or start over. */
-  then?: 'silence' | 'loop' | 'stop';
+  atEnd?: 'silence' | 'loop' | 'stop';
   /** Emit as fast as possible instead of in real time (tests of pure logic). */
   unpaced?: boolean;
 }
@@ -79,10 +79,10 @@ export class FileSource extends TypedEmitter<FileSourceEvents> implements AudioS
 
   #nextFrame(): Buffer | undefined {
     const size = msToBytes(this.periodMs);
-    const then = this.options.then ?? 'silence';
+    const atEnd = this.options.atEnd ?? 'silence';
     if (this.#offset >= this.#pcm.length) {
-      if (then === 'stop') return undefined;
-      if (then === 'loop' && this.#pcm.length > 0) this.#offset = 0;
+      if (atEnd === 'stop') return undefined;
+      if (atEnd === 'loop' && this.#pcm.length > 0) this.#offset = 0;
       else return Buffer.alloc(size);
     }
     const frame = Buffer.alloc(size);
@@ -103,16 +103,23 @@ export async function loadPcm(file: string | Buffer): Promise<Buffer> {
   try {
     buf = await readFile(file);
   } catch (err) {
-    throw new PttError('AUDIO_FILE_READ', `cannot read audio file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { context: { file }, cause: err });
+    throw new PttError('AUDIO_FILE_READ', `cannot read audio file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      context: { file },
+      cause: err,
+    });
   }
   if (buf.toString('ascii', 0, 4) !== 'RIFF') return buf.subarray(0, buf.length - (buf.length % 2));
   const wav = parseWav(buf, file);
   const { sampleRate, channels, bitsPerSample } = wav.format;
   if (sampleRate !== SAMPLE_RATE || channels !== 1 || bitsPerSample !== 16) {
-    throw new PttError('AUDIO_BAD_WAV', `${file} is ${sampleRate} Hz, ${channels} channel(s), ${bitsPerSample}-bit; the daemon needs 24000 Hz mono 16-bit`, {
-      context: { file, ...wav.format },
-      hint: `convert it: sox ${file} -r 24000 -c 1 -b 16 out.wav`,
-    });
+    throw new PttError(
+      'AUDIO_BAD_WAV',
+      `${file} is ${sampleRate} Hz, ${channels} channel(s), ${bitsPerSample}-bit; the daemon needs 24000 Hz mono 16-bit`,
+      {
+        context: { file, ...wav.format },
+        hint: `convert it: sox ${file} -r 24000 -c 1 -b 16 out.wav`,
+      },
+    );
   }
   return wav.data.subarray(0, wav.data.length - (wav.data.length % 2));
 }

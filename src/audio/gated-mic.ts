@@ -68,9 +68,17 @@ export class GatedMic extends TypedEmitter<GatedMicEvents> {
     const wasOpen = this.#open;
     this.#open = false;
     const { rmsDbfs, peakDbfs } = this.#meter.level();
-    const stats = { ms: Math.round(bytesToMs(this.#turnBytes)), rmsDbfs, peakDbfs, silent: peakDbfs < (this.options.silentPeakDbfs ?? -60) };
+    const stats = {
+      ms: Math.round(bytesToMs(this.#turnBytes)),
+      rmsDbfs,
+      peakDbfs,
+      silent: peakDbfs < (this.options.silentPeakDbfs ?? -60),
+    };
     if (wasOpen && stats.silent && stats.ms > 0) {
-      this.options.logger?.warn('the turn was silent: is the microphone muted or unplugged?', { ...stats, hint: 'check the capture level with alsamixer, or run realtime-ptt doctor' });
+      this.options.logger?.warn('the turn was silent: is the microphone muted or unplugged?', {
+        ...stats,
+        hint: 'check the capture level with alsamixer, or run realtime-ptt doctor',
+      });
     }
     this.#meter = new LevelMeter();
     this.#turnBytes = 0;

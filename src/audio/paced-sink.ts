@@ -182,10 +182,13 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
 
   #schedule(waitMs: number): void {
     if (!this.#running || this.#paused || this.sinkOptions.unpaced) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#pump();
-    }, Math.max(0, waitMs));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#pump();
+      },
+      Math.max(0, waitMs),
+    );
   }
 
   #pump(): void {
@@ -199,7 +202,12 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
       }
       this.#starvedSince = undefined;
       this.#clockBytes += chunk.bytes.length;
-      const mark = { deviceStart: this.#delivered, deviceEnd: this.#delivered + chunk.bytes.length, audioStart: this.#audioDelivered, audioEnd: this.#audioDelivered + chunk.audio };
+      const mark = {
+        deviceStart: this.#delivered,
+        deviceEnd: this.#delivered + chunk.bytes.length,
+        audioStart: this.#audioDelivered,
+        audioEnd: this.#audioDelivered + chunk.audio,
+      };
       this.#delivered = mark.deviceEnd;
       this.#audioDelivered = mark.audioEnd;
       this.#marks.push(mark);
@@ -281,7 +289,10 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
 
 function checkGain(gain: number): number {
   if (!Number.isFinite(gain) || gain < 0 || gain > 1) {
-    throw new PttError('AUDIO_BAD_OPTION', `volume ${gain} is out of range`, { context: { volume: gain }, hint: 'set audio.output.volume between 0 and 1' });
+    throw new PttError('AUDIO_BAD_OPTION', `volume ${gain} is out of range`, {
+      context: { volume: gain },
+      hint: 'set audio.output.volume between 0 and 1',
+    });
   }
   return gain;
 }

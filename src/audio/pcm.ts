@@ -4,21 +4,11 @@
  */
 import { PttError } from '../core/errors.js';
 
-export const SAMPLE_RATE = 24_000;
-export const CHANNELS = 1;
-export const BYTES_PER_SAMPLE = 2;
-export const BYTES_PER_MS = (SAMPLE_RATE * CHANNELS * BYTES_PER_SAMPLE) / 1000;
+import { BYTES_PER_SAMPLE, CHANNELS, msToBytes, SAMPLE_RATE } from '../core/pcm-format.js';
+
+export { BYTES_PER_MS, BYTES_PER_SAMPLE, bytesToMs, CHANNELS, msToBytes, SAMPLE_RATE } from '../core/pcm-format.js';
 /** Level reported for digital silence (log of zero): quieter than any 16-bit signal. */
 export const SILENCE_DBFS = -120;
-
-export function msToBytes(ms: number): number {
-  // Round to whole samples so a buffer of this length never splits a sample.
-  return Math.round((ms * SAMPLE_RATE) / 1000) * BYTES_PER_SAMPLE * CHANNELS;
-}
-
-export function bytesToMs(bytes: number): number {
-  return bytes / BYTES_PER_MS;
-}
 
 export function silence(ms: number): Buffer {
   return Buffer.alloc(msToBytes(ms));
@@ -78,7 +68,7 @@ export function scaleVolume(pcm: Buffer, gain: number): Buffer {
   const out = Buffer.alloc(sampleCount(pcm) * 2);
   for (let i = 0; i < out.length; i += 2) {
     const v = Math.round(pcm.readInt16LE(i) * gain);
-    out.writeInt16LE(v > 32767 ? 32767 : v < -32768 ? -32768 : v, i);
+    out.writeInt16LE(v > 32767 ? 32767 : Math.max(v, -32768), i);
   }
   return out;
 }

@@ -30,7 +30,10 @@ export class WavSink extends PacedSink {
     try {
       this.#fd = openSync(this.options.path, 'w');
     } catch (err) {
-      throw new PttError('AUDIO_FILE_WRITE', `cannot write ${this.options.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { context: { path: this.options.path }, cause: err });
+      throw new PttError('AUDIO_FILE_WRITE', `cannot write ${this.options.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+        context: { path: this.options.path },
+        cause: err,
+      });
     }
     this.#dataBytes = 0;
     writeSync(this.#fd, wavHeader(0));

@@ -29,10 +29,14 @@ export const command: CliCommand = {
     // Resolving the key registers it as a secret, so a key pasted into any value is redacted below.
     const key = resolveApiKey(config, process.env);
     const printable = redactConfig(config);
-    const text = args.values.json ? JSON.stringify(printable, null, 2) + '\n' : stringify(printable, { lineWidth: 0 });
+    const text = args.values.json ? `${JSON.stringify(printable, null, 2)}\n` : stringify(printable, { lineWidth: 0 });
     process.stdout.write(redact(text));
     process.stderr.write(`${path}: config is valid\n`);
-    process.stderr.write(key.ok ? `API key: found (${key.source}${key.path ? ` ${key.path}` : ''})\n` : `API key: ${key.error.message}\n  fix: ${key.error.hint ?? ''}\n`);
+    process.stderr.write(
+      key.ok
+        ? `API key: found (${key.source}${key.path ? ` ${key.path}` : ''})\n`
+        : `API key: ${key.error.message}\n  fix: ${key.error.hint ?? ''}\n`,
+    );
     return 0;
   },
 };

@@ -13,10 +13,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  * parseArgs with `--help` built in and errors turned into a usage error (exit 2).
  * Returns undefined after printing help.
  */
-export function parseCommandArgs<O extends Options>(
-  argv: string[],
-  spec: { usage: string; options: O; allowPositionals?: boolean },
-) {
+export function parseCommandArgs<O extends Options>(argv: string[], spec: { usage: string; options: O; allowPositionals?: boolean }) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -29,7 +26,7 @@ export function parseCommandArgs<O extends Options>(
     throw new PttError('USAGE', `${(err as Error).message}\n\n${spec.usage}`);
   }
   if ((parsed.values as { help?: boolean }).help) {
-    process.stdout.write(spec.usage.endsWith('\n') ? spec.usage : spec.usage + '\n');
+    process.stdout.write(spec.usage.endsWith('\n') ? spec.usage : `${spec.usage}\n`);
     return undefined;
   }
   return parsed;

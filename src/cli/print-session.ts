@@ -27,7 +27,7 @@ export const command: CliCommand = {
     resolveApiKey(config, process.env); // registers the key, so redact() below hides it anywhere
     const session = profileToSession(config);
     const out = args.values.event ? { type: 'session.update', session } : session;
-    process.stdout.write(redact(JSON.stringify(out, null, 2)) + '\n');
+    process.stdout.write(`${redact(JSON.stringify(out, null, 2))}\n`);
     return 0;
   },
 };

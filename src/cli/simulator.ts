@@ -53,7 +53,8 @@ export const command: CliCommand = {
     if (!args) return 0;
     const v = args.values;
     const level = v['log-level'] ?? 'info';
-    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new PttError('USAGE', `--log-level must be debug, info, warn or error, got '${level}'`);
+    if (!['debug', 'info', 'warn', 'error'].includes(level))
+      throw new PttError('USAGE', `--log-level must be debug, info, warn or error, got '${level}'`);
     const port = whole('port', v.port, 0);
     if (port > 65535) throw new PttError('USAGE', `--port must be at most 65535, got ${port}`);
     let faults: FaultPlan = {};

@@ -24,18 +24,34 @@ function readKeyFile(path: string, source: ApiKeySource, missingOk: boolean): Ap
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
     if (code === 'ENOENT' && missingOk) return undefined;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this user (permission denied)' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'is not readable by this user (permission denied)'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : `cannot be read (${code})`;
     return {
       ok: false,
       error: new PttError('API_KEY_UNREADABLE', `API key file ${path} ${why}`, {
         context: { path, source, errno: code },
-        hint: source === 'apiKeyFile' ? 'fix realtime.apiKeyFile or the file (one line: the key), e.g. chmod 640 and chgrp to the service group' : 'check the LoadCredential= line of the unit',
+        hint:
+          source === 'apiKeyFile'
+            ? 'fix realtime.apiKeyFile or the file (one line: the key), e.g. chmod 640 and chgrp to the service group'
+            : 'check the LoadCredential= line of the unit',
       }),
     };
   }
   const key = text.trim();
   if (!key) {
-    return { ok: false, error: new PttError('API_KEY_EMPTY', `API key file ${path} is empty`, { context: { path, source }, hint: 'write the key on the first line of the file' }) };
+    return {
+      ok: false,
+      error: new PttError('API_KEY_EMPTY', `API key file ${path} is empty`, {
+        context: { path, source },
+        hint: 'write the key on the first line of the file',
+      }),
+    };
   }
   registerSecret(key);
   return { ok: true, key, source, path };

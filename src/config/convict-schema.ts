@@ -29,7 +29,6 @@ function coerceFor(leaf: Leaf<unknown>): (v: unknown) => unknown {
 
 let registered = false;
 
-
 export function convictSchema(): convict.Schema<unknown> {
   if (!registered) {
     for (const [path, leaf] of leaves(schema)) {

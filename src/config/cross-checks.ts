@@ -1,6 +1,7 @@
 import type { ConfigProblem } from './problems.js';
 import type { Config } from './schema.js';
-import { isMapping, valueAt } from './schema-kit.js';
+import { valueAt } from './schema-kit.js';
+import { isPlainObject } from '../core/guards.js';
 
 const SERVER_VAD_ONLY = ['threshold', 'prefixPaddingMs', 'silenceDurationMs', 'idleTimeoutMs'];
 const SEMANTIC_VAD_ONLY = ['eagerness'];
@@ -8,21 +9,36 @@ const SEMANTIC_VAD_ONLY = ['eagerness'];
 /** Checks that involve more than one key; skipped for keys already reported. */
 export function crossChecks(c: Config, raw: Record<string, unknown>, problems: ConfigProblem[]): void {
   const reported = new Set(problems.map((p) => p.key));
-  const bad = (...keys: string[]) => keys.some((k) => reported.has(k) || [...reported].some((r) => r.startsWith(k + '.')));
+  const bad = (...keys: string[]) => keys.some((k) => reported.has(k) || [...reported].some((r) => r.startsWith(`${k}.`)));
   if (!bad('realtime.reconnect') && c.realtime.reconnect.minMs > c.realtime.reconnect.maxMs) {
     const { minMs, maxMs } = c.realtime.reconnect;
-    problems.push({ key: 'realtime.reconnect.maxMs', value: maxMs, message: `is below realtime.reconnect.minMs (${minMs})`, allowed: `a value >= ${minMs}` });
+    problems.push({
+      key: 'realtime.reconnect.maxMs',
+      value: maxMs,
+      message: `is below realtime.reconnect.minMs (${minMs})`,
+      allowed: `a value >= ${minMs}`,
+    });
   }
   if (!bad('gpio.pin', 'gpio.ledPin') && c.gpio.ledPin !== null && c.gpio.ledPin === c.gpio.pin) {
-    problems.push({ key: 'gpio.ledPin', value: c.gpio.ledPin, message: 'is the same pin as the button (gpio.pin)', allowed: 'another BCM pin, or null' });
+    problems.push({
+      key: 'gpio.ledPin',
+      value: c.gpio.ledPin,
+      message: 'is the same pin as the button (gpio.pin)',
+      allowed: 'another BCM pin, or null',
+    });
   }
   const td = valueAt(raw, 'session.turnDetection');
   const type = c.session.turnDetection.type;
-  if (isMapping(td) && !bad('session.turnDetection.type')) {
+  if (isPlainObject(td) && !bad('session.turnDetection.type')) {
     const foreign = type === 'server_vad' ? SEMANTIC_VAD_ONLY : type === 'semantic_vad' ? SERVER_VAD_ONLY : [];
     const own = [...(type === 'server_vad' ? SERVER_VAD_ONLY : SEMANTIC_VAD_ONLY), 'createResponse', 'interruptResponse'];
     for (const k of foreign.filter((k) => k in td)) {
-      problems.push({ key: `session.turnDetection.${k}`, value: td[k], message: `does not apply to turnDetection type ${type}; remove it`, allowed: `with ${type}: ${own.join(', ')}` });
+      problems.push({
+        key: `session.turnDetection.${k}`,
+        value: td[k],
+        message: `does not apply to turnDetection type ${type}; remove it`,
+        allowed: `with ${type}: ${own.join(', ')}`,
+      });
     }
   }
   if (!bad('conversation.bargeInByVoice', 'session.turnDetection.type') && c.conversation.bargeInByVoice && type === 'manual') {
@@ -34,4 +50,3 @@ export function crossChecks(c: Config, raw: Record<string, unknown>, problems: C
     });
   }
 }
-

@@ -36,7 +36,9 @@ function valueYaml(key: string, value: unknown, indent: string): string[] {
 function renderLeaf(key: string, leaf: Leaf<unknown>, indent: string): string[] {
   const notes = [`allowed: ${leaf.allowed}.`];
   if (leaf.env) notes.push(`env: ${leaf.env}.`);
-  notes.push(`On change: ${APPLY_TEXT[leaf.apply ?? 'restart']}${leaf.applyWhenCleared ? ` (turning it off: ${APPLY_TEXT[leaf.applyWhenCleared]})` : ''}.`);
+  notes.push(
+    `On change: ${APPLY_TEXT[leaf.apply ?? 'restart']}${leaf.applyWhenCleared ? ` (turning it off: ${APPLY_TEXT[leaf.applyWhenCleared]})` : ''}.`,
+  );
   const lines = [...wrap(leaf.doc, indent), ...wrap(notes.join(' '), indent)];
   // Remove the '# ' to use the example: its lines keep the indentation of the key below.
   if (leaf.example !== undefined) lines.push(`${indent}# for example:`, ...valueYaml(key, leaf.example, '').map((l) => `${indent}# ${l}`));
@@ -53,7 +55,10 @@ function renderNode(node: Record<string, SchemaNode>, prefix: string, depth: num
       out.push(...renderLeaf(key, child, indent));
     } else {
       if (SECTION_DOCS[path]) out.push(...wrap(SECTION_DOCS[path], indent));
-      out.push(`${indent}${key}:`, ...renderNode(child as Record<string, SchemaNode>, path, depth + 1).filter((l, i) => !(i === 0 && l === '')));
+      out.push(
+        `${indent}${key}:`,
+        ...renderNode(child as Record<string, SchemaNode>, path, depth + 1).filter((l, i) => !(i === 0 && l === '')),
+      );
     }
   }
   return out;
@@ -71,5 +76,5 @@ export function renderExampleConfig(): string {
     '#',
     '# This file is generated from src/config/schema.ts (npx tsx test/config/write-example.ts).',
   ];
-  return [...header, ...renderNode(schema, '', 0)].join('\n') + '\n';
+  return `${[...header, ...renderNode(schema, '', 0)].join('\n')}\n`;
 }

@@ -1,4 +1,13 @@
-export { schema, SECTION_DOCS, BUILTIN_VOICES, type Config, type ConfigSchema, type SessionProfile, type Voice, type FunctionTool } from './schema.js';
+export {
+  schema,
+  SECTION_DOCS,
+  BUILTIN_VOICES,
+  type Config,
+  type ConfigSchema,
+  type SessionProfile,
+  type Voice,
+  type FunctionTool,
+} from './schema.js';
 export { APPLY_ORDER, valueAt, type ApplyAction } from './schema-kit.js';
 export { loadConfig, parseConfig, validateRaw, type LoadResult, type Env } from './load.js';
 export { formatProblems, FILE_KEY, type ConfigProblem } from './problems.js';

@@ -6,13 +6,15 @@ import { REDACTED } from '../core/secrets.js';
 import { betaHint, looksLikeApiKeyName, snakeToCamel } from './beta-keys.js';
 import type { ConfigProblem } from './problems.js';
 import { schema } from './schema.js';
-import { isLeaf, isMapping, type SchemaNode } from './schema-kit.js';
+import { isLeaf, type SchemaNode } from './schema-kit.js';
+import { isPlainObject } from '../core/guards.js';
 
 type Raw = Record<string, unknown>;
 
 /** Short spellings people naturally write, expanded before validation. */
 const SHORTHANDS: Readonly<Record<string, (v: unknown) => unknown>> = {
-  'session.transcription': (v) => (v === false || v === null || v === 'off' ? { enabled: false } : v === true || v === 'on' ? { enabled: true } : v),
+  'session.transcription': (v) =>
+    v === false || v === null || v === 'off' ? { enabled: false } : v === true || v === 'on' ? { enabled: true } : v,
   'session.turnDetection': (v) => (typeof v === 'string' ? { type: v } : v),
   'session.noiseReduction': (v) => (v === false || v === null ? 'off' : v),
 };
@@ -36,10 +38,15 @@ function sortKeys(raw: Raw, node: Record<string, SchemaNode>, prefix: string, pr
       out[key] = value;
     } else if (value === null || value === undefined) {
       // `gpio:` with nothing under it: an empty section, all defaults.
-    } else if (isMapping(value)) {
+    } else if (isPlainObject(value)) {
       out[key] = sortKeys(value, child as Record<string, SchemaNode>, path, problems);
     } else {
-      problems.push({ key: path, value: given, message: 'must be a section (a mapping of keys)', allowed: `keys ${Object.keys(child).join(', ')}` });
+      problems.push({
+        key: path,
+        value: given,
+        message: 'must be a section (a mapping of keys)',
+        allowed: `keys ${Object.keys(child).join(', ')}`,
+      });
     }
   }
   return out;
@@ -52,7 +59,12 @@ function unknownKey(key: string, value: unknown, path: string, node: Record<stri
   if (beta) return { key: path, value: looksLikeApiKeyName(key) ? REDACTED : value, message: `${key} ${beta}`, allowed: here };
   const camel = snakeToCamel(key);
   if (camel !== key && Object.hasOwn(node, camel)) {
-    return { key: path, value, message: `is snake_case; this file uses camelCase: write ${prefix ? prefix + '.' : ''}${camel}`, allowed: here };
+    return {
+      key: path,
+      value,
+      message: `is snake_case; this file uses camelCase: write ${prefix ? `${prefix}.` : ''}${camel}`,
+      allowed: here,
+    };
   }
   const elsewhere = pathsNamed(camel);
   if (elsewhere.length) return { key: path, value, message: `does not belong here; write it as ${elsewhere.join(' or ')}`, allowed: here };
@@ -80,4 +92,3 @@ function distance(a: string, b: string): number {
   }
   return d[a.length]![b.length]!;
 }
-

@@ -11,7 +11,8 @@ import { crossChecks } from './cross-checks.js';
 import { keepKnownKeys } from './known-keys.js';
 import { FILE_KEY, type ConfigProblem } from './problems.js';
 import { schema, type Config } from './schema.js';
-import { isMapping, leaves, valueAt } from './schema-kit.js';
+import { leaves, valueAt } from './schema-kit.js';
+import { isPlainObject } from '../core/guards.js';
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] };
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -36,7 +37,12 @@ function fileProblem(path: string, err: unknown): ConfigProblem {
       message: `config file ${path} does not exist; create it from the commented example: sudo install -D -m 644 config/realtime-ptt.example.yaml ${path} (or choose another file with --config PATH or REALTIME_PTT_CONFIG)`,
     };
   }
-  if (code === 'EACCES') return { key: FILE_KEY, value: path, message: `config file ${path} cannot be read (permission denied); make it readable by the service user` };
+  if (code === 'EACCES')
+    return {
+      key: FILE_KEY,
+      value: path,
+      message: `config file ${path} cannot be read (permission denied); make it readable by the service user`,
+    };
   if (code === 'EISDIR') return { key: FILE_KEY, value: path, message: `${path} is a directory; --config needs the path of the YAML file` };
   return { key: FILE_KEY, value: path, message: `config file ${path} cannot be read (${code ?? (err as Error).message})` };
 }
@@ -57,8 +63,18 @@ export function parseConfig(text: string, env: Env = process.env): LoadResult {
     };
   }
   const raw: unknown = doc.toJS() ?? {};
-  if (!isMapping(raw)) {
-    return { ok: false, problems: [{ key: FILE_KEY, value: raw, message: 'the file must be a YAML mapping of sections', allowed: `sections ${Object.keys(schema).join(', ')}` }] };
+  if (!isPlainObject(raw)) {
+    return {
+      ok: false,
+      problems: [
+        {
+          key: FILE_KEY,
+          value: raw,
+          message: 'the file must be a YAML mapping of sections',
+          allowed: `sections ${Object.keys(schema).join(', ')}`,
+        },
+      ],
+    };
   }
   return validateRaw(raw, env);
 }

@@ -13,8 +13,8 @@ export const FILE_KEY = '(file)';
 
 function showValue(v: unknown): string {
   if (v === undefined) return '';
-  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
-  return s.length > 80 ? s.slice(0, 77) + '...' : s;
+  const s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 /** Renders problems for a person, one block each; nothing else (no stack, no internals). */

@@ -6,6 +6,7 @@
  */
 
 import { isAbsolute } from 'node:path';
+import { isPlainObject } from '../core/guards.js';
 
 /** What a running daemon must do for a changed key to take effect (zigbee2mqtt's requiresRestart, finer). */
 export type ApplyAction = 'live' | 'session' | 'reconnect' | 'restart-audio' | 'restart-gpio' | 'restart';
@@ -82,7 +83,13 @@ export function str(o: StrOpts & { default: string | null; nullable?: boolean; e
 }
 
 export function bool(o: Common & { default: boolean }): Leaf<boolean> {
-  return { leaf: true, kind: 'boolean', allowed: 'true or false', ...o, check: (v) => (typeof v === 'boolean' ? undefined : { message: 'must be true or false' }) };
+  return {
+    leaf: true,
+    kind: 'boolean',
+    allowed: 'true or false',
+    ...o,
+    check: (v) => (typeof v === 'boolean' ? undefined : { message: 'must be true or false' }),
+  };
 }
 
 interface NumOpts extends Common {
@@ -114,7 +121,13 @@ function numCheck(o: NumOpts) {
 export function num(o: NumOpts & { default: number }): Leaf<number>;
 export function num(o: NumOpts & { default: number | null; nullable: true; example?: number }): Leaf<number | null>;
 export function num(o: NumOpts & { default: number | null; nullable?: boolean; example?: number }): Leaf<number | null> {
-  return { leaf: true, kind: 'number', allowed: range(o) + (o.nullable ? ', or null' : ''), ...o, check: nullableCheck(o.nullable, numCheck(o)) };
+  return {
+    leaf: true,
+    kind: 'number',
+    allowed: range(o) + (o.nullable ? ', or null' : ''),
+    ...o,
+    check: nullableCheck(o.nullable, numCheck(o)),
+  };
 }
 
 export function int(o: NumOpts & { default: number }): Leaf<number>;
@@ -135,7 +148,9 @@ export function oneOf<const V extends readonly string[]>(values: V, o: Common & 
 }
 
 /** A leaf whose value is structured (voice, tools, ...): `check` returns a message or undefined. */
-export function custom<T>(o: Common & { default: T; allowed: string; check: (v: unknown) => string | undefined; kind?: LeafKind; example?: unknown }): Leaf<T> {
+export function custom<T>(
+  o: Common & { default: T; allowed: string; check: (v: unknown) => string | undefined; kind?: LeafKind; example?: unknown },
+): Leaf<T> {
   const { check, ...rest } = o;
   return {
     leaf: true,
@@ -162,15 +177,12 @@ export function leaves(node: SchemaNode, prefix = ''): Array<[string, Leaf<unkno
   return Object.entries(node).flatMap(([k, v]) => leaves(v, prefix ? `${prefix}.${k}` : k));
 }
 
-export const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** The value at a dotted path, or undefined. */
 export function valueAt(obj: unknown, path: string): unknown {
   let cur: unknown = obj;
   for (const part of path.split('.')) {
-    if (!isMapping(cur)) return undefined;
+    if (!isPlainObject(cur)) return undefined;
     cur = cur[part];
   }
   return cur;
 }
-

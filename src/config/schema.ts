@@ -4,6 +4,7 @@
  * needs at runtime. `Config` is derived from it.
  */
 import { applyAll, bool, custom, int, num, oneOf, str, type ConfigOf } from './schema-kit.js';
+import { isPlainObject } from '../core/guards.js';
 
 export const BUILTIN_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
 export type Voice = (typeof BUILTIN_VOICES)[number] | { id: string };
@@ -28,15 +29,18 @@ function checkUrl(v: unknown): string | undefined {
   if (url.protocol === 'wss:') return undefined;
   if (url.protocol === 'ws:') {
     // An unencrypted socket would carry the API key in clear text over the network.
-    return LOOPBACK.test(url.hostname) ? undefined : `uses ws:// to a non-loopback host (${url.hostname}); the API key would travel unencrypted`;
+    return LOOPBACK.test(url.hostname)
+      ? undefined
+      : `uses ws:// to a non-loopback host (${url.hostname}); the API key would travel unencrypted`;
   }
   return `has scheme ${url.protocol}, not wss:`;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function checkVoice(v: unknown): string | undefined {
-  if (typeof v === 'string') return (BUILTIN_VOICES as readonly string[]).includes(v) ? undefined : 'is not a built-in voice (a custom voice is written {id: voice_...})';
+  if (typeof v === 'string')
+    return (BUILTIN_VOICES as readonly string[]).includes(v)
+      ? undefined
+      : 'is not a built-in voice (a custom voice is written {id: voice_...})';
   if (isPlainObject(v)) {
     const extra = Object.keys(v).filter((k) => k !== 'id');
     if (extra.length) return `custom voice has unknown key(s) ${extra.join(', ')}; only id is allowed`;
@@ -88,8 +92,17 @@ export const schema = {
       kind: 'string',
       env: 'REALTIME_PTT_REALTIME_URL',
     }),
-    model: str({ doc: 'Realtime model. It cannot change inside a session, so a change reconnects.', default: 'gpt-realtime', nonEmpty: true, env: 'REALTIME_PTT_REALTIME_MODEL' }),
-    provider: oneOf(['openai', 'azure'] as const, { doc: 'openai sends Authorization: Bearer; azure sends an api-key header.', default: 'openai', env: 'REALTIME_PTT_REALTIME_PROVIDER' }),
+    model: str({
+      doc: 'Realtime model. It cannot change inside a session, so a change reconnects.',
+      default: 'gpt-realtime',
+      nonEmpty: true,
+      env: 'REALTIME_PTT_REALTIME_MODEL',
+    }),
+    provider: oneOf(['openai', 'azure'] as const, {
+      doc: 'openai sends Authorization: Bearer; azure sends an api-key header.',
+      default: 'openai',
+      env: 'REALTIME_PTT_REALTIME_PROVIDER',
+    }),
     apiKeyFile: str({
       doc: 'File holding the API key (one line). Used when the systemd credential $CREDENTIALS_DIRECTORY/openai-api-key is absent; OPENAI_API_KEY is the last resort. The key itself never goes in this file.',
       default: null,
@@ -110,8 +123,20 @@ export const schema = {
     }),
     timeouts: applyAll('live', {
       connectMs: int({ doc: 'Give up on a WebSocket handshake after this long.', default: 10_000, min: 500, max: 120_000, unit: 'ms' }),
-      sessionUpdateMs: int({ doc: 'Wait this long for session.updated (verification of the profile) before reconnecting.', default: 5_000, min: 200, max: 60_000, unit: 'ms' }),
-      idleCloseMs: int({ doc: 'on-demand connection: close the session after this long without a turn.', default: 60_000, min: 1_000, max: 3_600_000, unit: 'ms' }),
+      sessionUpdateMs: int({
+        doc: 'Wait this long for session.updated (verification of the profile) before reconnecting.',
+        default: 5_000,
+        min: 200,
+        max: 60_000,
+        unit: 'ms',
+      }),
+      idleCloseMs: int({
+        doc: 'on-demand connection: close the session after this long without a turn.',
+        default: 60_000,
+        min: 1_000,
+        max: 3_600_000,
+        unit: 'ms',
+      }),
     }),
     reconnect: applyAll('live', {
       minMs: int({ doc: 'First reconnect delay; doubles after each failure.', default: 500, min: 50, max: 60_000, unit: 'ms' }),
@@ -119,7 +144,10 @@ export const schema = {
     }),
   }),
   session: applyAll('session', {
-    instructions: str({ doc: 'System instructions of the device profile, applied at every session start.', default: 'You are a helpful voice assistant on a small device. Answer briefly and speak naturally.' }),
+    instructions: str({
+      doc: 'System instructions of the device profile, applied at every session start.',
+      default: 'You are a helpful voice assistant on a small device. Answer briefly and speak naturally.',
+    }),
     voice: custom<Voice>({
       doc: `Voice of the answers: one of ${BUILTIN_VOICES.join(', ')}, or a custom voice {id: voice_...}. A change applies to the running session until its first audio answer; after that the server keeps the voice, so the session reconnects when idle.`,
       default: 'marin',
@@ -141,8 +169,19 @@ export const schema = {
       threshold: num({ doc: 'server_vad only: activation threshold, higher needs louder speech.', default: 0.5, min: 0, max: 1 }),
       prefixPaddingMs: int({ doc: 'server_vad only: audio kept before detected speech.', default: 300, min: 0, max: 5_000, unit: 'ms' }),
       silenceDurationMs: int({ doc: 'server_vad only: silence that ends a turn.', default: 500, min: 0, max: 10_000, unit: 'ms' }),
-      idleTimeoutMs: int({ doc: 'server_vad only: prompt the user after this much silence following an answer; null is off.', default: null, nullable: true, min: 5_000, max: 30_000, unit: 'ms', example: 10_000 }),
-      eagerness: oneOf(['low', 'medium', 'high', 'auto'] as const, { doc: 'semantic_vad only: how quickly the model answers.', default: 'auto' }),
+      idleTimeoutMs: int({
+        doc: 'server_vad only: prompt the user after this much silence following an answer; null is off.',
+        default: null,
+        nullable: true,
+        min: 5_000,
+        max: 30_000,
+        unit: 'ms',
+        example: 10_000,
+      }),
+      eagerness: oneOf(['low', 'medium', 'high', 'auto'] as const, {
+        doc: 'semantic_vad only: how quickly the model answers.',
+        default: 'auto',
+      }),
       createResponse: bool({ doc: 'VAD modes: answer automatically when speech stops.', default: true }),
       interruptResponse: bool({ doc: 'VAD modes: speech cancels an answer in progress.', default: true }),
     },
@@ -152,16 +191,26 @@ export const schema = {
         default: true,
         applyWhenCleared: 'reconnect',
       }),
-      model: str({ doc: 'Transcription model, e.g. gpt-4o-mini-transcribe, gpt-4o-transcribe, whisper-1.', default: 'gpt-4o-mini-transcribe', nonEmpty: true }),
+      model: str({
+        doc: 'Transcription model, e.g. gpt-4o-mini-transcribe, gpt-4o-transcribe, whisper-1.',
+        default: 'gpt-4o-mini-transcribe',
+        nonEmpty: true,
+      }),
       language: custom<string | null>({
         doc: 'ISO-639-1 language of the speech (e.g. en); null lets the model detect it.',
         default: null,
         allowed: 'a two-letter ISO-639-1 code such as en, de, fr, or null',
-        check: (v) => (v === null || (typeof v === 'string' && /^[a-z]{2}$/.test(v)) ? undefined : 'is not a two-letter ISO-639-1 language code'),
+        check: (v) =>
+          v === null || (typeof v === 'string' && /^[a-z]{2}$/.test(v)) ? undefined : 'is not a two-letter ISO-639-1 language code',
         kind: 'string',
         example: 'en',
       }),
-      prompt: str({ doc: 'Optional text guiding transcription (keywords for whisper-1, free text for gpt-4o models); null is none.', default: null, nullable: true, example: 'expect words about the garden' }),
+      prompt: str({
+        doc: 'Optional text guiding transcription (keywords for whisper-1, free text for gpt-4o models); null is none.',
+        default: null,
+        nullable: true,
+        example: 'expect words about the garden',
+      }),
     },
     noiseReduction: oneOf(['near_field', 'far_field', 'off'] as const, {
       doc: 'Input noise reduction: near_field (close mic, headset), far_field (room mic), or off. GA cannot switch it off inside a session, so turning it off reconnects.',
@@ -184,15 +233,43 @@ export const schema = {
   }),
   audio: {
     input: applyAll('restart-audio', {
-      device: str({ doc: 'ALSA capture device (arecord -L lists them). Prefer plughw:/plug devices: they convert rate and channels. file:/path/speech.wav instead plays a 24 kHz mono WAV as the microphone, then silence (demo and tests, no sound card).', default: 'default', nonEmpty: true, env: 'REALTIME_PTT_AUDIO_INPUT_DEVICE' }),
+      device: str({
+        doc: 'ALSA capture device (arecord -L lists them). Prefer plughw:/plug devices: they convert rate and channels. file:/path/speech.wav instead plays a 24 kHz mono WAV as the microphone, then silence (demo and tests, no sound card).',
+        default: 'default',
+        nonEmpty: true,
+        env: 'REALTIME_PTT_AUDIO_INPUT_DEVICE',
+      }),
       periodMs: int({ doc: 'Capture period: audio is read and sent in chunks of this length.', default: 20, min: 5, max: 200, unit: 'ms' }),
-      preRollMs: int({ doc: 'Audio kept from before the press so the first syllable is not lost.', default: 300, min: 0, max: 2_000, unit: 'ms' }),
+      preRollMs: int({
+        doc: 'Audio kept from before the press so the first syllable is not lost.',
+        default: 300,
+        min: 0,
+        max: 2_000,
+        unit: 'ms',
+      }),
     }),
     output: applyAll('restart-audio', {
-      device: str({ doc: 'ALSA playback device for aplay (aplay -L lists them). wav:/path/answers.wav instead writes what would be played to a WAV file, paced like a sound card (demo and tests).', default: 'default', nonEmpty: true, env: 'REALTIME_PTT_AUDIO_OUTPUT_DEVICE' }),
-      bufferMs: int({ doc: 'Audio fed to aplay ahead of real time: lower stops faster, higher survives hiccups.', default: 120, min: 20, max: 2_000, unit: 'ms' }),
+      device: str({
+        doc: 'ALSA playback device for aplay (aplay -L lists them). wav:/path/answers.wav instead writes what would be played to a WAV file, paced like a sound card (demo and tests).',
+        default: 'default',
+        nonEmpty: true,
+        env: 'REALTIME_PTT_AUDIO_OUTPUT_DEVICE',
+      }),
+      bufferMs: int({
+        doc: 'Audio fed to aplay ahead of real time: lower stops faster, higher survives hiccups.',
+        default: 120,
+        min: 20,
+        max: 2_000,
+        unit: 'ms',
+      }),
       periodMs: int({ doc: 'Playback chunk length.', default: 20, min: 5, max: 200, unit: 'ms' }),
-      volume: num({ doc: 'Linear gain applied to answers and earcons: 0 is silent, 1 leaves samples unchanged (no boost above 1, it would clip).', default: 1, min: 0, max: 1, apply: 'live' }),
+      volume: num({
+        doc: 'Linear gain applied to answers and earcons: 0 is silent, 1 leaves samples unchanged (no boost above 1, it would clip).',
+        default: 1,
+        min: 0,
+        max: 1,
+        apply: 'live',
+      }),
     }),
   },
   gpio: applyAll('restart-gpio', {
@@ -206,26 +283,77 @@ export const schema = {
     pull: oneOf(['up', 'down', 'off'] as const, { doc: 'Internal pull resistor.', default: 'up' }),
     debounceMs: int({ doc: 'A level must stay this long to count as a press or release.', default: 20, min: 0, max: 500, unit: 'ms' }),
     sampleMs: int({ doc: 'rpio backend: how often the pin level is read.', default: 5, min: 1, max: 100, unit: 'ms' }),
-    mode: oneOf(['hold', 'toggle'] as const, { doc: 'hold: talk while held. toggle: one press starts, the next press ends the turn.', default: 'hold' }),
+    mode: oneOf(['hold', 'toggle'] as const, {
+      doc: 'hold: talk while held. toggle: one press starts, the next press ends the turn.',
+      default: 'hold',
+    }),
     longPressMs: int({ doc: 'A hold this long is a long press (cancels the answer).', default: 1_500, min: 200, max: 10_000, unit: 'ms' }),
     doublePressMs: int({ doc: 'Two presses within this window are a double press.', default: 400, min: 100, max: 2_000, unit: 'ms' }),
     ledPin: int({ doc: 'BCM number of a status LED; null is no LED.', default: null, nullable: true, min: 0, max: 27, example: 27 }),
-    chip: str({ doc: 'gpiomon backend: GPIO chip (e.g. gpiochip0, gpiochip4 on early Pi 5 kernels); null finds the chip that has the pin.', default: null, nullable: true, nonEmpty: true, example: 'gpiochip0' }),
+    chip: str({
+      doc: 'gpiomon backend: GPIO chip (e.g. gpiochip0, gpiochip4 on early Pi 5 kernels); null finds the chip that has the pin.',
+      default: null,
+      nullable: true,
+      nonEmpty: true,
+      example: 'gpiochip0',
+    }),
   }),
   control: applyAll('restart', {
-    socket: str({ doc: 'Unix socket for press/release/tap/status (realtime-ptt press ...).', default: '/run/realtime-ptt/control.sock', absolutePath: true, env: 'REALTIME_PTT_CONTROL_SOCKET' }),
+    socket: str({
+      doc: 'Unix socket for press/release/tap/status (realtime-ptt press ...).',
+      default: '/run/realtime-ptt/control.sock',
+      absolutePath: true,
+      env: 'REALTIME_PTT_CONTROL_SOCKET',
+    }),
   }),
   log: {
-    level: oneOf(['debug', 'info', 'warn', 'error'] as const, { doc: 'Least important messages logged.', default: 'info', env: 'REALTIME_PTT_LOG_LEVEL', apply: 'live' }),
-    format: oneOf(['json', 'pretty', 'auto'] as const, { doc: 'json (one object a line, for journald), pretty (for people), auto (pretty on a terminal, else json).', default: 'auto', env: 'REALTIME_PTT_LOG_FORMAT', apply: 'restart' }),
-    transcriptFile: str({ doc: 'JSON Lines file of every turn (user and assistant text); null is off.', default: '/var/lib/realtime-ptt/transcripts.jsonl', nullable: true, absolutePath: true, apply: 'restart' }),
+    level: oneOf(['debug', 'info', 'warn', 'error'] as const, {
+      doc: 'Least important messages logged.',
+      default: 'info',
+      env: 'REALTIME_PTT_LOG_LEVEL',
+      apply: 'live',
+    }),
+    format: oneOf(['json', 'pretty', 'auto'] as const, {
+      doc: 'json (one object a line, for journald), pretty (for people), auto (pretty on a terminal, else json).',
+      default: 'auto',
+      env: 'REALTIME_PTT_LOG_FORMAT',
+      apply: 'restart',
+    }),
+    transcriptFile: str({
+      doc: 'JSON Lines file of every turn (user and assistant text); null is off.',
+      default: '/var/lib/realtime-ptt/transcripts.jsonl',
+      nullable: true,
+      absolutePath: true,
+      apply: 'restart',
+    }),
   },
   conversation: applyAll('live', {
-    bargeInByVoice: bool({ doc: 'Hands-free barge-in: speech during an answer interrupts it (needs a VAD turnDetection and a mic that does not hear the speaker).', default: false }),
+    bargeInByVoice: bool({
+      doc: 'Hands-free barge-in: speech during an answer interrupts it (needs a VAD turnDetection and a mic that does not hear the speaker).',
+      default: false,
+    }),
     earcons: bool({ doc: 'Short tones on press, release, ready and error.', default: true }),
-    minHoldMs: int({ doc: 'A press held shorter than this is a tap: the input is cleared and nothing is asked.', default: 200, min: 0, max: 2_000, unit: 'ms' }),
-    answerTimeoutMs: int({ doc: 'A question with no answer started this long after release is dropped, with the error tone.', default: 15_000, min: 1_000, max: 120_000, unit: 'ms' }),
-    cancelBelowDbfs: int({ doc: 'After interrupting an answer, a long press cancels (asks nothing) only if the microphone stayed below this peak level; talking while holding is a question.', default: -35, min: -90, max: 0, unit: 'dBFS' }),
+    minHoldMs: int({
+      doc: 'A press held shorter than this is a tap: the input is cleared and nothing is asked.',
+      default: 200,
+      min: 0,
+      max: 2_000,
+      unit: 'ms',
+    }),
+    answerTimeoutMs: int({
+      doc: 'A question with no answer started this long after release is dropped, with the error tone.',
+      default: 15_000,
+      min: 1_000,
+      max: 120_000,
+      unit: 'ms',
+    }),
+    cancelBelowDbfs: int({
+      doc: 'After interrupting an answer, a long press cancels (asks nothing) only if the microphone stayed below this peak level; talking while holding is a question.',
+      default: -35,
+      min: -90,
+      max: 0,
+      unit: 'dBFS',
+    }),
   }),
 };
 
@@ -240,7 +368,8 @@ export const SECTION_DOCS: Readonly<Record<string, string>> = {
   realtime: 'Connection to the Realtime API (GA protocol over WebSocket).',
   'realtime.timeouts': 'Timeouts of the session.',
   'realtime.reconnect': 'Reconnect backoff after a dropped or failed session.',
-  session: 'The device profile: applied with session.update at every session start and verified field by field before the microphone opens.',
+  session:
+    'The device profile: applied with session.update at every session start and verified field by field before the microphone opens.',
   'session.turnDetection': 'Who decides that the user has finished speaking.',
   'session.transcription': 'Transcription of what the user says.',
   audio: 'Audio devices. Everything is PCM16 mono 24 kHz; plug devices convert.',

@@ -27,7 +27,12 @@ function turnDetection(td: Config['session']['turnDetection']): TurnDetection {
         interrupt_response: td.interruptResponse,
       };
     case 'semantic_vad':
-      return { type: 'semantic_vad', eagerness: td.eagerness, create_response: td.createResponse, interrupt_response: td.interruptResponse };
+      return {
+        type: 'semantic_vad',
+        eagerness: td.eagerness,
+        create_response: td.createResponse,
+        interrupt_response: td.interruptResponse,
+      };
   }
 }
 
@@ -48,7 +53,13 @@ export function profileToSession(config: Config): GaSession {
       input: {
         format: { ...PCM_24K },
         ...(t.enabled
-          ? { transcription: { model: t.model, ...(t.language !== null ? { language: t.language } : {}), ...(t.prompt !== null ? { prompt: t.prompt } : {}) } }
+          ? {
+              transcription: {
+                model: t.model,
+                ...(t.language !== null ? { language: t.language } : {}),
+                ...(t.prompt !== null ? { prompt: t.prompt } : {}),
+              },
+            }
           : {}),
         ...(s.noiseReduction !== 'off' ? { noise_reduction: { type: s.noiseReduction } } : {}),
         turn_detection: turnDetection(s.turnDetection),

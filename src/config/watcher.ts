@@ -58,7 +58,10 @@ export class ConfigWatcher extends TypedEmitter<ConfigWatcherEvents> implements 
     if (!this.#current) {
       const result = await loadConfig(this.#path, this.#options.env);
       if (!result.ok) {
-        throw new PttError('CONFIG_INVALID', formatProblems(result.problems).trimEnd(), { context: { path: this.#path, problems: result.problems }, hint: `fix ${this.#path}; realtime-ptt check-config --config ${this.#path} lists the problems` });
+        throw new PttError('CONFIG_INVALID', formatProblems(result.problems).trimEnd(), {
+          context: { path: this.#path, problems: result.problems },
+          hint: `fix ${this.#path}; realtime-ptt check-config --config ${this.#path} lists the problems`,
+        });
       }
       this.#current = result.config;
     }
@@ -69,7 +72,11 @@ export class ConfigWatcher extends TypedEmitter<ConfigWatcherEvents> implements 
         if (filename === null || filename === name) this.#schedule();
       });
     } catch (err) {
-      throw new PttError('CONFIG_WATCH_FAILED', `cannot watch ${dirname(this.#path)} for config changes`, { context: { path: this.#path, errno: (err as NodeJS.ErrnoException).code }, cause: err, hint: 'check that the directory exists and is readable' });
+      throw new PttError('CONFIG_WATCH_FAILED', `cannot watch ${dirname(this.#path)} for config changes`, {
+        context: { path: this.#path, errno: (err as NodeJS.ErrnoException).code },
+        cause: err,
+        hint: 'check that the directory exists and is readable',
+      });
     }
     this.#watcher.on('error', (err) => this.#options.logger?.warn('config watch error', { error: err, path: this.#path }));
   }

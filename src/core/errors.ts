@@ -8,11 +8,7 @@ export class PttError extends Error {
   readonly context: Readonly<Record<string, unknown>>;
   readonly hint: string | undefined;
 
-  constructor(
-    code: string,
-    message: string,
-    options: { context?: Record<string, unknown>; hint?: string; cause?: unknown } = {},
-  ) {
+  constructor(code: string, message: string, options: { context?: Record<string, unknown>; hint?: string; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PttError';
     this.code = code;

@@ -47,27 +47,43 @@ class StructuredLogger implements Logger {
 
   private log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
     if (ORDER[level] < ORDER[this.shared.level]) return;
-    const record = { time: new Date().toISOString(), level, ...(this.component ? { component: this.component } : {}), msg, ...serialise(fields) };
+    const record = {
+      time: new Date().toISOString(),
+      level,
+      ...(this.component ? { component: this.component } : {}),
+      msg,
+      ...serialise(fields),
+    };
     const line = this.shared.format === 'json' ? JSON.stringify(record) : pretty(record);
     // Redact the finished line so no field, nested or not, can leak a secret.
-    this.shared.sink.write(redact(line) + '\n');
+    this.shared.sink.write(`${redact(line)}\n`);
   }
 
-  debug(msg: string, fields?: Record<string, unknown>): void { this.log('debug', msg, fields); }
-  info(msg: string, fields?: Record<string, unknown>): void { this.log('info', msg, fields); }
-  warn(msg: string, fields?: Record<string, unknown>): void { this.log('warn', msg, fields); }
-  error(msg: string, fields?: Record<string, unknown>): void { this.log('error', msg, fields); }
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.log('debug', msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.log('info', msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.log('warn', msg, fields);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.log('error', msg, fields);
+  }
   child(component: string): Logger {
     return new StructuredLogger(this.shared, this.component ? `${this.component}.${component}` : component);
   }
-  setLevel(level: LogLevel): void { this.shared.level = level; }
+  setLevel(level: LogLevel): void {
+    this.shared.level = level;
+  }
 }
 
 function pretty(record: Record<string, unknown>): string {
   const { time, level, component, msg, ...rest } = record;
   const extras = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   const clock = String(time).slice(11, 23);
-  return `${clock} ${String(level).toUpperCase().padEnd(5)} ${component ? `[${component}] ` : ''}${msg}${extras.length ? '  ' + extras.join(' ') : ''}`;
+  return `${clock} ${String(level).toUpperCase().padEnd(5)} ${component ? `[${component}] ` : ''}${msg}${extras.length ? `  ${extras.join(' ')}` : ''}`;
 }
 
 export function createLogger(options: { level?: LogLevel; format?: LogFormat; sink?: LogSink } = {}): Logger {

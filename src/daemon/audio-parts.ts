@@ -7,7 +7,17 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { Config } from '../config/index.js';
-import { AlsaCapture, AplayPlayer, FileSource, GatedMic, WavSink, earcon, type AudioSink, type AudioSource, type EarconName } from '../audio/index.js';
+import {
+  AlsaCapture,
+  AplayPlayer,
+  FileSource,
+  GatedMic,
+  WavSink,
+  earcon,
+  type AudioSink,
+  type AudioSource,
+  type EarconName,
+} from '../audio/index.js';
 import type { AudioParts } from './daemon.js';
 
 export const FILE_INPUT_PREFIX = 'file:';
@@ -17,7 +27,7 @@ export function buildAudio(config: Config, deps: { logger: Logger; env: Readonly
   const { input, output } = config.audio;
   const logger = deps.logger.child('audio');
   const source: AudioSource = input.device.startsWith(FILE_INPUT_PREFIX)
-    ? new FileSource({ file: input.device.slice(FILE_INPUT_PREFIX.length), periodMs: input.periodMs, then: 'silence' })
+    ? new FileSource({ file: input.device.slice(FILE_INPUT_PREFIX.length), periodMs: input.periodMs, atEnd: 'silence' })
     : new AlsaCapture({ device: input.device, periodMs: input.periodMs, logger });
   const paced = {
     leadMs: output.bufferMs,

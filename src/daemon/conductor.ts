@@ -5,8 +5,9 @@
  * systemd status line and the log. It speaks only to the ports in ports.ts: no wire formats.
  */
 import type { Component } from '../core/component.js';
-import { PttError } from '../core/errors.js';
+import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { BYTES_PER_MS } from '../core/pcm-format.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type {
   ButtonEvents,
@@ -71,7 +72,16 @@ export type ConductorEvents = {
   turn: [TurnRecord];
   transcript: [TranscriptEntry];
   /** A barge-in or long press stopped an answer. */
-  cut: [{ turn: number; playedMs: number; receivedMs: number; truncated?: { itemId: string; audioEndMs: number }; heardText?: string; reason: string }];
+  cut: [
+    {
+      turn: number;
+      playedMs: number;
+      receivedMs: number;
+      truncated?: { itemId: string; audioEndMs: number };
+      heardText?: string;
+      reason: string;
+    },
+  ];
 };
 
 export interface ConductorDeps {
@@ -88,7 +98,6 @@ export interface ConductorDeps {
   dacProbeMs?: number;
 }
 
-const BYTES_PER_MS = 48;
 /** Errors after which the link will not come back by itself: a person must act (LED shows error). */
 const NEEDS_A_PERSON = new Set(['REALTIME_BAD_KEY', 'REALTIME_PROFILE_MISMATCH', 'REALTIME_PROFILE_REJECTED', 'REALTIME_BETA_REFUSED']);
 /** Session states in which no connection is wanted (on-demand between turns). */
@@ -245,13 +254,17 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #onRelease({ at, heldMs }: ButtonEvents['release'][0]): void {
     if (this.handsFree) return;
     const turn = this.#turn;
-    if (!turn || turn.phase !== 'recording') return;
+    if (turn?.phase !== 'recording') return;
     turn.level = this.#closeMic();
     turn.releasedAt = this.#stamp(at);
     turn.heldMs = heldMs ?? turn.releasedAt - turn.startedAt;
     if (turn.heldMs < this.#opts.minHoldMs) {
       // The server refuses a commit of under 100 ms, and a tap is rarely a question: clear instead.
-      this.#abandon(turn, 'tap', `held ${Math.round(turn.heldMs)} ms, under the ${this.#opts.minHoldMs} ms tap threshold: nothing was asked`);
+      this.#abandon(
+        turn,
+        'tap',
+        `held ${Math.round(turn.heldMs)} ms, under the ${this.#opts.minHoldMs} ms tap threshold: nothing was asked`,
+      );
       this.#update('tap');
       return;
     }
@@ -465,7 +478,14 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     }
     if (!final) return;
     const heardMs = role === 'assistant' ? this.#truncated.get(itemId) : undefined;
-    this.emit('transcript', { time: new Date().toISOString(), turn: turnId, role, itemId, text, ...(heardMs !== undefined ? { cut: true, heardMs } : {}) });
+    this.emit('transcript', {
+      time: new Date().toISOString(),
+      turn: turnId,
+      role,
+      itemId,
+      text,
+      ...(heardMs !== undefined ? { cut: true, heardMs } : {}),
+    });
   }
 
   #remember(itemId: string, turnId: number): void {
@@ -673,4 +693,3 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#unsubscribe.push(() => void source.off(event, listener));
   }
 }
-

@@ -37,7 +37,9 @@ export interface AudioParts {
 }
 
 export interface SessionPart extends SessionPort, Component {
-  applyProfile(session: ReturnType<typeof profileToSession>): Promise<{ ok: true; mode: string; message: string; deferred?: string[] } | { ok: false; error: PttError }>;
+  applyProfile(
+    session: ReturnType<typeof profileToSession>,
+  ): Promise<{ ok: true; mode: string; message: string; deferred?: string[] } | { ok: false; error: PttError }>;
   setTiming(timing: SessionTiming): void;
 }
 
@@ -173,7 +175,12 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       throw toPttError(err, 'DAEMON_START');
     }
     if (config.realtime.connection === 'on-demand') this.#sendReady('ready (on-demand: connects at the first press)');
-    this.#log.info('daemon started', { version: VERSION, node: process.version, connection: config.realtime.connection, turnDetection: config.session.turnDetection.type });
+    this.#log.info('daemon started', {
+      version: VERSION,
+      node: process.version,
+      connection: config.realtime.connection,
+      turnDetection: config.session.turnDetection.type,
+    });
   }
 
   /** Stops every part in reverse order; a part that fails or hangs is logged and skipped. */
@@ -203,16 +210,21 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   // ---- reload ----
 
   #onInvalid(problems: ConfigProblem[]): void {
-    this.#log.error('the edited config is invalid; the config in force is kept', { path: this.#o.configPath, problems: formatProblems(problems).trimEnd() });
+    this.#log.error('the edited config is invalid; the config in force is kept', {
+      path: this.#o.configPath,
+      problems: formatProblems(problems).trimEnd(),
+    });
     this.emit('invalidConfig', problems);
   }
 
   #queueReload(next: Config, changes: ConfigChanges): Promise<void> {
-    this.#reloads = this.#reloads.then(() => this.#apply(next, changes)).catch((err: unknown) => {
-      const error = toPttError(err, 'RELOAD_FAILED');
-      this.#log.error('reload failed', { error });
-      this.emit('fatal', error);
-    });
+    this.#reloads = this.#reloads
+      .then(() => this.#apply(next, changes))
+      .catch((err: unknown) => {
+        const error = toPttError(err, 'RELOAD_FAILED');
+        this.#log.error('reload failed', { error });
+        this.emit('fatal', error);
+      });
     return this.#reloads;
   }
 
@@ -223,7 +235,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     const applied: string[] = [];
     let ok = true;
     const keys = changes.keys;
-    const touched = (prefix: string) => keys.some((k) => k === prefix || k.startsWith(prefix + '.'));
+    const touched = (prefix: string) => keys.some((k) => k === prefix || k.startsWith(`${prefix}.`));
     this.#config = next;
 
     // live: cheap settings take effect at once.
@@ -239,7 +251,11 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     } else if (touched('session')) {
       const result = await this.#session!.applyProfile(profileToSession(next));
       if (result.ok) {
-        this.#log.info('changed profile applied', { mode: result.mode, message: result.message, keys: keys.filter((k) => k.startsWith('session.')) });
+        this.#log.info('changed profile applied', {
+          mode: result.mode,
+          message: result.message,
+          keys: keys.filter((k) => k.startsWith('session.')),
+        });
         applied.push('session');
       } else {
         // The session went back to the profile that worked; the config in force says so too.
@@ -294,7 +310,14 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       const error = toPttError(err, 'RELOAD_RESTART');
       this.#log.error(`${group} could not restart with the new settings; going back to the previous ones`, { error });
       await this.#stopGroup(group);
-      this.#config = { ...next, ...(group === 'audio' ? { audio: before.audio } : group === 'gpio' ? { gpio: before.gpio } : { realtime: before.realtime, session: before.session }) };
+      this.#config = {
+        ...next,
+        ...(group === 'audio'
+          ? { audio: before.audio }
+          : group === 'gpio'
+            ? { gpio: before.gpio }
+            : { realtime: before.realtime, session: before.session }),
+      };
       try {
         await this.#build(group, before);
       } catch (again) {
@@ -388,7 +411,10 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
 function withDeadline(p: Promise<void>, ms: number, name: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((_, reject) => {
-    timer = setTimeout(() => reject(new PttError('STOP_TIMEOUT', `${name} did not stop within ${ms} ms`, { context: { component: name, ms } })), ms);
+    timer = setTimeout(
+      () => reject(new PttError('STOP_TIMEOUT', `${name} did not stop within ${ms} ms`, { context: { component: name, ms } })),
+      ms,
+    );
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }

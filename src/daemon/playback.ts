@@ -3,9 +3,8 @@
  * moment how much of which answer item the person has heard, so a barge-in tells the server
  * exactly where to truncate.
  */
+import { BYTES_PER_MS } from '../core/pcm-format.js';
 import type { SpeakerPort } from './ports.js';
-
-const BYTES_PER_MS = 48;
 
 /**
  * Bookkeeping of what was written to the speaker since it was last idle: earcons and answer

@@ -44,7 +44,9 @@ function monotonicUsec(): bigint {
 
 /** A STATUS value is one line: a newline would start another assignment in the datagram. */
 function oneLine(text: string): string {
-  return redact(text).replace(/[\r\n]+/g, ' ').slice(0, 1_000);
+  return redact(text)
+    .replace(/[\r\n]+/g, ' ')
+    .slice(0, 1_000);
 }
 
 interface UnixDgramSocket {

@@ -37,13 +37,14 @@ export class TranscriptFile implements Component {
   /** Queues one record; resolves when it is on disk (or was given up on). */
   append(record: object): Promise<void> {
     // A person may read a key aloud; the transcript must not keep it.
-    const line = redact(JSON.stringify(record)) + '\n';
+    const line = `${redact(JSON.stringify(record))}\n`;
     this.#queue = this.#queue.then(async () => {
       try {
         await appendFile(this.path, line, { mode: 0o640 });
         this.#failed = false;
       } catch (err) {
-        if (!this.#failed) this.logger.error('cannot append to the transcript file; transcripts are not being kept', { path: this.path, error: err });
+        if (!this.#failed)
+          this.logger.error('cannot append to the transcript file; transcripts are not being kept', { path: this.path, error: err });
         this.#failed = true;
       }
     });

@@ -76,8 +76,12 @@ export class Turn {
       bargeIn: this.bargeIn,
       ...(this.heldMs !== undefined ? { heldMs: round(this.heldMs) } : {}),
       pressToFirstAppendMs: round(this.firstAppendAt === undefined ? undefined : this.firstAppendAt - this.startedAt),
-      releaseToCommitMs: round(this.committedAt === undefined || this.releasedAt === undefined ? undefined : this.committedAt - this.releasedAt),
-      commitToFirstDeltaMs: round(this.firstDeltaAt === undefined || this.committedAt === undefined ? undefined : this.firstDeltaAt - this.committedAt),
+      releaseToCommitMs: round(
+        this.committedAt === undefined || this.releasedAt === undefined ? undefined : this.committedAt - this.releasedAt,
+      ),
+      commitToFirstDeltaMs: round(
+        this.firstDeltaAt === undefined || this.committedAt === undefined ? undefined : this.firstDeltaAt - this.committedAt,
+      ),
       firstDeltaToDacMs: round(this.dacAt === undefined || this.firstDeltaAt === undefined ? undefined : this.dacAt - this.firstDeltaAt),
       playedMs: Math.round(this.playedMs),
       receivedMs: Math.round(this.receivedMs),

@@ -81,7 +81,12 @@ export class DaemonProcess {
       };
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
-        reject(new PttError('DAEMON_WAIT_TIMEOUT', `the daemon did not log ${what} within ${timeoutMs} ms${this.#exit ? ` (it exited: ${JSON.stringify(this.#exit)})` : ''}\nlast lines:\n${this.tail(8)}`));
+        reject(
+          new PttError(
+            'DAEMON_WAIT_TIMEOUT',
+            `the daemon did not log ${what} within ${timeoutMs} ms${this.#exit ? ` (it exited: ${JSON.stringify(this.#exit)})` : ''}\nlast lines:\n${this.tail(8)}`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.add(waiter);
     });
@@ -107,7 +112,11 @@ export class DaemonProcess {
         await sendControlCommand(this.o.socketPath, 'status', 1_000);
         return;
       } catch (err) {
-        if (this.#exit) throw new PttError('DAEMON_EXITED', `the daemon exited (${JSON.stringify(this.#exit)}) before its control socket answered:\n${this.other}${this.tail(8)}`);
+        if (this.#exit)
+          throw new PttError(
+            'DAEMON_EXITED',
+            `the daemon exited (${JSON.stringify(this.#exit)}) before its control socket answered:\n${this.other}${this.tail(8)}`,
+          );
         if (Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -137,7 +146,7 @@ export class DaemonProcess {
     try {
       record = JSON.parse(line) as LogRecord;
     } catch {
-      this.other += line + '\n';
+      this.other += `${line}\n`;
       return;
     }
     this.records.push(record);

@@ -52,7 +52,10 @@ function timings(r: LogRecord): string {
 async function main(argv: string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, options: { real: { type: 'boolean' }, input: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    args = parseArgs({
+      args: argv,
+      options: { real: { type: 'boolean' }, input: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
     return 2;
@@ -64,7 +67,9 @@ async function main(argv: string[]): Promise<number> {
   const real = args.values.real === true;
   const apiKey = real ? process.env.OPENAI_API_KEY : SIM_KEY;
   if (real && !apiKey) {
-    throw new PttError('NO_API_KEY', '--real needs OPENAI_API_KEY in the environment', { hint: 'export OPENAI_API_KEY=sk-... and run again, or leave out --real to use the local simulator' });
+    throw new PttError('NO_API_KEY', '--real needs OPENAI_API_KEY in the environment', {
+      hint: 'export OPENAI_API_KEY=sk-... and run again, or leave out --real to use the local simulator',
+    });
   }
   const outDir = resolve(args.values.out ?? 'demo-output');
   mkdirSync(outDir, { recursive: true });
@@ -79,7 +84,8 @@ async function main(argv: string[]): Promise<number> {
     // The microphone: the given recording, or generated speech-like sound, then silence.
     const input = join(dir, 'microphone.wav');
     if (args.values.input) {
-      if (!existsSync(args.values.input)) throw new PttError('DEMO_INPUT', `no such file: ${args.values.input}`, { hint: 'give a 24 kHz mono 16-bit WAV with --input' });
+      if (!existsSync(args.values.input))
+        throw new PttError('DEMO_INPUT', `no such file: ${args.values.input}`, { hint: 'give a 24 kHz mono 16-bit WAV with --input' });
       writeFileSync(input, encodeWav(await loadPcm(args.values.input)));
     } else {
       writeFileSync(input, encodeWav(synthesizeSpeech(60_000)));
@@ -90,7 +96,11 @@ async function main(argv: string[]): Promise<number> {
 
     if (sim) await sim.start();
     const url = sim ? sim.url : 'wss://api.openai.com/v1/realtime';
-    say(sim ? `realtime-ptt demo: local Realtime simulator at ${url} (no API key, no sound card, no Pi)` : `realtime-ptt demo: talking to ${url}`);
+    say(
+      sim
+        ? `realtime-ptt demo: local Realtime simulator at ${url} (no API key, no sound card, no Pi)`
+        : `realtime-ptt demo: talking to ${url}`,
+    );
 
     const configPath = join(dir, 'config.yaml');
     const socketPath = join(dir, 'control.sock');
@@ -164,7 +174,10 @@ async function main(argv: string[]): Promise<number> {
     const cut = await answered;
     report('turn 2', cut);
     const cutLine = daemon.find((r) => r.msg === 'answer cut').at(-1);
-    if (cutLine) say(`  cut after ${cutLine.playedMs} ms of ${cutLine.receivedMs} ms received${cutLine.truncated ? `; told the server: truncate ${JSON.stringify(cutLine.truncated)}` : ''}`);
+    if (cutLine)
+      say(
+        `  cut after ${cutLine.playedMs} ms of ${cutLine.receivedMs} ms received${cutLine.truncated ? `; told the server: truncate ${JSON.stringify(cutLine.truncated)}` : ''}`,
+      );
     next = daemon.nextTurn(timeout);
     await sleep(HOLD_MS);
     await daemon.control('release');

@@ -22,7 +22,12 @@ export interface CheckResult {
 type Env = Readonly<Record<string, string | undefined>>;
 
 const ok = (name: string, detail: string): CheckResult => ({ name, status: 'ok', detail });
-const fromError = (name: string, status: CheckStatus, e: PttError): CheckResult => ({ name, status, detail: e.message, ...(e.hint ? { fix: e.hint } : {}) });
+const fromError = (name: string, status: CheckStatus, e: PttError): CheckResult => ({
+  name,
+  status,
+  detail: e.message,
+  ...(e.hint ? { fix: e.hint } : {}),
+});
 
 export interface ConfigDeps {
   loadConfig(path: string, env: Env): Promise<LoadResult>;
@@ -106,7 +111,12 @@ export async function checkAudio(config: Config, deps: AudioDeps): Promise<Check
     results.push(
       names.length
         ? ok(`${kind} devices`, names.join(', '))
-        : { name: `${kind} devices`, status: 'warn', detail: 'ALSA lists no sound device', fix: `plug in a ${kind === 'capture' ? 'USB microphone' : 'speaker or USB sound card'}; ${kind === 'capture' ? 'arecord' : 'aplay'} -l lists the cards` },
+        : {
+            name: `${kind} devices`,
+            status: 'warn',
+            detail: 'ALSA lists no sound device',
+            fix: `plug in a ${kind === 'capture' ? 'USB microphone' : 'speaker or USB sound card'}; ${kind === 'capture' ? 'arecord' : 'aplay'} -l lists the cards`,
+          },
     );
   }
   const configured = { capture: config.audio.input.device, playback: config.audio.output.device };
@@ -130,7 +140,10 @@ export interface GpioDeps {
 export async function checkGpio(config: Config, deps: GpioDeps): Promise<CheckResult[]> {
   const problems = await deps.checkGpioAccess(config.gpio);
   if (problems.length === 0) {
-    const which = config.gpio.backend === 'virtual' ? 'virtual button on the control socket only' : `backend ${config.gpio.backend}, pin ${config.gpio.pin}`;
+    const which =
+      config.gpio.backend === 'virtual'
+        ? 'virtual button on the control socket only'
+        : `backend ${config.gpio.backend}, pin ${config.gpio.pin}`;
     return [ok('gpio', `${which}: accessible`)];
   }
   return problems.map((p) => fromError('gpio', 'fail', p));
@@ -148,7 +161,12 @@ const SERVICE_GROUPS = ['audio', 'gpio'];
 export async function checkServiceUser(deps: ServiceUserDeps): Promise<CheckResult> {
   const groups = await deps.groupsOf(SERVICE_USER);
   if (groups === undefined) {
-    return { name: 'service user', status: 'warn', detail: `no user ${SERVICE_USER}: the service is not installed`, fix: 'run sudo systemd/install.sh from the package (it creates the user)' };
+    return {
+      name: 'service user',
+      status: 'warn',
+      detail: `no user ${SERVICE_USER}: the service is not installed`,
+      fix: 'run sudo systemd/install.sh from the package (it creates the user)',
+    };
   }
   const missing = SERVICE_GROUPS.filter((g) => !groups.includes(g));
   if (missing.length === 0) return ok('service user', `${SERVICE_USER} is in ${SERVICE_GROUPS.join(', ')}`);
@@ -162,11 +180,21 @@ export async function checkServiceUser(deps: ServiceUserDeps): Promise<CheckResu
 
 export interface ConnectionDeps {
   /** Connects, applies and verifies the profile, then closes; resolves how long verification took. */
-  verifySession(config: Config, apiKey: string): Promise<{ ok: true; ms: number; sessionId: string | undefined } | { ok: false; error: PttError }>;
+  verifySession(
+    config: Config,
+    apiKey: string,
+  ): Promise<{ ok: true; ms: number; sessionId: string | undefined } | { ok: false; error: PttError }>;
 }
 
 export async function checkConnection(config: Config, apiKey: string, deps: ConnectionDeps): Promise<CheckResult> {
   const r = await deps.verifySession(config, apiKey);
-  if (!r.ok) return { ...fromError('connection', 'fail', r.error), fix: r.error.hint ?? `check realtime.url (${config.realtime.url}) and the network` };
-  return ok('connection', `${config.realtime.url} (${config.realtime.model}): profile verified in ${r.ms} ms${r.sessionId ? `, session ${r.sessionId}` : ''}`);
+  if (!r.ok)
+    return {
+      ...fromError('connection', 'fail', r.error),
+      fix: r.error.hint ?? `check realtime.url (${config.realtime.url}) and the network`,
+    };
+  return ok(
+    'connection',
+    `${config.realtime.url} (${config.realtime.model}): profile verified in ${r.ms} ms${r.sessionId ? `, session ${r.sessionId}` : ''}`,
+  );
 }

@@ -47,7 +47,12 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
   results.push(result);
   results.push(await checkServiceUser(o.deps));
   if (!config) {
-    results.push({ name: 'audio, gpio, api key', status: 'warn', detail: 'not checked: they need a valid config', fix: 'fix the config first' });
+    results.push({
+      name: 'audio, gpio, api key',
+      status: 'warn',
+      detail: 'not checked: they need a valid config',
+      fix: 'fix the config first',
+    });
     return results;
   }
   const key = checkApiKey(config, o.env, o.deps.resolveApiKey, serviceKeyFile(o.serviceKeyPath ?? SERVICE_KEY_PATH));
@@ -79,7 +84,7 @@ export function formatReport(results: readonly CheckResult[]): string {
   const count = (s: CheckResult['status']) => results.filter((r) => r.status === s).length;
   lines.push('', `${count('fail')} failed, ${count('warn')} warnings, ${count('ok')} ok`);
   // Last line of defence: the report never carries a key, even one pasted into a wrong place.
-  return redact(lines.join('\n')) + '\n';
+  return `${redact(lines.join('\n'))}\n`;
 }
 
 export const exitCodeOf = (results: readonly CheckResult[]): number => (results.some((r) => r.status === 'fail') ? 1 : 0);
@@ -87,7 +92,9 @@ export const exitCodeOf = (results: readonly CheckResult[]): number => (results.
 /** Group names of a user from `id -nG`, undefined when the user does not exist. */
 export function groupsOf(user: string): Promise<string[] | undefined> {
   return new Promise((resolve) => {
-    execFile('id', ['-nG', user], { env: toolChildEnv(), encoding: 'utf8', timeout: 3_000 }, (err, stdout) => resolve(err ? undefined : stdout.trim().split(/\s+/)));
+    execFile('id', ['-nG', user], { env: toolChildEnv(), encoding: 'utf8', timeout: 3_000 }, (err, stdout) =>
+      resolve(err ? undefined : stdout.trim().split(/\s+/)),
+    );
   });
 }
 

@@ -25,29 +25,51 @@ export function sessionVerifier(env: Env): ConnectionDeps {
       }
       const { connectMs, sessionUpdateMs } = config.realtime.timeouts;
       const deadlineMs = connectMs + sessionUpdateMs + 1_000;
-      const outcome = await new Promise<{ ok: true; ms: number; sessionId: string | undefined } | { ok: false; error: PttError }>((resolve) => {
-        const timer = setTimeout(
-          () => done({ ok: false, error: new PttError('DOCTOR_CONNECT_TIMEOUT', `no verified session within ${deadlineMs} ms`, { context: { url: config.realtime.url }, hint: 'check the network and realtime.url; raise realtime.timeouts if the link is slow' }) }),
-          deadlineMs,
-        );
-        // The daemon's port types `verified` as unknown; RealtimeSession sends VerifiedInfo.
-        const onVerified = (info: unknown): void => {
-          const v = (typeof info === 'object' && info !== null ? info : {}) as { ms?: unknown; sessionId?: unknown };
-          done({ ok: true, ms: typeof v.ms === 'number' ? Math.round(v.ms) : -1, sessionId: typeof v.sessionId === 'string' ? v.sessionId : undefined });
-        };
-        // The session's messages end in "; reconnecting": true for the daemon, not for doctor, which stops here.
-        const onError = (error: PttError): void =>
-          done({ ok: false, error: new PttError(error.code, error.message.replace(/[;,] (the connection is dead, )?reconnecting$/, (_m, dead?: string) => (dead ? '; the connection is dead' : '')), { context: { ...error.context }, ...(error.hint ? { hint: error.hint } : {}) }) });
-        const done = (r: Parameters<typeof resolve>[0]): void => {
-          clearTimeout(timer);
-          session.off('verified', onVerified);
-          session.off('error', onError);
-          resolve(r);
-        };
-        session.on('verified', onVerified);
-        session.on('error', onError);
-        session.start().catch((err: unknown) => onError(err instanceof PttError ? err : new PttError('DOCTOR_SESSION', String(err))));
-      });
+      const outcome = await new Promise<{ ok: true; ms: number; sessionId: string | undefined } | { ok: false; error: PttError }>(
+        (resolve) => {
+          const timer = setTimeout(
+            () =>
+              done({
+                ok: false,
+                error: new PttError('DOCTOR_CONNECT_TIMEOUT', `no verified session within ${deadlineMs} ms`, {
+                  context: { url: config.realtime.url },
+                  hint: 'check the network and realtime.url; raise realtime.timeouts if the link is slow',
+                }),
+              }),
+            deadlineMs,
+          );
+          // The daemon's port types `verified` as unknown; RealtimeSession sends VerifiedInfo.
+          const onVerified = (info: unknown): void => {
+            const v = (typeof info === 'object' && info !== null ? info : {}) as { ms?: unknown; sessionId?: unknown };
+            done({
+              ok: true,
+              ms: typeof v.ms === 'number' ? Math.round(v.ms) : -1,
+              sessionId: typeof v.sessionId === 'string' ? v.sessionId : undefined,
+            });
+          };
+          // The session's messages end in "; reconnecting": true for the daemon, not for doctor, which stops here.
+          const onError = (error: PttError): void =>
+            done({
+              ok: false,
+              error: new PttError(
+                error.code,
+                error.message.replace(/[;,] (the connection is dead, )?reconnecting$/, (_m, dead?: string) =>
+                  dead ? '; the connection is dead' : '',
+                ),
+                { context: { ...error.context }, ...(error.hint ? { hint: error.hint } : {}) },
+              ),
+            });
+          const done = (r: Parameters<typeof resolve>[0]): void => {
+            clearTimeout(timer);
+            session.off('verified', onVerified);
+            session.off('error', onError);
+            resolve(r);
+          };
+          session.on('verified', onVerified);
+          session.on('error', onError);
+          session.start().catch((err: unknown) => onError(err instanceof PttError ? err : new PttError('DOCTOR_SESSION', String(err))));
+        },
+      );
       await session.stop();
       return outcome;
     },

@@ -16,7 +16,9 @@ export type BoardKind = 'pi5' | 'pi' | 'other';
 
 export function readBoardModel(host: GpioHost = {}): string | undefined {
   try {
-    return readFileSync(host.modelPath ?? '/proc/device-tree/model', 'utf8').replace(/\0+$/, '').trim();
+    return readFileSync(host.modelPath ?? '/proc/device-tree/model', 'utf8')
+      .replace(/\0+$/, '')
+      .trim();
   } catch {
     return undefined;
   }
@@ -36,14 +38,27 @@ export function selectBackend(options: Pick<GpioOptions, 'backend'>, host: GpioH
   if (options.backend !== 'auto') return { ok: true, backend: options.backend, reason: 'configured' };
   const modelPath = host.modelPath ?? '/proc/device-tree/model';
   const model = readBoardModel(host);
-  const virtualHint = 'set gpio.backend: virtual to use the button on the control socket only (realtime-ptt press/release), or gpiomon for a board with a GPIO character device';
+  const virtualHint =
+    'set gpio.backend: virtual to use the button on the control socket only (realtime-ptt press/release), or gpiomon for a board with a GPIO character device';
   if (model === undefined) {
-    return { ok: false, error: new PttError('GPIO_NO_BOARD', `cannot tell which board this is: ${modelPath} is missing (not a Raspberry Pi?)`, { context: { modelPath }, hint: virtualHint }) };
+    return {
+      ok: false,
+      error: new PttError('GPIO_NO_BOARD', `cannot tell which board this is: ${modelPath} is missing (not a Raspberry Pi?)`, {
+        context: { modelPath },
+        hint: virtualHint,
+      }),
+    };
   }
   const kind = boardKind(model);
   if (kind === 'pi5') return { ok: true, backend: 'gpiomon', reason: `${model}: Pi 5 family, rpio cannot drive its GPIO` };
   if (kind === 'pi') return { ok: true, backend: 'rpio', reason: `${model}: Pi 1-4 family` };
-  return { ok: false, error: new PttError('GPIO_NOT_A_PI', `this board (${model}) is not a Raspberry Pi, so gpio.backend: auto cannot choose`, { context: { model }, hint: virtualHint }) };
+  return {
+    ok: false,
+    error: new PttError('GPIO_NOT_A_PI', `this board (${model}) is not a Raspberry Pi, so gpio.backend: auto cannot choose`, {
+      context: { model },
+      hint: virtualHint,
+    }),
+  };
 }
 
 function identity(host: GpioHost): { uid: number; gids: number[]; user: string } {

@@ -8,7 +8,9 @@ export function sendControlCommand(socketPath: string, line: string, timeoutMs =
     let buffer = '';
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new PttError('CONTROL_TIMEOUT', `no answer from the daemon on ${socketPath} within ${timeoutMs} ms`, { context: { socketPath } }));
+      reject(
+        new PttError('CONTROL_TIMEOUT', `no answer from the daemon on ${socketPath} within ${timeoutMs} ms`, { context: { socketPath } }),
+      );
     }, timeoutMs);
     socket.setEncoding('utf8');
     socket.once('connect', () => socket.write(`${line}\n`));

@@ -25,7 +25,8 @@ export function parseControlLine(line: string): { ok: true; command: ControlComm
       if (args.length > 1) return { ok: false, error: `'tap' takes at most one argument, the hold time in ms (got '${args.join(' ')}')` };
       if (args.length === 0) return { ok: true, command: { kind: 'tap', ms: DEFAULT_TAP_MS } };
       const ms = /^\d+$/.test(args[0]!) ? Number(args[0]) : NaN;
-      if (!(ms >= 1 && ms <= MAX_TAP_MS)) return { ok: false, error: `tap time must be a whole number of ms from 1 to ${MAX_TAP_MS} (got '${args[0]}')` };
+      if (!(ms >= 1 && ms <= MAX_TAP_MS))
+        return { ok: false, error: `tap time must be a whole number of ms from 1 to ${MAX_TAP_MS} (got '${args[0]}')` };
       return { ok: true, command: { kind: 'tap', ms } };
     }
     default:

@@ -147,7 +147,10 @@ async function removeStaleSocket(path: string): Promise<void> {
   const stat = await lstat(path).catch(() => undefined);
   if (!stat) return;
   if (!stat.isSocket()) {
-    throw new PttError('CONTROL_SOCKET_PATH', `${path} exists and is not a socket`, { context: { path }, hint: 'remove it or set control.socket to another path' });
+    throw new PttError('CONTROL_SOCKET_PATH', `${path} exists and is not a socket`, {
+      context: { path },
+      hint: 'remove it or set control.socket to another path',
+    });
   }
   const live = await new Promise<boolean>((resolve) => {
     const probe = connect(path);

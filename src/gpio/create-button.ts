@@ -41,7 +41,14 @@ export function createButton(options: GpioOptions, deps: CreateButtonDeps): Butt
     physical =
       choice.backend === 'rpio'
         ? new RpioBackend({ pin: options.pin, pull: options.pull, sampleMs: options.sampleMs, mock: deps.rpioMock ?? false })
-        : new GpiomonBackend({ pin: options.pin, chip: options.chip, pull: options.pull, activeLow: options.activeLow, logger, path: deps.path });
+        : new GpiomonBackend({
+            pin: options.pin,
+            chip: options.chip,
+            pull: options.pull,
+            activeLow: options.activeLow,
+            logger,
+            path: deps.path,
+          });
   }
   return new Button(
     {
@@ -66,7 +73,11 @@ export function createButton(options: GpioOptions, deps: CreateButtonDeps): Butt
 export async function checkGpioAccess(options: GpioOptions, deps: { host?: GpioHost; path?: string } = {}): Promise<PttError[]> {
   const problems: PttError[] = [];
   if (options.ledPin !== null && options.ledPin === options.pin) {
-    problems.push(new PttError('GPIO_PIN_CLASH', `gpio.ledPin and gpio.pin are both ${options.pin}`, { hint: 'wire the LED to another pin and set gpio.ledPin to it' }));
+    problems.push(
+      new PttError('GPIO_PIN_CLASH', `gpio.ledPin and gpio.pin are both ${options.pin}`, {
+        hint: 'wire the LED to another pin and set gpio.ledPin to it',
+      }),
+    );
   }
   const choice = selectBackend(options, deps.host);
   if (!choice.ok) return [...problems, choice.error];

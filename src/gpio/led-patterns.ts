@@ -3,10 +3,27 @@ export type LedState = 'idle' | 'connecting' | 'listening' | 'thinking' | 'speak
 export type LedStep = readonly [level: 0 | 1, ms: number];
 
 export const LED_PATTERNS: Readonly<Record<LedState, readonly LedStep[]>> = {
-  idle: [[1, 60], [0, 2940]], // a short heartbeat: alive and waiting
-  connecting: [[1, 500], [0, 500]],
+  idle: [
+    [1, 60],
+    [0, 2940],
+  ], // a short heartbeat: alive and waiting
+  connecting: [
+    [1, 500],
+    [0, 500],
+  ],
   listening: [[1, Infinity]], // steady on while the mic is open
-  thinking: [[1, 120], [0, 120]],
-  speaking: [[1, 400], [0, 100]],
-  error: [[1, 100], [0, 100], [1, 100], [0, 1200]],
+  thinking: [
+    [1, 120],
+    [0, 120],
+  ],
+  speaking: [
+    [1, 400],
+    [0, 100],
+  ],
+  error: [
+    [1, 100],
+    [0, 100],
+    [1, 100],
+    [0, 1200],
+  ],
 };

@@ -21,7 +21,10 @@ export interface LedDriver {
 
 export class RpioLedDriver implements LedDriver {
   private rpio: Rpio | undefined;
-  constructor(private readonly pin: number, private readonly mock: RpioMock = false) {}
+  constructor(
+    private readonly pin: number,
+    private readonly mock: RpioMock = false,
+  ) {}
   async start(): Promise<void> {
     if (this.rpio) return;
     const rpio = acquireRpio(this.mock);

@@ -39,9 +39,15 @@ export function gpiosetArgs(version: LibgpiodVersion, line: { chip: string; offs
  * period, repeat. Only for patterns that alternate levels with finite steps; undefined otherwise
  * (1.x has no --toggle).
  */
-export function gpiosetToggleArgs(version: LibgpiodVersion, line: { chip: string; offset: number }, steps: ReadonlyArray<readonly [0 | 1, number]>): string[] | undefined {
+export function gpiosetToggleArgs(
+  version: LibgpiodVersion,
+  line: { chip: string; offset: number },
+  steps: ReadonlyArray<readonly [0 | 1, number]>,
+): string[] | undefined {
   if (version.major < 2 || steps.length < 2 || steps.length % 2 !== 0) return undefined;
-  const alternating = steps.every(([level, ms], i) => Number.isFinite(ms) && ms > 0 && level === (i % 2 === 0 ? steps[0]![0] : 1 - steps[0]![0]));
+  const alternating = steps.every(
+    ([level, ms], i) => Number.isFinite(ms) && ms > 0 && level === (i % 2 === 0 ? steps[0]![0] : 1 - steps[0]![0]),
+  );
   if (!alternating) return undefined;
   return [`--chip=${line.chip}`, `--toggle=${steps.map(([, ms]) => `${Math.round(ms)}ms`).join(',')}`, `${line.offset}=${steps[0]![0]}`];
 }

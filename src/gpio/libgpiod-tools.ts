@@ -1,7 +1,14 @@
 import { execFile } from 'node:child_process';
 import { PttError } from '../core/errors.js';
 import { toolChildEnv } from '../core/child-env.js';
-import { chipName, lineLookupCommand, parseGpiodetect, parseLibgpiodVersion, parseLineLookup, type LibgpiodVersion } from './libgpiod-format.js';
+import {
+  chipName,
+  lineLookupCommand,
+  parseGpiodetect,
+  parseLibgpiodVersion,
+  parseLineLookup,
+  type LibgpiodVersion,
+} from './libgpiod-format.js';
 
 export interface ToolRun {
   stdout: string;
@@ -32,9 +39,13 @@ export async function detectLibgpiod(path?: string): Promise<LibgpiodVersion> {
   if (run.missing) throw new PttError('GPIOMON_MISSING', 'gpiomon (libgpiod tools) is not installed', { hint: INSTALL_HINT });
   const version = parseLibgpiodVersion(run.stdout);
   if (!version) {
-    throw new PttError('GPIOMON_VERSION', `cannot tell the libgpiod version from 'gpiomon --version': ${firstLine(run.stdout + run.stderr)}`, {
-      hint: 'libgpiod 1.5 or newer is needed (Debian package gpiod)',
-    });
+    throw new PttError(
+      'GPIOMON_VERSION',
+      `cannot tell the libgpiod version from 'gpiomon --version': ${firstLine(run.stdout + run.stderr)}`,
+      {
+        hint: 'libgpiod 1.5 or newer is needed (Debian package gpiod)',
+      },
+    );
   }
   return version;
 }
@@ -44,7 +55,12 @@ export async function detectLibgpiod(path?: string): Promise<LibgpiodVersion> {
  * the chip that has a line named GPIO<pin> (its name on every Pi, including the Pi 5,
  * where the header is gpiochip4 on older kernels and gpiochip0 on newer ones).
  */
-export async function findLine(pin: number, chip: string | null, version: LibgpiodVersion, path?: string): Promise<{ chip: string; offset: number }> {
+export async function findLine(
+  pin: number,
+  chip: string | null,
+  version: LibgpiodVersion,
+  path?: string,
+): Promise<{ chip: string; offset: number }> {
   if (chip) {
     await checkChip(chip, pin, path);
     return { chip, offset: pin };
@@ -54,10 +70,14 @@ export async function findLine(pin: number, chip: string | null, version: Libgpi
   const run = await runTool(cmd, args, path);
   const found = run.code === 0 ? parseLineLookup(run.stdout) : undefined;
   if (!found) {
-    throw new PttError('GPIO_LINE_NOT_FOUND', `no GPIO line named ${name} (${cmd} ${args.join(' ')} found nothing${run.stderr ? `: ${firstLine(run.stderr)}` : ''})`, {
-      context: { pin, tool: cmd },
-      hint: 'set gpio.chip to the chip of your button line (see gpioinfo), e.g. chip: gpiochip0',
-    });
+    throw new PttError(
+      'GPIO_LINE_NOT_FOUND',
+      `no GPIO line named ${name} (${cmd} ${args.join(' ')} found nothing${run.stderr ? `: ${firstLine(run.stderr)}` : ''})`,
+      {
+        context: { pin, tool: cmd },
+        hint: 'set gpio.chip to the chip of your button line (see gpioinfo), e.g. chip: gpiochip0',
+      },
+    );
   }
   return found;
 }

@@ -58,7 +58,7 @@ export class RpioBackend extends TypedEmitter<EdgeBackendEvents> implements Edge
   }
 
   private read(): 0 | 1 {
-    return this.rpio && this.rpio.read(this.options.pin) ? 1 : 0;
+    return this.rpio?.read(this.options.pin) ? 1 : 0;
   }
 
   private sample(): void {

@@ -42,7 +42,9 @@ export class VirtualBackend extends TypedEmitter<VirtualBackendEvents> implement
   /** Press, hold for `ms`, release; resolves after the release. */
   tap(ms: number = DEFAULT_TAP_MS): Promise<void> {
     if (!Number.isInteger(ms) || ms < 1 || ms > MAX_TAP_MS) {
-      return Promise.reject(new PttError('CONTROL_BAD_TAP', `tap length must be a whole number of milliseconds from 1 to ${MAX_TAP_MS}, got ${ms}`));
+      return Promise.reject(
+        new PttError('CONTROL_BAD_TAP', `tap length must be a whole number of milliseconds from 1 to ${MAX_TAP_MS}, got ${ms}`),
+      );
     }
     this.press();
     return new Promise((resolve) => {

@@ -46,10 +46,14 @@ export async function mintClientSecret(options: {
       signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch (err) {
-    return new PttError('REALTIME_CLIENT_SECRET_FAILED', `could not reach ${endpoint} to mint a client secret: ${err instanceof Error ? err.message : String(err)}`, {
-      context,
-      hint: 'check the network and realtime.url',
-    });
+    return new PttError(
+      'REALTIME_CLIENT_SECRET_FAILED',
+      `could not reach ${endpoint} to mint a client secret: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        context,
+        hint: 'check the network and realtime.url',
+      },
+    );
   }
   const text = await res.text().catch(() => '');
   if (res.status === 401 || res.status === 403) {
@@ -73,7 +77,9 @@ export async function mintClientSecret(options: {
   const value = (body as { value?: unknown } | undefined)?.value;
   const expiresAt = (body as { expires_at?: unknown } | undefined)?.expires_at;
   if (typeof value !== 'string' || typeof expiresAt !== 'number') {
-    return new PttError('REALTIME_CLIENT_SECRET_FAILED', 'the client secret response has no string "value" and numeric "expires_at"', { context });
+    return new PttError('REALTIME_CLIENT_SECRET_FAILED', 'the client secret response has no string "value" and numeric "expires_at"', {
+      context,
+    });
   }
   registerSecret(value);
   return { value, expiresAtMs: expiresAt * 1000 };

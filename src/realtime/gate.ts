@@ -3,7 +3,7 @@
  * session is verified, then releases it in order. Bounded by duration; past the bound a push is
  * refused with an explicit result so the caller can report it, never dropped silently.
  */
-import { bytesOfMs, msOfBytes } from './protocol.js';
+import { bytesToMs, msToBytes } from '../core/pcm-format.js';
 
 export type GateItem = { kind: 'audio'; pcm: Buffer } | { kind: 'command'; name: 'commit' | 'clear' | 'response' };
 
@@ -13,11 +13,11 @@ export class AudioGate {
   readonly #maxBytes: number;
 
   constructor(maxQueuedMs: number) {
-    this.#maxBytes = bytesOfMs(maxQueuedMs);
+    this.#maxBytes = msToBytes(maxQueuedMs);
   }
 
   get queuedMs(): number {
-    return msOfBytes(this.#bytes);
+    return bytesToMs(this.#bytes);
   }
 
   get length(): number {
@@ -63,7 +63,7 @@ export class AudioGate {
       this.#bytes += part.length;
     }
     this.#items.unshift(...kept);
-    return msOfBytes(Math.max(0, total - room));
+    return bytesToMs(Math.max(0, total - room));
   }
 
   /** Removes and returns everything, in order. */

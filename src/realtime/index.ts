@@ -14,7 +14,14 @@ export {
   type ApplyResult,
 } from './session.js';
 export { RealtimeTransport, type TransportEnd, type TransportHandlers, type TransportOptions, type WebSocketFactory } from './transport.js';
-export { type GaSessionConfig, type ClientEvent, type RateLimit, type ResponseUsage, BETA_EVENT_ALIASES, parseServerFrame, BYTES_PER_MS } from './protocol.js';
+export {
+  type GaSessionConfig,
+  type ClientEvent,
+  type RateLimit,
+  type ResponseUsage,
+  BETA_EVENT_ALIASES,
+  parseServerFrame,
+} from './protocol.js';
 export { diffSession, describeMismatches, type FieldMismatch } from './verify.js';
 export { httpBaseFromWsUrl, mintClientSecret, authHeaders, type ClientSecret, type Provider } from './client-secret.js';
 export { Backoff, type BackoffOptions } from '../core/backoff.js';

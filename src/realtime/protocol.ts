@@ -9,6 +9,7 @@ import type {
   RateLimitsUpdatedEvent,
   RealtimeResponseUsage,
 } from 'openai/resources/realtime/realtime';
+import { isPlainObject } from '../core/guards.js';
 
 /** The GA `session` object a profile turns into (what `session.update` or a client secret carries). */
 export type GaSessionConfig = RealtimeSessionCreateRequest;
@@ -39,7 +40,12 @@ export interface ServerErrorDetail {
 
 /** The server events the session acts on, narrowed; anything else is `other`. */
 export type ServerEvent =
-  | { type: 'session.created' | 'session.updated'; session: Record<string, unknown>; sessionId: string | undefined; expiresAt: number | undefined }
+  | {
+      type: 'session.created' | 'session.updated';
+      session: Record<string, unknown>;
+      sessionId: string | undefined;
+      expiresAt: number | undefined;
+    }
   | { type: 'error'; error: ServerErrorDetail }
   | { type: 'response.created'; responseId: string }
   | { type: 'response.done'; responseId: string; status: string; usage: ResponseUsage | null }
@@ -59,7 +65,6 @@ export type ParsedFrame =
   | { ok: false; problem: string; type: string | undefined };
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads typed fields off an untyped object, remembering the first one that is missing. */
 class Fields {
@@ -89,7 +94,7 @@ function narrow(type: string, o: Obj): ServerEvent | { problem: string } {
   switch (type) {
     case 'session.created':
     case 'session.updated': {
-      if (!isObj(o.session)) return { problem: 'missing session object' };
+      if (!isPlainObject(o.session)) return { problem: 'missing session object' };
       const s = o.session;
       event = {
         type,
@@ -100,7 +105,7 @@ function narrow(type: string, o: Obj): ServerEvent | { problem: string } {
       break;
     }
     case 'error': {
-      if (!isObj(o.error)) return { problem: 'missing error object' };
+      if (!isPlainObject(o.error)) return { problem: 'missing error object' };
       const e = new Fields(o.error);
       event = {
         type,
@@ -116,19 +121,25 @@ function narrow(type: string, o: Obj): ServerEvent | { problem: string } {
     }
     case 'response.created':
     case 'response.done': {
-      if (!isObj(o.response)) return { problem: 'missing response object' };
+      if (!isPlainObject(o.response)) return { problem: 'missing response object' };
       const r = new Fields(o.response);
       const responseId = r.str('id');
       if (r.missing) return { problem: `response.${r.missing} missing` };
       if (type === 'response.created') event = { type, responseId };
       else {
-        const usage = isObj(o.response.usage) ? (o.response.usage as ResponseUsage) : null;
+        const usage = isPlainObject(o.response.usage) ? (o.response.usage as ResponseUsage) : null;
         event = { type, responseId, status: r.optStr('status') ?? 'unknown', usage };
       }
       break;
     }
     case 'response.output_audio.delta':
-      event = { type, responseId: f.str('response_id'), itemId: f.str('item_id'), contentIndex: f.num('content_index'), delta: f.str('delta') };
+      event = {
+        type,
+        responseId: f.str('response_id'),
+        itemId: f.str('item_id'),
+        contentIndex: f.num('content_index'),
+        delta: f.str('delta'),
+      };
       break;
     case 'response.output_audio_transcript.delta':
       event = { type, responseId: f.str('response_id'), itemId: f.str('item_id'), delta: f.str('delta') };
@@ -153,7 +164,7 @@ function narrow(type: string, o: Obj): ServerEvent | { problem: string } {
       break;
     case 'rate_limits.updated':
       if (!Array.isArray(o.rate_limits)) return { problem: 'rate_limits is not a list' };
-      event = { type, rateLimits: o.rate_limits.filter(isObj) as RateLimit[] };
+      event = { type, rateLimits: o.rate_limits.filter(isPlainObject) as RateLimit[] };
       break;
     default:
       event = { type: 'other', name: type };
@@ -170,7 +181,7 @@ export function parseServerFrame(data: string): ParsedFrame {
   } catch {
     return { ok: false, problem: 'not valid JSON', type: undefined };
   }
-  if (!isObj(value) || typeof value.type !== 'string') {
+  if (!isPlainObject(value) || typeof value.type !== 'string') {
     return { ok: false, problem: 'not an object with a string "type"', type: undefined };
   }
   const aliasTarget = BETA_EVENT_ALIASES[value.type];
@@ -179,8 +190,3 @@ export function parseServerFrame(data: string): ParsedFrame {
   if ('problem' in result) return { ok: false, problem: result.problem, type };
   return { ok: true, event: result, aliasOf: aliasTarget ? value.type : undefined };
 }
-
-/** PCM16 mono 24 kHz: 48 bytes per millisecond. */
-export const BYTES_PER_MS = 48;
-export const msOfBytes = (bytes: number): number => bytes / BYTES_PER_MS;
-export const bytesOfMs = (ms: number): number => Math.round(ms * BYTES_PER_MS / 2) * 2;

@@ -16,9 +16,8 @@ import { Backoff } from '../core/backoff.js';
 import { mintClientSecret, type ClientSecret, type Provider } from './client-secret.js';
 import { realtimeErrors } from './errors.js';
 import { AudioGate, Chunker, type GateItem } from './gate.js';
+import { bytesToMs, msToBytes } from '../core/pcm-format.js';
 import {
-  bytesOfMs,
-  msOfBytes,
   parseServerFrame,
   type ClientEvent,
   type GaSessionConfig,
@@ -222,7 +221,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#backoff = new Backoff(options.backoff ?? { minMs: 500, maxMs: 30_000 });
     this.#maxQueuedMs = options.maxQueuedMs ?? 10_000;
     this.#gate = new AudioGate(this.#maxQueuedMs);
-    this.#chunker = new Chunker(bytesOfMs(options.appendChunkMs ?? 100));
+    this.#chunker = new Chunker(msToBytes(options.appendChunkMs ?? 100));
     this.#profile = options.session;
   }
 
@@ -296,7 +295,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     }
     if (!this.#gate.pushAudio(pcm)) {
       // One error per overflow episode: a stream of refusals would flood the journal.
-      if (!this.#overflowing) this.emit('error', realtimeErrors.gateOverflow(this.#maxQueuedMs, msOfBytes(pcm.length)));
+      if (!this.#overflowing) this.emit('error', realtimeErrors.gateOverflow(this.#maxQueuedMs, bytesToMs(pcm.length)));
       this.#overflowing = true;
       return false;
     }
@@ -308,7 +307,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
 
   /** Ends the turn: commits the input buffer, or clears it when it holds under 100 ms. */
   commit(): CommitResult {
-    const audioMs = msOfBytes(this.#turnBytes);
+    const audioMs = bytesToMs(this.#turnBytes);
     this.#turnBytes = 0;
     if (audioMs < MIN_COMMIT_MS) {
       this.#command('clear');
@@ -340,7 +339,12 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   truncate(itemId: string, audioEndMs: number): boolean {
     const link = this.#link;
     if (link.status !== 'ready' && link.status !== 'verifying') return false;
-    this.#send(link.sock, { type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: Math.max(0, Math.round(audioEndMs)) });
+    this.#send(link.sock, {
+      type: 'conversation.item.truncate',
+      item_id: itemId,
+      content_index: 0,
+      audio_end_ms: Math.max(0, Math.round(audioEndMs)),
+    });
     return true;
   }
 
@@ -356,7 +360,8 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     const link = this.#link;
     if (link.status === 'connecting' || link.status === 'verifying') {
       // A bootstrap under the old profile is in flight: restart it under the new one.
-      if (link.status === 'verifying') link.v.settle?.({ ok: true, mode: 'next-connection', deferred: [], message: 'superseded by a newer profile' });
+      if (link.status === 'verifying')
+        link.v.settle?.({ ok: true, mode: 'next-connection', deferred: [], message: 'superseded by a newer profile' });
       this.#lose(link.sock, undefined, 'now', 'profile changed during bootstrap');
       return Promise.resolve({ ok: true, mode: 'next-connection', deferred: [], message: 'profile applied on the new connection' });
     }
@@ -381,7 +386,8 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
             ok: true,
             mode: 'reconnect-when-idle',
             deferred: ['audio.output.voice'],
-            message: 'applied live except audio.output.voice, which the server fixes after the first audio reply: it is applied by reconnecting when idle',
+            message:
+              'applied live except audio.output.voice, which the server fixes after the first audio reply: it is applied by reconnecting when idle',
           });
           this.#maybeReconnectWhenIdle();
         } else resolve(result);
@@ -437,7 +443,10 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       {
         url: o.url,
         model: o.model,
-        auth: o.bootstrap === 'client-secret' ? { kind: 'client-secret', secret: this.#secret!.value } : { kind: 'api-key', provider: o.provider, apiKey: o.apiKey },
+        auth:
+          o.bootstrap === 'client-secret'
+            ? { kind: 'client-secret', secret: this.#secret!.value }
+            : { kind: 'api-key', provider: o.provider, apiKey: o.apiKey },
         connectMs: this.#t.connectMs,
         pingMs: this.#t.pingMs,
         closeMs: this.#t.closeMs,
@@ -491,7 +500,12 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       case 'server-ended':
         // The 60-minute cap ends a working session: come back at once. A socket closed before it was
         // ever verified takes the backoff, so a server closing every session cannot make a hot loop.
-        this.#lose(sock, undefined, this.#link.status === 'ready' ? 'now' : 'backoff', `server closed the session (1001${end.reason ? `: ${end.reason}` : ''})`);
+        this.#lose(
+          sock,
+          undefined,
+          this.#link.status === 'ready' ? 'now' : 'backoff',
+          `server closed the session (1001${end.reason ? `: ${end.reason}` : ''})`,
+        );
         return;
       case 'beta-refused':
         this.#lose(sock, realtimeErrors.betaRefused(end.reason), 'slow');
@@ -522,9 +536,19 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     }
   }
 
-  #beginVerification(sock: Sock, purpose: Verification['purpose'], wanted: GaSessionConfig, ignore: string[], settle: Verification['settle'], previous: GaSessionConfig | undefined): void {
+  #beginVerification(
+    sock: Sock,
+    purpose: Verification['purpose'],
+    wanted: GaSessionConfig,
+    ignore: string[],
+    settle: Verification['settle'],
+    previous: GaSessionConfig | undefined,
+  ): void {
     const waitingFor = this.#o.bootstrap === 'client-secret' && purpose === 'bootstrap' ? 'session.created' : 'session.updated';
-    const timer = setTimeout(() => this.#failVerification(sock, realtimeErrors.verifyTimeout(this.#t.verifyMs, waitingFor)), this.#t.verifyMs);
+    const timer = setTimeout(
+      () => this.#failVerification(sock, realtimeErrors.verifyTimeout(this.#t.verifyMs, waitingFor)),
+      this.#t.verifyMs,
+    );
     const v: Verification = { purpose, wanted, ignore, updateEventId: undefined, resent: false, updates: 0, timer, settle, previous };
     this.#link = { status: 'verifying', sock, v };
     this.#setState('verifying', purpose === 'apply' ? 'applying a changed profile' : `verifying the profile (${this.#o.bootstrap})`);
@@ -670,7 +694,12 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     const link = this.#link;
     if (link.status === 'verifying') {
       clearTimeout(link.v.timer);
-      link.v.settle?.({ ok: true, mode: 'next-connection', deferred: [], message: 'the connection was replaced; the profile is applied on the new one' });
+      link.v.settle?.({
+        ok: true,
+        mode: 'next-connection',
+        deferred: [],
+        message: 'the connection was replaced; the profile is applied on the new one',
+      });
     }
     this.#link = { status: 'none' };
     this.#losing = true;
@@ -812,7 +841,8 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
         sock.sessionId = e.sessionId;
         sock.createdSession = e.session;
         if (e.expiresAt !== undefined) sock.expiresAtMs = e.expiresAt * 1000;
-        if (v && this.#o.bootstrap === 'client-secret' && v.purpose === 'bootstrap' && v.updateEventId === undefined) this.#evaluate(sock, v, e.session);
+        if (v && this.#o.bootstrap === 'client-secret' && v.purpose === 'bootstrap' && v.updateEventId === undefined)
+          this.#evaluate(sock, v, e.session);
         return;
       case 'session.updated':
         if (e.expiresAt !== undefined) sock.expiresAtMs = e.expiresAt * 1000;
@@ -839,7 +869,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
         const pcm = Buffer.from(e.delta, 'base64');
         const before = sock.itemBytes.get(e.itemId) ?? 0;
         sock.itemBytes.set(e.itemId, before + pcm.length);
-        this.emit('audio', { itemId: e.itemId, responseId: e.responseId, contentIndex: e.contentIndex, pcm, offsetMs: msOfBytes(before) });
+        this.emit('audio', { itemId: e.itemId, responseId: e.responseId, contentIndex: e.contentIndex, pcm, offsetMs: bytesToMs(before) });
         return;
       }
       case 'response.output_audio_transcript.delta':
@@ -855,7 +885,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
         this.emit('transcript', { role: 'user', itemId: e.itemId, text: e.transcript, final: true });
         return;
       case 'input_audio_buffer.committed':
-        this.emit('inputCommitted', { itemId: e.itemId, audioMs: msOfBytes(sock.wireUncommittedBytes) });
+        this.emit('inputCommitted', { itemId: e.itemId, audioMs: bytesToMs(sock.wireUncommittedBytes) });
         sock.wireUncommittedBytes = 0;
         sock.turnSent = acknowledgeCommit(sock.turnSent);
         return;

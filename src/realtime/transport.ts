@@ -74,9 +74,15 @@ export class RealtimeTransport {
   #handshakeError: string | undefined;
 
   /** Opens a socket, or says why it could not be created. */
-  static open(options: TransportOptions, handlers: TransportHandlers): RealtimeTransport | Extract<TransportEnd, { kind: 'connect-failed' }> {
+  static open(
+    options: TransportOptions,
+    handlers: TransportHandlers,
+  ): RealtimeTransport | Extract<TransportEnd, { kind: 'connect-failed' }> {
     const factory = options.webSocketFactory ?? ((u, h) => new WebSocket(u, { headers: h, perMessageDeflate: false }));
-    const headers = options.auth.kind === 'client-secret' ? { Authorization: `Bearer ${options.auth.secret}` } : authHeaders(options.auth.provider, options.auth.apiKey);
+    const headers =
+      options.auth.kind === 'client-secret'
+        ? { Authorization: `Bearer ${options.auth.secret}` }
+        : authHeaders(options.auth.provider, options.auth.apiKey);
     let ws: WebSocket;
     try {
       ws = factory(wsUrl(options), headers);

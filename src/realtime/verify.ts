@@ -3,6 +3,7 @@
  * reports. Only fields the profile sets are checked: the server adds defaults of its own
  * (ids, expiry, tool_choice, ...) that are not ours to verify.
  */
+import { isPlainObject } from '../core/guards.js';
 
 export interface FieldMismatch {
   /** Dotted path, e.g. `audio.input.turn_detection`. */
@@ -10,9 +11,6 @@ export interface FieldMismatch {
   wanted: unknown;
   got: unknown;
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Servers echo floats through float32 (speed 1.1 -> 1.100000023841858). */
 function sameNumber(a: number, b: number): boolean {
@@ -45,10 +43,10 @@ const DEFAULT_WHEN_ABSENT: Readonly<Record<string, unknown>> = {
 function collect(path: string, wanted: unknown, got: unknown, out: FieldMismatch[]): void {
   if (wanted === undefined || UNCHECKED.has(path)) return;
   if (got === undefined && path in DEFAULT_WHEN_ABSENT) got = DEFAULT_WHEN_ABSENT[path];
-  if (isObj(wanted)) {
+  if (isPlainObject(wanted)) {
     // An absent section is checked field by field: its fields may all be at their defaults.
     if (got === undefined) got = {};
-    if (!isObj(got)) {
+    if (!isPlainObject(got)) {
       out.push({ field: path, wanted, got });
       return;
     }

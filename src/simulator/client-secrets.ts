@@ -6,8 +6,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../core/logger.js';
 import { registerSecret } from '../core/secrets.js';
 import { randomId } from './ids.js';
-import { DEFAULT_MODEL, defaultSession, isObject, SESSION_SECONDS, mergeSession, validateSessionRequest, type Json } from './session-config.js';
+import { DEFAULT_MODEL, defaultSession, SESSION_SECONDS, mergeSession, validateSessionRequest, type Json } from './session-config.js';
 import type { AuthKind } from './types.js';
+import { isPlainObject } from '../core/guards.js';
 
 const DEFAULT_SECRET_SECONDS = 600;
 const MAX_BODY = 1 << 20;
@@ -52,7 +53,9 @@ export class ClientSecretStore {
     const cred = credentialOf(req);
     // An ephemeral secret cannot mint another one.
     if (cred.value?.startsWith('ek_') || (apiKey !== undefined && cred.value !== apiKey)) {
-      return cred.kind === 'none' ? apiError(401, "You didn't provide an API key.", 'missing_api_key') : apiError(401, 'Incorrect API key provided.', 'invalid_api_key');
+      return cred.kind === 'none'
+        ? apiError(401, "You didn't provide an API key.", 'missing_api_key')
+        : apiError(401, 'Incorrect API key provided.', 'invalid_api_key');
     }
     let text = '';
     for await (const chunk of req) {
@@ -65,13 +68,18 @@ export class ClientSecretStore {
     } catch {
       return apiError(400, 'We could not parse the JSON body of your request.', 'invalid_json');
     }
-    if (!isObject(body)) return apiError(400, 'The request body must be a JSON object.', 'invalid_type');
+    if (!isPlainObject(body)) return apiError(400, 'The request body must be a JSON object.', 'invalid_type');
     for (const key of Object.keys(body)) {
       if (key !== 'session' && key !== 'expires_after') return apiError(400, `Unknown parameter: '${key}'.`, 'unknown_parameter', key);
     }
     const seconds = expirySeconds(body.expires_after);
     if (seconds === undefined) {
-      return apiError(400, "Invalid 'expires_after': anchor must be 'created_at' and seconds an integer from 10 to 7200.", 'invalid_value', 'expires_after');
+      return apiError(
+        400,
+        "Invalid 'expires_after': anchor must be 'created_at' and seconds an integer from 10 to 7200.",
+        'invalid_value',
+        'expires_after',
+      );
     }
     const requested = body.session ?? { type: 'realtime' };
     const problem = validateSessionRequest(requested);
@@ -92,7 +100,7 @@ export class ClientSecretStore {
 /** Seconds until the secret expires, or undefined when `expires_after` is invalid. */
 function expirySeconds(expiresAfter: unknown): number | undefined {
   if (expiresAfter === undefined) return DEFAULT_SECRET_SECONDS;
-  if (!isObject(expiresAfter)) return undefined;
+  if (!isPlainObject(expiresAfter)) return undefined;
   if (expiresAfter.anchor !== undefined && expiresAfter.anchor !== 'created_at') return undefined;
   const s = expiresAfter.seconds;
   if (s === undefined) return DEFAULT_SECRET_SECONDS;

@@ -5,11 +5,12 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../core/logger.js';
 import { randomId } from './ids.js';
-import { changesVoice, getPath, isObject, mergeSession, validateSessionRequest, type Json, type ProtocolError } from './session-config.js';
+import { changesVoice, getPath, mergeSession, validateSessionRequest, type Json, type ProtocolError } from './session-config.js';
 import { responseEvents, type ActiveResponse } from './response.js';
-import { BYTES_PER_MS } from './tone.js';
+import { BYTES_PER_MS } from '../core/pcm-format.js';
 import type { Deliberate, FaultPlan } from './types.js';
 import { EnergyVad, type VadEvent } from './vad.js';
+import { isPlainObject } from '../core/guards.js';
 
 export interface ConnectionSettings {
   replyMs: number;
@@ -101,7 +102,15 @@ export class SimConnection {
     }
     if (plan.expiresInS !== undefined) {
       this.#later(plan.expiresInS * 1000, () => {
-        this.#error({ type: 'invalid_request_error', code: 'session_expired', message: 'Your session hit the maximum duration of 60 minutes.', param: null }, null);
+        this.#error(
+          {
+            type: 'invalid_request_error',
+            code: 'session_expired',
+            message: 'Your session hit the maximum duration of 60 minutes.',
+            param: null,
+          },
+          null,
+        );
         this.close(1001, 'Session expired');
       });
     }
@@ -138,7 +147,15 @@ export class SimConnection {
   handle(event: Json | undefined): void {
     if (this.#closed) return;
     if (!event) {
-      this.#error({ type: 'invalid_request_error', code: 'invalid_json', message: "We could not parse the JSON body of your request. Expected a JSON object with a 'type' field.", param: null }, null);
+      this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'invalid_json',
+          message: "We could not parse the JSON body of your request. Expected a JSON object with a 'type' field.",
+          param: null,
+        },
+        null,
+      );
       return;
     }
     const eventId = typeof event.event_id === 'string' ? event.event_id : null;
@@ -147,22 +164,54 @@ export class SimConnection {
       return;
     }
     switch (event.type) {
-      case 'session.update': return this.#sessionUpdate(event, eventId);
-      case 'input_audio_buffer.append': return this.#append(event, eventId);
-      case 'input_audio_buffer.commit': return this.#commit(eventId, false);
-      case 'input_audio_buffer.clear': return this.#clear();
-      case 'response.create': return this.#responseCreate(event, eventId);
-      case 'response.cancel': return this.#responseCancel(eventId);
-      case 'conversation.item.truncate': return this.#truncate(event, eventId);
-      case 'conversation.item.create': return this.#itemCreate(event, eventId);
+      case 'session.update':
+        return this.#sessionUpdate(event, eventId);
+      case 'input_audio_buffer.append':
+        return this.#append(event, eventId);
+      case 'input_audio_buffer.commit':
+        return this.#commit(eventId, false);
+      case 'input_audio_buffer.clear':
+        return this.#clear();
+      case 'response.create':
+        return this.#responseCreate(event, eventId);
+      case 'response.cancel':
+        return this.#responseCancel(eventId);
+      case 'conversation.item.truncate':
+        return this.#truncate(event, eventId);
+      case 'conversation.item.create':
+        return this.#itemCreate(event, eventId);
       case 'output_audio_buffer.clear':
         // WebRTC/SIP only, as on the real server.
-        return this.#error({ type: 'invalid_request_error', code: 'invalid_value', message: "output_audio_buffer.clear is only supported for WebRTC and SIP connections.", param: 'type' }, eventId);
+        return this.#error(
+          {
+            type: 'invalid_request_error',
+            code: 'invalid_value',
+            message: 'output_audio_buffer.clear is only supported for WebRTC and SIP connections.',
+            param: 'type',
+          },
+          eventId,
+        );
       default:
         if (CLIENT_EVENTS.includes(event.type)) {
-          return this.#error({ type: 'invalid_request_error', code: 'unsupported_event', message: `The simulator does not implement '${event.type}'.`, param: 'type' }, eventId);
+          return this.#error(
+            {
+              type: 'invalid_request_error',
+              code: 'unsupported_event',
+              message: `The simulator does not implement '${event.type}'.`,
+              param: 'type',
+            },
+            eventId,
+          );
         }
-        return this.#error({ type: 'invalid_request_error', code: 'invalid_value', message: `Invalid value: '${event.type}'. Supported values are: ${CLIENT_EVENTS.map((t) => `'${t}'`).join(', ')}.`, param: 'type' }, eventId);
+        return this.#error(
+          {
+            type: 'invalid_request_error',
+            code: 'invalid_value',
+            message: `Invalid value: '${event.type}'. Supported values are: ${CLIENT_EVENTS.map((t) => `'${t}'`).join(', ')}.`,
+            param: 'type',
+          },
+          eventId,
+        );
     }
   }
 
@@ -178,12 +227,28 @@ export class SimConnection {
       const mode = plan.sessionUpdate ?? 'apply';
       if (mode === 'ignore') return;
       if (mode === 'error') {
-        return this.#error({ type: 'server_error', code: 'server_error', message: 'The server had an error while processing your request. Sorry about that!', param: null }, eventId);
+        return this.#error(
+          {
+            type: 'server_error',
+            code: 'server_error',
+            message: 'The server had an error while processing your request. Sorry about that!',
+            param: null,
+          },
+          eventId,
+        );
       }
       if (this.#audioReplied && changesVoice(this.#session, update)) {
-        return this.#error({ type: 'invalid_request_error', code: 'cannot_update_voice', message: "Cannot update a conversation's voice if assistant audio is present.", param: 'session.audio.output.voice' }, eventId);
+        return this.#error(
+          {
+            type: 'invalid_request_error',
+            code: 'cannot_update_voice',
+            message: "Cannot update a conversation's voice if assistant audio is present.",
+            param: 'session.audio.output.voice',
+          },
+          eventId,
+        );
       }
-      this.#session = mergeSession(this.#session, update, mode === 'partial' ? plan.partialFields ?? DEFAULT_PARTIAL : []);
+      this.#session = mergeSession(this.#session, update, mode === 'partial' ? (plan.partialFields ?? DEFAULT_PARTIAL) : []);
       this.#vad = this.#makeVad();
       // The real server does not echo the client's event_id in session.updated.
       this.#send({ type: 'session.updated', session: this.#session });
@@ -194,7 +259,7 @@ export class SimConnection {
 
   #makeVad(): EnergyVad | undefined {
     const td = getPath(this.#session, 'audio.input.turn_detection');
-    if (!isObject(td)) return undefined;
+    if (!isPlainObject(td)) return undefined;
     return new EnergyVad({
       threshold: typeof td.threshold === 'number' ? td.threshold : 0.5,
       prefixPaddingMs: typeof td.prefix_padding_ms === 'number' ? td.prefix_padding_ms : 300,
@@ -209,10 +274,26 @@ export class SimConnection {
   #append(event: Json, eventId: string | null): void {
     const audio = event.audio;
     if (typeof audio !== 'string') {
-      return this.#error({ type: 'invalid_request_error', code: 'missing_required_parameter', message: "Missing required parameter: 'audio'.", param: 'audio' }, eventId);
+      return this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'missing_required_parameter',
+          message: "Missing required parameter: 'audio'.",
+          param: 'audio',
+        },
+        eventId,
+      );
     }
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(audio) || audio.length % 4 !== 0) {
-      return this.#error({ type: 'invalid_request_error', code: 'invalid_value', message: "Invalid 'audio'. Expected base64-encoded audio bytes.", param: 'audio' }, eventId);
+      return this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'invalid_value',
+          message: "Invalid 'audio'. Expected base64-encoded audio bytes.",
+          param: 'audio',
+        },
+        eventId,
+      );
     }
     const pcm = Buffer.from(audio, 'base64');
     this.#inputBytes += pcm.length;
@@ -230,7 +311,12 @@ export class SimConnection {
     const itemId = this.#vadItemId ?? randomId('item_');
     this.#vadItemId = undefined;
     if (edge.kind === 'timeout') {
-      this.#send({ type: 'input_audio_buffer.timeout_triggered', audio_start_ms: edge.audioStartMs, audio_end_ms: edge.audioEndMs, item_id: itemId });
+      this.#send({
+        type: 'input_audio_buffer.timeout_triggered',
+        audio_start_ms: edge.audioStartMs,
+        audio_end_ms: edge.audioEndMs,
+        item_id: itemId,
+      });
     } else {
       this.#send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: edge.audioEndMs, item_id: itemId });
     }
@@ -242,12 +328,15 @@ export class SimConnection {
     const ms = this.#inputBytes / BYTES_PER_MS;
     if (ms < MIN_COMMIT_MS) {
       if (byVad) return;
-      return this.#error({
-        type: 'invalid_request_error',
-        code: 'input_audio_buffer_commit_empty',
-        message: `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
-        param: null,
-      }, eventId);
+      return this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'input_audio_buffer_commit_empty',
+          message: `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
+          param: null,
+        },
+        eventId,
+      );
     }
     this.#inputBytes = 0;
     this.#vad?.reset();
@@ -259,7 +348,7 @@ export class SimConnection {
     this.#send({ type: 'conversation.item.added', previous_item_id: previous, item });
     this.#send({ type: 'conversation.item.done', previous_item_id: previous, item });
     const transcription = getPath(this.#session, 'audio.input.transcription');
-    if (isObject(transcription)) {
+    if (isPlainObject(transcription)) {
       const transcript = `(${Math.round(ms)} ms of speech)`;
       const audioTokens = Math.max(1, Math.round(ms / 100));
       this.#send({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta: transcript });
@@ -268,7 +357,13 @@ export class SimConnection {
         item_id: itemId,
         content_index: 0,
         transcript,
-        usage: { type: 'tokens', total_tokens: audioTokens + 4, input_tokens: audioTokens, input_token_details: { text_tokens: 0, audio_tokens: audioTokens }, output_tokens: 4 },
+        usage: {
+          type: 'tokens',
+          total_tokens: audioTokens + 4,
+          input_tokens: audioTokens,
+          input_token_details: { text_tokens: 0, audio_tokens: audioTokens },
+          output_tokens: 4,
+        },
       });
     }
   }
@@ -276,16 +371,33 @@ export class SimConnection {
   /** Text messages only: enough for a client that seeds the conversation or types a question. */
   #itemCreate(event: Json, eventId: string | null): void {
     const item = event.item;
-    if (!isObject(item)) {
-      return this.#error({ type: 'invalid_request_error', code: 'missing_required_parameter', message: "Missing required parameter: 'item'.", param: 'item' }, eventId);
+    if (!isPlainObject(item)) {
+      return this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'missing_required_parameter',
+          message: "Missing required parameter: 'item'.",
+          param: 'item',
+        },
+        eventId,
+      );
     }
     const role = item.role;
     const content = item.content;
     // The part type follows the role, as in the published item schemas.
     const partType = role === 'assistant' ? 'output_text' : 'input_text';
-    const textual = Array.isArray(content) && content.every((p) => isObject(p) && p.type === partType && typeof p.text === 'string');
+    const textual = Array.isArray(content) && content.every((p) => isPlainObject(p) && p.type === partType && typeof p.text === 'string');
     if (item.type !== 'message' || (role !== 'user' && role !== 'system' && role !== 'assistant') || !textual) {
-      return this.#error({ type: 'invalid_request_error', code: 'unsupported_event', message: 'The simulator accepts only text message items in conversation.item.create: input_text parts for user and system, output_text for assistant.', param: 'item' }, eventId);
+      return this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'unsupported_event',
+          message:
+            'The simulator accepts only text message items in conversation.item.create: input_text parts for user and system, output_text for assistant.',
+          param: 'item',
+        },
+        eventId,
+      );
     }
     const id = typeof item.id === 'string' ? item.id : randomId('item_');
     const previous = this.#lastItemId;
@@ -307,19 +419,30 @@ export class SimConnection {
 
   #responseCreate(event: Json, eventId: string | null): void {
     if (this.#response) {
-      return this.#error({
-        type: 'invalid_request_error',
-        code: 'conversation_already_has_active_response',
-        message: `Conversation already has an active response in progress: ${this.#response.id}. Wait until the response is finished before creating a new one.`,
-        param: null,
-      }, eventId);
+      return this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'conversation_already_has_active_response',
+          message: `Conversation already has an active response in progress: ${this.#response.id}. Wait until the response is finished before creating a new one.`,
+          param: null,
+        },
+        eventId,
+      );
     }
-    this.#startResponse(isObject(event.response) ? event.response : {}, eventId);
+    this.#startResponse(isPlainObject(event.response) ? event.response : {}, eventId);
   }
 
   #responseCancel(eventId: string | null): void {
     if (!this.#response) {
-      return this.#error({ type: 'invalid_request_error', code: 'response_cancel_not_active', message: 'Cancellation failed: no active response found', param: null }, eventId);
+      return this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'response_cancel_not_active',
+          message: 'Cancellation failed: no active response found',
+          param: null,
+        },
+        eventId,
+      );
     }
     this.#response.cancelled = 'client_cancelled';
   }
@@ -328,12 +451,17 @@ export class SimConnection {
     const response: ActiveResponse = { id: randomId('resp_'), itemId: randomId('item_'), cancelled: undefined };
     this.#response = response;
     this.#turn += 1;
-    void this.#runResponse(response, params, this.#turn).catch((err: unknown) => {
-      this.deps.logger.error('simulated response failed', { connection: this.deps.index, error: err instanceof Error ? err.message : String(err) });
-    }).finally(() => {
-      if (this.#response === response) this.#response = undefined;
-      this.#vad?.armIdleTimeout();
-    });
+    void this.#runResponse(response, params, this.#turn)
+      .catch((err: unknown) => {
+        this.deps.logger.error('simulated response failed', {
+          connection: this.deps.index,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      })
+      .finally(() => {
+        if (this.#response === response) this.#response = undefined;
+        this.#vad?.armIdleTimeout();
+      });
   }
 
   async #runResponse(r: ActiveResponse, params: Json, turn: number): Promise<void> {
@@ -341,19 +469,22 @@ export class SimConnection {
     const modalities = Array.isArray(params.output_modalities) ? params.output_modalities : (this.#session.output_modalities as unknown[]);
     const previousItemId = this.#lastItemId;
     this.#lastItemId = r.itemId;
-    const steps = responseEvents({
-      previousItemId,
-      conversationId: this.#conversationId,
-      turn,
-      audioOut: !modalities.includes('text'),
-      format: getPath(this.#session, 'audio.output.format'),
-      voice: getPath(this.#session, 'audio.output.voice'),
-      replyMs: settings.replyMs,
-      deltaMs: settings.deltaMs,
-      text: settings.replyText(turn),
-      userItems: this.#userItems.size,
-      unknownEvents: plan.unknownEvents === true,
-    }, r);
+    const steps = responseEvents(
+      {
+        previousItemId,
+        conversationId: this.#conversationId,
+        turn,
+        audioOut: !modalities.includes('text'),
+        format: getPath(this.#session, 'audio.output.format'),
+        voice: getPath(this.#session, 'audio.output.voice'),
+        replyMs: settings.replyMs,
+        deltaMs: settings.deltaMs,
+        text: settings.replyText(turn),
+        userItems: this.#userItems.size,
+        unknownEvents: plan.unknownEvents === true,
+      },
+      r,
+    );
     const startedAt = performance.now();
     let firstDelta = true;
     for (const step of steps) {
@@ -382,21 +513,58 @@ export class SimConnection {
     const itemId = event.item_id;
     const endMs = event.audio_end_ms;
     if (typeof itemId !== 'string') {
-      return this.#error({ type: 'invalid_request_error', code: 'missing_required_parameter', message: "Missing required parameter: 'item_id'.", param: 'item_id' }, eventId);
+      return this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'missing_required_parameter',
+          message: "Missing required parameter: 'item_id'.",
+          param: 'item_id',
+        },
+        eventId,
+      );
     }
     if (typeof endMs !== 'number' || !Number.isInteger(endMs) || endMs < 0) {
-      return this.#error({ type: 'invalid_request_error', code: 'invalid_type', message: `Invalid type for 'audio_end_ms': expected an integer, but got ${JSON.stringify(endMs)} instead.`, param: 'audio_end_ms' }, eventId);
+      return this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'invalid_type',
+          message: `Invalid type for 'audio_end_ms': expected an integer, but got ${JSON.stringify(endMs)} instead.`,
+          param: 'audio_end_ms',
+        },
+        eventId,
+      );
     }
     const had = this.#itemAudioMs.get(itemId);
     if (had === undefined) {
       const what = this.#userItems.has(itemId) ? 'is not an assistant message with audio' : 'does not exist';
-      return this.#error({ type: 'invalid_request_error', code: 'invalid_value', message: `Item '${itemId}' ${what}; only assistant audio can be truncated.`, param: 'item_id' }, eventId);
+      return this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'invalid_value',
+          message: `Item '${itemId}' ${what}; only assistant audio can be truncated.`,
+          param: 'item_id',
+        },
+        eventId,
+      );
     }
     if (endMs > had) {
-      return this.#error({ type: 'invalid_request_error', code: 'invalid_value', message: `Audio content of ${Math.round(had)}ms is already shorter than ${endMs}ms`, param: 'audio_end_ms' }, eventId);
+      return this.#error(
+        {
+          type: 'invalid_request_error',
+          code: 'invalid_value',
+          message: `Audio content of ${Math.round(had)}ms is already shorter than ${endMs}ms`,
+          param: 'audio_end_ms',
+        },
+        eventId,
+      );
     }
     this.#itemAudioMs.set(itemId, endMs);
-    this.#send({ type: 'conversation.item.truncated', item_id: itemId, content_index: typeof event.content_index === 'number' ? event.content_index : 0, audio_end_ms: endMs });
+    this.#send({
+      type: 'conversation.item.truncated',
+      item_id: itemId,
+      content_index: typeof event.content_index === 'number' ? event.content_index : 0,
+      audio_end_ms: endMs,
+    });
   }
 
   // ---- output -----------------------------------------------------------------------------

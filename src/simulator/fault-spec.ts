@@ -20,14 +20,22 @@ const bool: Parser = (v, name) => {
   return fail(name, v, 'true or false');
 };
 const count: Parser = (v, name) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : fail(name, v, 'a whole number'));
-const oneOf = (values: readonly string[], numeric = false): Parser => (v, name) =>
-  v !== undefined && values.includes(v) ? (numeric ? Number(v) : v) as FaultPlan[keyof FaultPlan] : fail(name, v, values.join(' | '));
+const oneOf =
+  (values: readonly string[], numeric = false): Parser =>
+  (v, name) =>
+    v !== undefined && values.includes(v) ? ((numeric ? Number(v) : v) as FaultPlan[keyof FaultPlan]) : fail(name, v, values.join(' | '));
 
 const PARSERS: { [K in keyof Required<FaultPlan>]: Parser } = {
   rejectHandshake: oneOf(['401', '403', '500'], true),
   stall: bool,
   sessionUpdate: oneOf(['apply', 'ignore', 'error', 'partial']),
-  partialFields: (v, name) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : fail(name, v, 'comma-separated GA paths such as audio.input.turn_detection')),
+  partialFields: (v, name) =>
+    v
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : fail(name, v, 'comma-separated GA paths such as audio.input.turn_detection'),
   sessionUpdateDelayMs: count,
   dropAfterEvents: count,
   dropMidResponse: bool,

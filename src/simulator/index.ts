@@ -9,6 +9,15 @@
  *   await sim.stop();
  */
 export { RealtimeSimulator } from './server.js';
-export type { AuthKind, ConnectionRecord, Deliberate, FaultPlan, RecordedFrame, SentFrame, SimulatorEvents, SimulatorOptions } from './types.js';
+export type {
+  AuthKind,
+  ConnectionRecord,
+  Deliberate,
+  FaultPlan,
+  RecordedFrame,
+  SentFrame,
+  SimulatorEvents,
+  SimulatorOptions,
+} from './types.js';
 export { synthesizeReply } from './tone.js';
 export { DEFAULT_INSTRUCTIONS } from './session-config.js';

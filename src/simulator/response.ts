@@ -4,7 +4,8 @@
  * cancel (`active.cancelled`) set between deltas ends the stream with the right status.
  */
 import type { Json } from './session-config.js';
-import { BYTES_PER_MS, chunkAudio, synthesizeReply } from './tone.js';
+import { BYTES_PER_MS } from '../core/pcm-format.js';
+import { chunkAudio, synthesizeReply } from './tone.js';
 import type { Deliberate } from './types.js';
 
 export interface ActiveResponse {
@@ -30,7 +31,7 @@ export interface ResponseSpec {
 }
 
 export type ResponseStep =
-  | { event: Json; deliberate?: Deliberate; /** total assistant audio after this delta */ audioMs?: number }
+  | { event: Json; deliberate?: Deliberate /** total assistant audio after this delta */; audioMs?: number }
   /** Time to wait: the audio sent so far, for real-time pacing. */
   | { pause: true; audioMs: number };
 
@@ -55,7 +56,13 @@ export function* responseEvents(spec: ResponseSpec, r: ActiveResponse): Generato
   if (spec.unknownEvents) yield { event: { type: 'response.simulator_progress', response_id: r.id }, deliberate: 'unknown' };
   yield { event: { type: 'response.output_item.added', response_id: r.id, output_index: 0, item: inProgress } };
   yield { event: { type: 'conversation.item.added', previous_item_id: spec.previousItemId, item: inProgress } };
-  yield { event: { type: 'response.content_part.added', ...base, part: spec.audioOut ? { type: 'audio', transcript: '' } : { type: 'text', text: '' } } };
+  yield {
+    event: {
+      type: 'response.content_part.added',
+      ...base,
+      part: spec.audioOut ? { type: 'audio', transcript: '' } : { type: 'text', text: '' },
+    },
+  };
 
   const chunks = spec.audioOut ? chunkAudio(synthesizeReply(spec.replyMs, spec.turn), spec.deltaMs) : [];
   const words = spec.text.split(/(?<= )/);
@@ -72,7 +79,9 @@ export function* responseEvents(spec: ResponseSpec, r: ActiveResponse): Generato
     const piece = words.slice(Math.round((i * words.length) / steps), Math.round(((i + 1) * words.length) / steps)).join('');
     if (piece) {
       spoken += piece;
-      yield { event: { type: spec.audioOut ? 'response.output_audio_transcript.delta' : 'response.output_text.delta', ...base, delta: piece } };
+      yield {
+        event: { type: spec.audioOut ? 'response.output_audio_transcript.delta' : 'response.output_text.delta', ...base, delta: piece },
+      };
     }
     yield { pause: true, audioMs };
   }
@@ -83,7 +92,13 @@ export function* responseEvents(spec: ResponseSpec, r: ActiveResponse): Generato
   } else {
     yield { event: { type: 'response.output_text.done', ...base, text: spoken } };
   }
-  yield { event: { type: 'response.content_part.done', ...base, part: spec.audioOut ? { type: 'audio', transcript: spoken } : { type: 'text', text: spoken } } };
+  yield {
+    event: {
+      type: 'response.content_part.done',
+      ...base,
+      part: spec.audioOut ? { type: 'audio', transcript: spoken } : { type: 'text', text: spoken },
+    },
+  };
   const item = {
     id: r.itemId,
     type: 'message',
@@ -109,7 +124,13 @@ export function* responseEvents(spec: ResponseSpec, r: ActiveResponse): Generato
           total_tokens: inputTokens + audioTokens + textTokens,
           input_tokens: inputTokens,
           output_tokens: audioTokens + textTokens,
-          input_token_details: { text_tokens: 120, audio_tokens: userAudioTokens, image_tokens: 0, cached_tokens: 0, cached_tokens_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0 } },
+          input_token_details: {
+            text_tokens: 120,
+            audio_tokens: userAudioTokens,
+            image_tokens: 0,
+            cached_tokens: 0,
+            cached_tokens_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0 },
+          },
           output_token_details: { text_tokens: textTokens, audio_tokens: audioTokens },
         },
       },

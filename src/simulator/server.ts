@@ -13,8 +13,9 @@ import { registerSecret } from '../core/secrets.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { SimConnection, type ConnectionSettings } from './connection.js';
 import { ClientSecretStore, credentialOf, type Credential, type MintedSecret } from './client-secrets.js';
-import { DEFAULT_MODEL, defaultSession, isObject, SESSION_SECONDS, type Json } from './session-config.js';
+import { DEFAULT_MODEL, defaultSession, SESSION_SECONDS, type Json } from './session-config.js';
 import type { ConnectionRecord, FaultPlan, RecordedFrame, SentFrame, SimulatorEvents, SimulatorOptions } from './types.js';
+import { isPlainObject } from '../core/guards.js';
 
 export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements Component {
   readonly name = 'simulator';
@@ -41,7 +42,8 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
   }
 
   get port(): number {
-    if (!this.#http) throw new PttError('SIMULATOR_NOT_STARTED', 'the simulator has no port before start()', { hint: 'await simulator.start() first' });
+    if (!this.#http)
+      throw new PttError('SIMULATOR_NOT_STARTED', 'the simulator has no port before start()', { hint: 'await simulator.start() first' });
     return this.#port;
   }
 
@@ -107,9 +109,11 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
       };
       const timer = setTimeout(() => {
         this.off('frame', listener);
-        reject(new PttError('SIMULATOR_WAIT_TIMEOUT', `no matching client frame within ${timeoutMs} ms`, {
-          context: { received: this.frames.map((f) => f.type) },
-        }));
+        reject(
+          new PttError('SIMULATOR_WAIT_TIMEOUT', `no matching client frame within ${timeoutMs} ms`, {
+            context: { received: this.frames.map((f) => f.type) },
+          }),
+        );
       }, timeoutMs);
       this.on('frame', listener);
     });
@@ -129,10 +133,16 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
     });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
-        reject(new PttError('SIMULATOR_LISTEN_FAILED', `the simulator cannot listen on ${this.host}:${this.options.port ?? 0}: ${err.code ?? err.message}`, {
-          context: { host: this.host, port: this.options.port ?? 0 },
-          hint: err.code === 'EADDRINUSE' ? 'pick another --port, or 0 for a free one' : 'check --host names a local address',
-        }));
+        reject(
+          new PttError(
+            'SIMULATOR_LISTEN_FAILED',
+            `the simulator cannot listen on ${this.host}:${this.options.port ?? 0}: ${err.code ?? err.message}`,
+            {
+              context: { host: this.host, port: this.options.port ?? 0 },
+              hint: err.code === 'EADDRINUSE' ? 'pick another --port, or 0 for a free one' : 'check --host names a local address',
+            },
+          ),
+        );
       };
       http.once('error', onError);
       http.listen(this.options.port ?? 0, this.host, () => {
@@ -210,14 +220,24 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
       record.rejectedWith = status;
       this.#logger.info('handshake refused', { connection: index, status, code });
       const body = JSON.stringify({ error: { message, type: 'invalid_request_error', code, param: null } });
-      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Internal Server Error'}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Internal Server Error'}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
       this.emit('connection', record);
     };
     if (!/\/realtime\/?$/.test(url.pathname)) return refuse(404, `Invalid URL (GET ${url.pathname})`, 'not_found');
-    if (plan.rejectHandshake) return refuse(plan.rejectHandshake, plan.rejectHandshake === 500 ? 'The server had an error while processing your request.' : 'Incorrect API key provided.', plan.rejectHandshake === 500 ? 'server_error' : 'invalid_api_key');
+    if (plan.rejectHandshake)
+      return refuse(
+        plan.rejectHandshake,
+        plan.rejectHandshake === 500 ? 'The server had an error while processing your request.' : 'Incorrect API key provided.',
+        plan.rejectHandshake === 500 ? 'server_error' : 'invalid_api_key',
+      );
     if (!ok) {
-      const message = cred.kind === 'none' ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)." : 'Incorrect API key provided.';
+      const message =
+        cred.kind === 'none'
+          ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+          : 'Incorrect API key provided.';
       return refuse(401, message, cred.kind === 'none' ? 'missing_api_key' : 'invalid_api_key');
     }
     const wss = plan.stall ? this.#wssStalled! : this.#wss!;
@@ -226,7 +246,13 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
 
   #onOpen(ws: WebSocket, record: ConnectionRecord, plan: FaultPlan, secret: MintedSecret | undefined): void {
     const index = record.index;
-    this.#logger.info('client connected', { connection: index, path: record.path, auth: record.auth, clientSecret: record.clientSecret, ...record.query });
+    this.#logger.info('client connected', {
+      connection: index,
+      path: record.path,
+      auth: record.auth,
+      clientSecret: record.clientSecret,
+      ...record.query,
+    });
     const live: { socket: WebSocket; conn: SimConnection | undefined } = { socket: ws, conn: undefined };
     this.#live.set(index, live);
     ws.on('message', (data, isBinary) => {
@@ -234,11 +260,17 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
       let event: Json | undefined;
       try {
         const parsed: unknown = JSON.parse(raw);
-        event = isObject(parsed) ? parsed : undefined;
+        event = isPlainObject(parsed) ? parsed : undefined;
       } catch {
         event = undefined;
       }
-      const frame: RecordedFrame = { connection: index, at: this.#now(), type: typeof event?.type === 'string' ? event.type : '', event: event ?? {}, raw };
+      const frame: RecordedFrame = {
+        connection: index,
+        at: this.#now(),
+        type: typeof event?.type === 'string' ? event.type : '',
+        event: event ?? {},
+        raw,
+      };
       this.#record(this.frames, frame);
       this.emit('frame', frame);
       live.conn?.handle(event);
@@ -271,7 +303,14 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
       session,
       logger: this.#logger,
       onSent: (event, raw, deliberate) => {
-        const frame: SentFrame = { connection: index, at: this.#now(), type: typeof event.type === 'string' ? event.type : '', event, raw, ...(deliberate ? { deliberate } : {}) };
+        const frame: SentFrame = {
+          connection: index,
+          at: this.#now(),
+          type: typeof event.type === 'string' ? event.type : '',
+          event,
+          raw,
+          ...(deliberate ? { deliberate } : {}),
+        };
         this.#record(this.sent, frame);
         this.emit('sent', frame);
       },

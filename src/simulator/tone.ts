@@ -2,8 +2,7 @@
  * Synthesized reply audio: a soft rising two-partial chirp, PCM16 LE mono 24 kHz.
  * Deterministic (same turn, same bytes) so tests can compare what reached the speaker.
  */
-export const SAMPLE_RATE = 24_000;
-export const BYTES_PER_MS = 48;
+import { BYTES_PER_MS, SAMPLE_RATE } from '../core/pcm-format.js';
 
 /** Reply audio of `ms` milliseconds; the turn number shifts the pitch so consecutive replies differ. */
 export function synthesizeReply(ms: number, turn = 1): Buffer {
@@ -19,7 +18,7 @@ export function synthesizeReply(ms: number, turn = 1): Buffer {
     const phase = 2 * Math.PI * (f0 * t + ((f1 - f0) * t * t) / (2 * Math.max(duration, 1e-9)));
     const edge = Math.min(t, duration - t);
     const env = edge >= fade ? 1 : 0.5 - 0.5 * Math.cos((Math.PI * Math.max(edge, 0)) / fade);
-    const v = 0.3 * env * (Math.sin(phase) + 0.3 * Math.sin(2 * phase)) / 1.3;
+    const v = (0.3 * env * (Math.sin(phase) + 0.3 * Math.sin(2 * phase))) / 1.3;
     out.writeInt16LE(Math.round(v * 32767), n * 2);
   }
   return out;

@@ -2,7 +2,7 @@
  * Server VAD on audio energy, in audio time (milliseconds of input received, not wall time),
  * so a test that streams faster or slower than real time gets the same turns.
  */
-import { BYTES_PER_MS } from './tone.js';
+import { BYTES_PER_MS } from '../core/pcm-format.js';
 
 export interface VadParams {
   /** 0..1 as in turn_detection.threshold; 0.5 means an RMS of -26 dBFS counts as speech. */

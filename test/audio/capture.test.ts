@@ -82,7 +82,10 @@ describe('AlsaCapture on a real ALSA file device', () => {
 
   it('fails to open a missing device with an error that lists the devices that exist', async () => {
     cap = new AlsaCapture({ device: alsa.missingDevice, periodMs: 20 });
-    const err = await cap.start().then(() => undefined, (e: unknown) => e);
+    const err = await cap.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(PttError);
     const e = err as PttError;
     expect(e.code).toBe('AUDIO_CAPTURE_OPEN');
@@ -94,7 +97,14 @@ describe('AlsaCapture on a real ALSA file device', () => {
 
   it('tries a raw hw: device with arecord first and refuses it, naming the plughw: spelling, before the addon could crash on it', async () => {
     let addonMade = false;
-    cap = new AlsaCapture({ device: 'hw:0,0', periodMs: 20, addon: () => { addonMade = true; throw new Error('not reached'); } });
+    cap = new AlsaCapture({
+      device: 'hw:0,0',
+      periodMs: 20,
+      addon: () => {
+        addonMade = true;
+        throw new Error('not reached');
+      },
+    });
     await expect(cap.start()).rejects.toMatchObject({
       code: 'AUDIO_CAPTURE_OPEN',
       message: expect.stringMatching(/^capture device "hw:0,0" does not open at 24 kHz mono S16_LE: \S/),
@@ -166,7 +176,18 @@ describe('AlsaCapture with the addon failure sequences', () => {
   it('on a read error (mic unplugged) closes, reports once, and reopens with backoff', async () => {
     const addons: ReplayAddon[] = [];
     const logger = memoryLogger();
-    const cap = new AlsaCapture({ device: 'plughw:1', periodMs: 20, logger, reopenMinMs: 20, reopenMaxMs: 40, addon: (o) => { const a = new ReplayAddon(o); addons.push(a); return a; } });
+    const cap = new AlsaCapture({
+      device: 'plughw:1',
+      periodMs: 20,
+      logger,
+      reopenMinMs: 20,
+      reopenMaxMs: 40,
+      addon: (o) => {
+        const a = new ReplayAddon(o);
+        addons.push(a);
+        return a;
+      },
+    });
     const starting = cap.start();
     addons[0]!.emit('periodTime', '20000');
     await starting;
@@ -193,7 +214,10 @@ describe('AlsaCapture with the addon failure sequences', () => {
     expect(frames).toEqual([p]);
     expect(errors).toHaveLength(1); // still one report for the whole outage
     expect(cap.stats.reopens).toBe(2);
-    const delays = logger.records().filter((r) => r.msg === 'capture failed; reopening').map((r) => r.inMs);
+    const delays = logger
+      .records()
+      .filter((r) => r.msg === 'capture failed; reopening')
+      .map((r) => r.inMs);
     expect(delays).toHaveLength(2);
     expectJitteredSteps(delays, [20, 40]);
     await cap.stop();

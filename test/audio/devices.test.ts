@@ -15,15 +15,29 @@ describe('ALSA device discovery', () => {
   it('parses aplay -L and -l output into configurable names', () => {
     const listing = 'null\n    Discard all samples\ndefault:CARD=Device\n    USB Audio Device, USB Audio\n    Default Audio Device\n';
     expect(parseDeviceNames(listing)).toEqual(['null', 'default:CARD=Device']);
-    const cards = '**** List of CAPTURE Hardware Devices ****\ncard 1: Device [USB Audio Device], device 0: USB Audio [USB Audio]\n  Subdevices: 1/1\n';
+    const cards =
+      '**** List of CAPTURE Hardware Devices ****\ncard 1: Device [USB Audio Device], device 0: USB Audio [USB Audio]\n  Subdevices: 1/1\n';
     expect(parseHardwareCards(cards)).toEqual(['plughw:CARD=Device,DEV=0']);
   });
 
   it('suggests configurable devices, not every surround/hdmi variant', () => {
-    const names = ['null', 'default', 'sysdefault:CARD=Device', 'front:CARD=Device,DEV=0', 'surround51:CARD=Device,DEV=0', 'hdmi:CARD=vc4hdmi0,DEV=0', 'plughw:CARD=Device,DEV=0'];
+    const names = [
+      'null',
+      'default',
+      'sysdefault:CARD=Device',
+      'front:CARD=Device,DEV=0',
+      'surround51:CARD=Device,DEV=0',
+      'hdmi:CARD=vc4hdmi0,DEV=0',
+      'plughw:CARD=Device,DEV=0',
+    ];
     expect(suggestDevices(names)).toBe('default, sysdefault:CARD=Device, plughw:CARD=Device,DEV=0');
     expect(suggestDevices(['null'])).toMatch(/none found/);
-    expect(suggestDevices(Array.from({ length: 10 }, (_, i) => `d${i}`), 3)).toBe('d0, d1, d2, ... (7 more)');
+    expect(
+      suggestDevices(
+        Array.from({ length: 10 }, (_, i) => `d${i}`),
+        3,
+      ),
+    ).toBe('d0, d1, d2, ... (7 more)');
   });
 
   it('lists the capture and playback devices libasound knows', async () => {
@@ -37,6 +51,9 @@ describe('ALSA device discovery', () => {
     expect(await probeDevice('playback', alsa.playbackDevice)).toMatchObject({ ok: true });
     expect(await probeDevice('capture', alsa.captureDevice)).toMatchObject({ ok: true });
     const missing = await probeDevice('capture', alsa.missingDevice);
-    expect(missing).toMatchObject({ ok: false, error: { code: 'AUDIO_DEVICE_PROBE', message: expect.stringContaining(alsa.missingDevice) } });
+    expect(missing).toMatchObject({
+      ok: false,
+      error: { code: 'AUDIO_DEVICE_PROBE', message: expect.stringContaining(alsa.missingDevice) },
+    });
   });
 });

@@ -10,7 +10,7 @@ import { testPcm } from '../support/alsa.js';
 describe('GatedMic', () => {
   it('returns exactly preRollMs of what came before open(), then passes audio until close()', async () => {
     const pcm = testPcm(400);
-    const source = new FileSource({ file: pcm, periodMs: 20, unpaced: true, then: 'stop' });
+    const source = new FileSource({ file: pcm, periodMs: 20, unpaced: true, atEnd: 'stop' });
     const mic = new GatedMic(source, { preRollMs: 50 });
     let frames = 0;
     let preRoll: Buffer = Buffer.alloc(0);
@@ -33,7 +33,7 @@ describe('GatedMic', () => {
 
   it('reports turn length and level, and warns when a turn is silent (muted mic)', async () => {
     const logger = memoryLogger();
-    const source = new FileSource({ file: silence(200), periodMs: 20, unpaced: true, then: 'stop' });
+    const source = new FileSource({ file: silence(200), periodMs: 20, unpaced: true, atEnd: 'stop' });
     const mic = new GatedMic(source, { preRollMs: 0, logger });
     mic.open();
     const ended = source.next('end', 5000);
@@ -70,10 +70,17 @@ describe('FileSource', () => {
   it('refuses a WAV in another format, saying how to convert it', async () => {
     const path = join(dir, 'cd.wav');
     writeFileSync(path, encodeWav(testPcm(10), { ...PTT_FORMAT, sampleRate: 44100 }));
-    await expect(new FileSource({ file: path }).start()).rejects.toMatchObject({ code: 'AUDIO_BAD_WAV', message: expect.stringContaining('44100 Hz'), hint: expect.stringContaining('sox') });
+    await expect(new FileSource({ file: path }).start()).rejects.toMatchObject({
+      code: 'AUDIO_BAD_WAV',
+      message: expect.stringContaining('44100 Hz'),
+      hint: expect.stringContaining('sox'),
+    });
   });
 
   it('names a missing file', async () => {
-    await expect(new FileSource({ file: join(dir, 'nope.wav') }).start()).rejects.toMatchObject({ code: 'AUDIO_FILE_READ', message: expect.stringContaining('ENOENT') });
+    await expect(new FileSource({ file: join(dir, 'nope.wav') }).start()).rejects.toMatchObject({
+      code: 'AUDIO_FILE_READ',
+      message: expect.stringContaining('ENOENT'),
+    });
   });
 });

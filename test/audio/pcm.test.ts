@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { PttError } from '../../src/core/errors.js';
+import type { PttError } from '../../src/core/errors.js';
 import {
-  bytesToMs, captureThreadAvailable, earcon, EARCON_NAMES, encodeWav, measureLevel, msToBytes, parseWav, scaleVolume, silence, SILENCE_DBFS, threadpoolSize, wavHeader,
+  bytesToMs,
+  captureThreadAvailable,
+  earcon,
+  EARCON_NAMES,
+  encodeWav,
+  measureLevel,
+  msToBytes,
+  parseWav,
+  scaleVolume,
+  silence,
+  SILENCE_DBFS,
+  threadpoolSize,
+  wavHeader,
 } from '../../src/audio/index.js';
 
 function tone(ms: number, amplitude: number): Buffer {
@@ -52,7 +64,14 @@ describe('PCM helpers', () => {
   });
 
   it('rejects files that are not PCM WAV with a specific error', () => {
-    const bad = (buf: Buffer) => { try { parseWav(buf, 'x.wav'); return undefined; } catch (e) { return e as PttError; } };
+    const bad = (buf: Buffer) => {
+      try {
+        parseWav(buf, 'x.wav');
+        return undefined;
+      } catch (e) {
+        return e as PttError;
+      }
+    };
     expect(bad(Buffer.from('not a wav file at all'))).toMatchObject({ code: 'AUDIO_BAD_WAV', message: expect.stringContaining('x.wav') });
     const mp3ish = encodeWav(tone(10, 100));
     mp3ish.writeUInt16LE(85, 20);

@@ -30,14 +30,27 @@ describe('AplayPlayer on a real ALSA file device', () => {
   });
 
   const make = (extra: Partial<AplayPlayerOptions> = {}) =>
-    (player = new AplayPlayer({ device: alsa.playbackDevice, leadMs: 100, periodMs: PERIOD_MS, alsaBufferMs: 60, deviceDelayMs: 60, drainGraceMs: 300, ...extra }));
+    (player = new AplayPlayer({
+      device: alsa.playbackDevice,
+      leadMs: 100,
+      periodMs: PERIOD_MS,
+      alsaBufferMs: 60,
+      deviceDelayMs: 60,
+      drainGraceMs: 300,
+      ...extra,
+    }));
 
   it('plays exactly the PCM it is fed, delta after delta, then reports drained', async () => {
     const p = make();
     await p.start();
     const pcm = testPcm(500);
     // Deltas of awkward sizes, as the server sends them.
-    for (const [a, b] of [[0, 4802], [4802, 9000], [9000, 24000]] as const) p.write(pcm.subarray(a, b));
+    for (const [a, b] of [
+      [0, 4802],
+      [4802, 9000],
+      [9000, 24000],
+    ] as const)
+      p.write(pcm.subarray(a, b));
     p.endStream();
     await p.next('drained', 3000);
     expect(p.playedMs()).toBe(0); // idle again: the next write starts a new stream
@@ -111,7 +124,10 @@ describe('AplayPlayer on a real ALSA file device', () => {
     const broken = join(alsa.dir, 'broken');
     const wrapper = join(alsa.dir, 'flaky-aplay');
     // Fails like a vanished device while the `broken` file exists.
-    writeFileSync(wrapper, `#!/bin/sh\nif [ -e ${broken} ]; then echo "aplay: main:831: audio open error: No such device" >&2; exit 1; fi\nexec aplay "$@"\n`);
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nif [ -e ${broken} ]; then echo "aplay: main:831: audio open error: No such device" >&2; exit 1; fi\nexec aplay "$@"\n`,
+    );
     chmodSync(wrapper, 0o755);
     const logger = memoryLogger();
     const p = make({ aplayPath: wrapper, respawnMinMs: 20, respawnMaxMs: 80, logger, listPlaybackDevices: async () => [] });
@@ -124,7 +140,10 @@ describe('AplayPlayer on a real ALSA file device', () => {
     rmSync(broken);
     const [info] = await p.next('respawned', 3000);
     expect(info.attempt).toBeGreaterThanOrEqual(4);
-    const delays = logger.records().filter((r) => r.msg === 'aplay is down; restarting').map((r) => r.inMs);
+    const delays = logger
+      .records()
+      .filter((r) => r.msg === 'aplay is down; restarting')
+      .map((r) => r.inMs);
     expectJitteredSteps(delays, [20, 40, 80, 80]);
     expect(errors.map((e) => e.code)).toEqual(['AUDIO_PLAYBACK_DIED']); // one report per outage
     p.write(testPcm(100));
@@ -134,7 +153,10 @@ describe('AplayPlayer on a real ALSA file device', () => {
 
   it('fails to open a missing device with an error listing the playback devices', async () => {
     const p = make({ device: alsa.missingDevice });
-    const err = (await p.start().then(() => undefined, (e: unknown) => e)) as PttError;
+    const err = (await p.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as PttError;
     expect(err).toBeInstanceOf(PttError);
     expect(err.code).toBe('AUDIO_PLAYBACK_OPEN');
     expect(err.message).toContain(alsa.missingDevice);

@@ -21,10 +21,15 @@ interface Run {
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env };
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: childEnv, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', ...args],
+      { cwd: ROOT, env: childEnv, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -68,7 +73,7 @@ describe('realtime-ptt check-config', () => {
     expect(s.stdout).not.toContain(key);
     const none = await cli(['check-config', '--config', path]);
     expect(none.code).toBe(0);
-    expect(none.stderr).toMatch(/API key: no OpenAI API key is set\n  fix: .*OPENAI_API_KEY/);
+    expect(none.stderr).toMatch(/API key: no OpenAI API key is set\n {2}fix: .*OPENAI_API_KEY/);
   });
 
   it('an invalid file: exit 1 and every problem, no stack trace', async () => {

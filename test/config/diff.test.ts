@@ -5,17 +5,29 @@ import { valid } from './helpers.js';
 
 describe('diffConfig: changed keys, sections and the actions they need', () => {
   it('an identical config is no change', () => {
-    expect(diffConfig(valid('session: {speed: 1.2}'), valid('session:\n  # a comment\n  speed: 1.2\n'))).toEqual({ keys: [], sections: [], actions: [] });
+    expect(diffConfig(valid('session: {speed: 1.2}'), valid('session:\n  # a comment\n  speed: 1.2\n'))).toEqual({
+      keys: [],
+      sections: [],
+      actions: [],
+    });
   });
 
   it('instructions and voice apply to the running session (the session itself defers voice after an audio answer); model needs a reconnect', () => {
-    expect(diffConfig(valid(''), valid('session: {instructions: Be terse.}'))).toEqual({ keys: ['session.instructions'], sections: ['session'], actions: ['session'] });
+    expect(diffConfig(valid(''), valid('session: {instructions: Be terse.}'))).toEqual({
+      keys: ['session.instructions'],
+      sections: ['session'],
+      actions: ['session'],
+    });
     expect(diffConfig(valid(''), valid('session: {voice: cedar}')).actions).toEqual(['session']);
     expect(diffConfig(valid(''), valid('realtime: {model: gpt-realtime-mini}')).actions).toEqual(['reconnect']);
   });
 
   it('hardware sections restart their own part only; log level is live', () => {
-    expect(diffConfig(valid(''), valid('audio: {input: {device: "plughw:1"}}'))).toEqual({ keys: ['audio.input.device'], sections: ['audio.input'], actions: ['restart-audio'] });
+    expect(diffConfig(valid(''), valid('audio: {input: {device: "plughw:1"}}'))).toEqual({
+      keys: ['audio.input.device'],
+      sections: ['audio.input'],
+      actions: ['restart-audio'],
+    });
     expect(diffConfig(valid(''), valid('gpio: {pin: 27}')).actions).toEqual(['restart-gpio']);
     expect(diffConfig(valid(''), valid('log: {level: debug}')).actions).toEqual(['live']);
     expect(diffConfig(valid(''), valid('control: {socket: /tmp/x.sock}')).actions).toEqual(['restart']);

@@ -18,7 +18,10 @@ describe('config/realtime-ptt.example.yaml', () => {
     for (const [path, leaf] of leaves(schema)) {
       const parts = path.split('.');
       expect(doc.hasIn(parts), path).toBe(true);
-      expect(parts.reduce<unknown>((o, p) => (o as Record<string, unknown>)[p], values), path).toEqual(leaf.default);
+      expect(
+        parts.reduce<unknown>((o, p) => (o as Record<string, unknown>)[p], values),
+        path,
+      ).toEqual(leaf.default);
       const key = parts.at(-1)!;
       const lines = text.split('\n');
       const at = lines.findIndex((l, i) => l.trimStart().startsWith(`${key}:`) && lines[i - 1]!.trimStart().startsWith('#'));

@@ -16,7 +16,15 @@ describe('profile -> GA session, checked against the published schema (unknown p
   const turnDetections = [
     'manual',
     { type: 'server_vad' },
-    { type: 'server_vad', threshold: 0.9, prefixPaddingMs: 0, silenceDurationMs: 1200, idleTimeoutMs: 5000, createResponse: false, interruptResponse: false },
+    {
+      type: 'server_vad',
+      threshold: 0.9,
+      prefixPaddingMs: 0,
+      silenceDurationMs: 1200,
+      idleTimeoutMs: 5000,
+      createResponse: false,
+      interruptResponse: false,
+    },
     ...(['low', 'medium', 'high', 'auto'] as const).map((eagerness) => ({ type: 'semantic_vad', eagerness })),
   ];
   const voices = ['marin', 'alloy', { id: 'voice_1234' }];
@@ -26,7 +34,12 @@ describe('profile -> GA session, checked against the published schema (unknown p
     [],
     [{ type: 'function', name: 'get_time' }],
     [
-      { type: 'function', name: 'set_timer', description: 'Start a timer', parameters: { type: 'object', properties: { minutes: { type: 'number' } }, required: ['minutes'] } },
+      {
+        type: 'function',
+        name: 'set_timer',
+        description: 'Start a timer',
+        parameters: { type: 'object', properties: { minutes: { type: 'number' } }, required: ['minutes'] },
+      },
       { type: 'function', name: 'lights-off', description: 'Lights off', parameters: { type: 'object', properties: {} } },
     ],
   ];
@@ -43,7 +56,16 @@ describe('profile -> GA session, checked against the published schema (unknown p
             for (const t of tools)
               for (const outputModalities of modalities)
                 for (const maxOutputTokens of maxTokens) {
-                  const profile = { turnDetection, voice, transcription, noiseReduction, tools: t, outputModalities, maxOutputTokens, speed: count % 2 ? 0.25 : 1.5 };
+                  const profile = {
+                    turnDetection,
+                    voice,
+                    transcription,
+                    noiseReduction,
+                    tools: t,
+                    outputModalities,
+                    maxOutputTokens,
+                    speed: count % 2 ? 0.25 : 1.5,
+                  };
                   const errors = validateClientEvent(asUpdate(configOf(profile)));
                   if (errors.length) failures.push(`${JSON.stringify(profile)}: ${errors.join('; ')}`);
                   count++;
@@ -87,12 +109,27 @@ describe('what the mapping produces', () => {
           format: { type: 'audio/pcm', rate: 24000 },
           transcription: { model: 'gpt-4o-transcribe', language: 'de', prompt: 'Küche' },
           noise_reduction: { type: 'near_field' },
-          turn_detection: { type: 'server_vad', threshold: 0.7, prefix_padding_ms: 200, silence_duration_ms: 700, idle_timeout_ms: 6000, create_response: true, interrupt_response: false },
+          turn_detection: {
+            type: 'server_vad',
+            threshold: 0.7,
+            prefix_padding_ms: 200,
+            silence_duration_ms: 700,
+            idle_timeout_ms: 6000,
+            create_response: true,
+            interrupt_response: false,
+          },
         },
         output: { format: { type: 'audio/pcm', rate: 24000 }, voice: { id: 'voice_kitchen_01' }, speed: 1.25 },
       },
       max_output_tokens: 512,
-      tools: [{ type: 'function', name: 'set_timer', description: 'Start a kitchen timer', parameters: { type: 'object', properties: { minutes: { type: 'number' } }, required: ['minutes'] } }],
+      tools: [
+        {
+          type: 'function',
+          name: 'set_timer',
+          description: 'Start a kitchen timer',
+          parameters: { type: 'object', properties: { minutes: { type: 'number' } }, required: ['minutes'] },
+        },
+      ],
     });
   });
 

@@ -20,7 +20,12 @@ describe('defaults and a full profile', () => {
     const r = await loadConfig(join(FIXTURES, 'hands-free.yaml'), {});
     if (!r.ok) throw new Error(formatProblems(r.problems));
     const c = r.config;
-    expect(c.realtime).toMatchObject({ provider: 'azure', bootstrap: 'client-secret', connection: 'on-demand', reconnect: { minMs: 250, maxMs: 8000 } });
+    expect(c.realtime).toMatchObject({
+      provider: 'azure',
+      bootstrap: 'client-secret',
+      connection: 'on-demand',
+      reconnect: { minMs: 250, maxMs: 8000 },
+    });
     expect(c.session.voice).toEqual({ id: 'voice_kitchen_01' });
     expect(c.session.turnDetection).toMatchObject({ type: 'server_vad', threshold: 0.7, idleTimeoutMs: 6000, interruptResponse: false });
     expect(c.session.transcription).toEqual({ enabled: true, model: 'gpt-4o-transcribe', language: 'de', prompt: 'Küche' });
@@ -34,8 +39,16 @@ describe('defaults and a full profile', () => {
     expectTypeOf<Config['gpio']['backend']>().toEqualTypeOf<'auto' | 'rpio' | 'gpiomon' | 'virtual'>();
     expectTypeOf<Config['gpio']['ledPin']>().toEqualTypeOf<number | null>();
     expectTypeOf<Config['session']['maxOutputTokens']>().toEqualTypeOf<number | 'inf'>();
-    expectTypeOf<Config['session']['voice']>().toEqualTypeOf<(typeof import('../../src/config/index.js').BUILTIN_VOICES)[number] | { id: string }>();
-    expectTypeOf<Config['conversation']>().toEqualTypeOf<{ bargeInByVoice: boolean; earcons: boolean; minHoldMs: number; answerTimeoutMs: number; cancelBelowDbfs: number }>();
+    expectTypeOf<Config['session']['voice']>().toEqualTypeOf<
+      typeof import('../../src/config/index.js').BUILTIN_VOICES[number] | { id: string }
+    >();
+    expectTypeOf<Config['conversation']>().toEqualTypeOf<{
+      bargeInByVoice: boolean;
+      earcons: boolean;
+      minHoldMs: number;
+      answerTimeoutMs: number;
+      cancelBelowDbfs: number;
+    }>();
   });
 
   it('the returned config cannot be mutated by a consumer', () => {
@@ -97,8 +110,17 @@ describe('each section refuses wrong values, naming key, value and what is allow
   });
 
   it('reports every problem of a file at once, each with key, given value and allowed', () => {
-    const list = problems('session: {speed: 9, voice: nobody}\ngpio: {pin: 99, mode: x}\nlog: {level: loud}\naudio: {output: {volume: -1}}');
-    expect(list.map((p) => p.key).sort()).toEqual(['audio.output.volume', 'gpio.mode', 'gpio.pin', 'log.level', 'session.speed', 'session.voice']);
+    const list = problems(
+      'session: {speed: 9, voice: nobody}\ngpio: {pin: 99, mode: x}\nlog: {level: loud}\naudio: {output: {volume: -1}}',
+    );
+    expect(list.map((p) => p.key).sort()).toEqual([
+      'audio.output.volume',
+      'gpio.mode',
+      'gpio.pin',
+      'log.level',
+      'session.speed',
+      'session.voice',
+    ]);
     const text = formatProblems(list);
     expect(text).toMatch(/^6 problems in the config:/);
     expect(text).toContain('  - gpio.pin: is above the maximum 27\n    given: 99\n    allowed: an integer from 0 to 27');
@@ -108,14 +130,17 @@ describe('each section refuses wrong values, naming key, value and what is allow
 
 describe('cross-key rules', () => {
   it('ws:// is accepted for loopback hosts only', () => {
-    for (const url of ['ws://127.0.0.1:9000/v1/realtime', 'ws://localhost/x', 'ws://[::1]:80/']) expect(valid(`realtime: {url: "${url}"}`).realtime.url).toBe(url);
+    for (const url of ['ws://127.0.0.1:9000/v1/realtime', 'ws://localhost/x', 'ws://[::1]:80/'])
+      expect(valid(`realtime: {url: "${url}"}`).realtime.url).toBe(url);
     const p = problemAt(problems('realtime: {url: "ws://192.168.1.5/v1/realtime"}'), 'realtime.url');
     expect(p.message).toMatch(/ws:\/\/ to a non-loopback host \(192\.168\.1\.5\)/);
     expect(problemAt(problems('realtime: {url: "not a url"}'), 'realtime.url').message).toMatch(/not a valid URL/);
   });
 
   it('reconnect.maxMs below minMs, and an LED on the button pin, are refused', () => {
-    expect(problemAt(problems('realtime: {reconnect: {minMs: 5000, maxMs: 1000}}'), 'realtime.reconnect.maxMs').message).toMatch(/below realtime.reconnect.minMs \(5000\)/);
+    expect(problemAt(problems('realtime: {reconnect: {minMs: 5000, maxMs: 1000}}'), 'realtime.reconnect.maxMs').message).toMatch(
+      /below realtime.reconnect.minMs \(5000\)/,
+    );
     expect(problemAt(problems('gpio: {pin: 5, ledPin: 5}'), 'gpio.ledPin').message).toMatch(/same pin/);
   });
 
@@ -123,12 +148,16 @@ describe('cross-key rules', () => {
     const p = problemAt(problems('session: {turnDetection: {type: semantic_vad, threshold: 0.3}}'), 'session.turnDetection.threshold');
     expect(p.message).toMatch(/does not apply to turnDetection type semantic_vad/);
     expect(p.allowed).toMatch(/eagerness/);
-    expect(problemAt(problems('session: {turnDetection: {type: server_vad, eagerness: low}}'), 'session.turnDetection.eagerness').allowed).toMatch(/threshold/);
+    expect(
+      problemAt(problems('session: {turnDetection: {type: server_vad, eagerness: low}}'), 'session.turnDetection.eagerness').allowed,
+    ).toMatch(/threshold/);
     expect(valid('session: {turnDetection: {type: manual, threshold: 0.3}}').session.turnDetection.threshold).toBe(0.3);
   });
 
   it('barge-in by voice needs a VAD turn detection', () => {
-    expect(problemAt(problems('conversation: {bargeInByVoice: true}'), 'conversation.bargeInByVoice').allowed).toMatch(/server_vad or semantic_vad/);
+    expect(problemAt(problems('conversation: {bargeInByVoice: true}'), 'conversation.bargeInByVoice').allowed).toMatch(
+      /server_vad or semantic_vad/,
+    );
     expect(valid('conversation: {bargeInByVoice: true}\nsession: {turnDetection: semantic_vad}').conversation.bargeInByVoice).toBe(true);
   });
 });
@@ -163,7 +192,9 @@ describe('unknown keys', () => {
 
   it('snake_case spellings of our keys name the camelCase key', () => {
     expect(problemAt(problems('gpio: {debounce_ms: 5}'), 'gpio.debounce_ms').message).toMatch(/write gpio\.debounceMs/);
-    expect(problemAt(problems('session: {turnDetection: {silence_duration_ms: 5}}'), 'session.turnDetection.silence_duration_ms').message).toMatch(/write session\.turnDetection\.silenceDurationMs/);
+    expect(
+      problemAt(problems('session: {turnDetection: {silence_duration_ms: 5}}'), 'session.turnDetection.silence_duration_ms').message,
+    ).toMatch(/write session\.turnDetection\.silenceDurationMs/);
   });
 
   it('an API key in the file is refused and never echoed back', () => {
@@ -185,8 +216,8 @@ describe('beta and tutorial keys', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const by = Object.fromEntries(r.problems.map((p) => [p.key, p.message]));
-    expect(by['modalities']).toMatch(/output_modalities.*session\.outputModalities/);
-    expect(by['turn_detection']).toMatch(/audio\.input\.turn_detection.*session\.turnDetection/);
+    expect(by.modalities).toMatch(/output_modalities.*session\.outputModalities/);
+    expect(by.turn_detection).toMatch(/audio\.input\.turn_detection.*session\.turnDetection/);
     expect(by['session.input_audio_format']).toMatch(/audio\.input\.format/);
     expect(by['session.output_audio_format']).toMatch(/audio\.output\.format/);
     expect(by['session.temperature']).toMatch(/GA Realtime API has no temperature/);
@@ -198,7 +229,9 @@ describe('beta and tutorial keys', () => {
   });
 
   it('GA wire layout pasted into the session section names our flat spelling or says it is not exposed', () => {
-    const list = problems('session:\n  type: realtime\n  model: gpt-realtime\n  audio: {output: {voice: ash}}\n  tracing: auto\n  tool_choice: auto\n  prompt: {id: pmpt_1}');
+    const list = problems(
+      'session:\n  type: realtime\n  model: gpt-realtime\n  audio: {output: {voice: ash}}\n  tracing: auto\n  tool_choice: auto\n  prompt: {id: pmpt_1}',
+    );
     const by = Object.fromEntries(list.map((p) => [p.key, p.message]));
     expect(by['session.type']).toMatch(/always realtime/);
     expect(by['session.model']).toMatch(/write realtime\.model/);
@@ -223,7 +256,9 @@ describe('the file itself', () => {
     const r = await loadConfig('/nonexistent/realtime-ptt.yaml', {});
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.problems[0]!.message).toMatch(/\/nonexistent\/realtime-ptt\.yaml does not exist; create it from the commented example: .*realtime-ptt\.example\.yaml/);
+    expect(r.problems[0]!.message).toMatch(
+      /\/nonexistent\/realtime-ptt\.yaml does not exist; create it from the commented example: .*realtime-ptt\.example\.yaml/,
+    );
   });
 
   it('a file that is not a mapping is refused', () => {
@@ -233,7 +268,11 @@ describe('the file itself', () => {
 
 describe('environment overrides', () => {
   it('env overrides the file, coerced to the key type', () => {
-    const c = valid('realtime: {url: "wss://a.example/v1"}\ngpio: {pin: 4}', { REALTIME_PTT_REALTIME_URL: 'ws://127.0.0.1:5555/v1/realtime', REALTIME_PTT_GPIO_PIN: '26', REALTIME_PTT_LOG_LEVEL: 'warn' });
+    const c = valid('realtime: {url: "wss://a.example/v1"}\ngpio: {pin: 4}', {
+      REALTIME_PTT_REALTIME_URL: 'ws://127.0.0.1:5555/v1/realtime',
+      REALTIME_PTT_GPIO_PIN: '26',
+      REALTIME_PTT_LOG_LEVEL: 'warn',
+    });
     expect(c.realtime.url).toBe('ws://127.0.0.1:5555/v1/realtime');
     expect(c.gpio.pin).toBe(26);
     expect(c.log.level).toBe('warn');

@@ -142,7 +142,10 @@ describe('ConfigWatcher', () => {
     const path = tmp.file('broken.yaml');
     writeFileSync(path, 'gpio: {pin: 99}\nlog: {level: loud}\n');
     const watcher = new ConfigWatcher({ path, env: {} });
-    const err = await watcher.start().then(() => undefined, (e: unknown) => e);
+    const err = await watcher.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(PttError);
     expect((err as PttError).code).toBe('CONFIG_INVALID');
     expect((err as PttError).message).toMatch(/gpio\.pin[\s\S]*log\.level/);

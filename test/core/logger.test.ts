@@ -10,9 +10,7 @@ describe('logger', () => {
     const log = memoryLogger('info');
     log.child('session').info('verified', { attempts: 1 });
     log.debug('hidden below the level');
-    expect(log.records()).toEqual([
-      expect.objectContaining({ level: 'info', component: 'session', msg: 'verified', attempts: 1 }),
-    ]);
+    expect(log.records()).toEqual([expect.objectContaining({ level: 'info', component: 'session', msg: 'verified', attempts: 1 })]);
   });
 
   it('never prints a registered secret, wherever it appears', () => {
@@ -32,7 +30,9 @@ describe('logger', () => {
 
   it('logs errors as code, message and context, without a stack', () => {
     const log = memoryLogger();
-    log.warn('capture failed', { err: new PttError('AUDIO_OPEN', 'cannot open "mic"', { context: { device: 'mic' }, hint: 'use plughw:1,0' }) });
+    log.warn('capture failed', {
+      err: new PttError('AUDIO_OPEN', 'cannot open "mic"', { context: { device: 'mic' }, hint: 'use plughw:1,0' }),
+    });
     const [rec] = log.records();
     expect(rec!.err).toEqual({ code: 'AUDIO_OPEN', message: 'cannot open "mic"', hint: 'use plughw:1,0', device: 'mic' });
     expect(log.lines[0]).not.toMatch(/\bat .*\.ts:\d+/);
@@ -42,7 +42,7 @@ describe('logger', () => {
     const lines: string[] = [];
     const log = createLogger({ format: 'pretty', sink: { write: (l) => void lines.push(l) } });
     log.child('gpio').info('pressed', { pin: 17 });
-    expect(lines[0]).toMatch(/INFO  \[gpio\] pressed {2}pin=17\n$/);
+    expect(lines[0]).toMatch(/INFO {2}\[gpio\] pressed {2}pin=17\n$/);
   });
 });
 

@@ -410,7 +410,10 @@ describe('conductor, losing the connection', () => {
   it('shows error (not connecting) when the key is refused', async () => {
     const s = setup();
     await s.conductor.start();
-    s.session.fire('error', new PttError('REALTIME_BAD_KEY', 'the server refused the API key (HTTP 401 at the WebSocket handshake); retrying slowly'));
+    s.session.fire(
+      'error',
+      new PttError('REALTIME_BAD_KEY', 'the server refused the API key (HTTP 401 at the WebSocket handshake); retrying slowly'),
+    );
     expect(s.conductor.state).toBe('error');
     s.session.ready();
     expect(s.conductor.state).toBe('idle');

@@ -25,9 +25,17 @@ const KEY = 'sk-daemon-test-0123456789abcdef';
 let dir: string;
 let sim: RealtimeSimulator;
 let daemon: Daemon | undefined;
-const paths = () => ({ config: join(dir, 'config.yaml'), socket: join(dir, 'control.sock'), mic: join(dir, 'mic.wav'), out: join(dir, 'out.wav'), key: join(dir, 'key') });
+const paths = () => ({
+  config: join(dir, 'config.yaml'),
+  socket: join(dir, 'control.sock'),
+  mic: join(dir, 'mic.wav'),
+  out: join(dir, 'out.wav'),
+  key: join(dir, 'key'),
+});
 
-function body(over: { session?: object; realtime?: object; audio?: { input?: object }; gpio?: object; log?: object; conversation?: object } = {}): Record<string, unknown> {
+function body(
+  over: { session?: object; realtime?: object; audio?: { input?: object }; gpio?: object; log?: object; conversation?: object } = {},
+): Record<string, unknown> {
   const p = paths();
   return {
     realtime: { url: sim.url, apiKeyFile: p.key, reconnect: { minMs: 50, maxMs: 200 }, ...over.realtime },
@@ -141,9 +149,22 @@ describe('Daemon', () => {
     expect(sim.connections[1]!.query.model).toBe('gpt-realtime-mini');
     expect(sim.connections[0]!.closedWith?.by).toBe('client');
 
-    save(body({ session: { instructions: 'second instructions' }, realtime: { model: 'gpt-realtime-mini' }, audio: { input: { preRollMs: 200 } } }));
+    save(
+      body({
+        session: { instructions: 'second instructions' },
+        realtime: { model: 'gpt-realtime-mini' },
+        audio: { input: { preRollMs: 200 } },
+      }),
+    );
     expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['live', 'restart-audio'] });
-    save(body({ session: { instructions: 'second instructions' }, realtime: { model: 'gpt-realtime-mini' }, audio: { input: { preRollMs: 200 } }, gpio: { longPressMs: 2_000 } }));
+    save(
+      body({
+        session: { instructions: 'second instructions' },
+        realtime: { model: 'gpt-realtime-mini' },
+        audio: { input: { preRollMs: 200 } },
+        gpio: { longPressMs: 2_000 },
+      }),
+    );
     expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['live', 'restart-gpio'] });
     expect(logger.records().filter((r) => r.msg === 'audio restarted' || r.msg === 'gpio restarted')).toHaveLength(2);
 
@@ -171,7 +192,9 @@ describe('Daemon', () => {
     expect(sim.connections, 'no reconnect for a live key').toHaveLength(1);
 
     // Session timeouts and the reconnect range are handed to the running session, no new connection.
-    save(body({ conversation: { minHoldMs: 120 }, realtime: { timeouts: { sessionUpdateMs: 3_000 }, reconnect: { minMs: 100, maxMs: 400 } } }));
+    save(
+      body({ conversation: { minHoldMs: 120 }, realtime: { timeouts: { sessionUpdateMs: 3_000 }, reconnect: { minMs: 100, maxMs: 400 } } }),
+    );
     expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['live'], ok: true });
     expect(sim.connections).toHaveLength(1);
   });
@@ -246,7 +269,15 @@ describe('Daemon', () => {
     save(body());
     const logger = memoryLogger();
     const n2 = recordingNotifier();
-    const d2 = new Daemon({ configPath: paths().config, config: await load(), logger, notifier: n2, parts: createParts({ logger, env: {} }), env: {}, watch: false });
+    const d2 = new Daemon({
+      configPath: paths().config,
+      config: await load(),
+      logger,
+      notifier: n2,
+      parts: createParts({ logger, env: {} }),
+      env: {},
+      watch: false,
+    });
     daemon = d2;
     await startReady(d2);
     save(body({ session: { instructions: 'after sighup' } }));

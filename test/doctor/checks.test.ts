@@ -30,7 +30,9 @@ describe('doctor checks', () => {
       { name: 'config', status: 'ok' as const, detail: 'fine' },
       { name: 'api key', status: 'warn' as const, detail: 'odd: sk-pasted-into-detail-0123456789', fix: 'paste it again' },
     ];
-    expect(formatReport(results)).toBe('OK    config   fine\nWARN  api key  odd: [redacted]\n               fix: paste it again\n\n0 failed, 1 warnings, 1 ok\n');
+    expect(formatReport(results)).toBe(
+      'OK    config   fine\nWARN  api key  odd: [redacted]\n               fix: paste it again\n\n0 failed, 1 warnings, 1 ok\n',
+    );
     expect(exitCodeOf(results)).toBe(0);
     expect(exitCodeOf([...results, { name: 'gpio', status: 'fail', detail: 'no' }])).toBe(1);
   });
@@ -47,7 +49,11 @@ describe('doctor api key outside systemd', () => {
     const key = 'sk-service-credential-0123456789abcdef';
     writeFileSync(join(dir, 'openai-api-key'), `${key}\n`, { mode: 0o600 });
     const r = checkApiKey(config, {}, resolveApiKey, serviceKeyFile(join(dir, 'openai-api-key')));
-    expect(r.result).toEqual({ name: 'api key', status: 'ok', detail: `found (credential ${join(dir, 'openai-api-key')}), ${key.length} characters` });
+    expect(r.result).toEqual({
+      name: 'api key',
+      status: 'ok',
+      detail: `found (credential ${join(dir, 'openai-api-key')}), ${key.length} characters`,
+    });
   });
 
   it('a key file only root can read is a warning that says to use sudo, a missing one a failure', () => {

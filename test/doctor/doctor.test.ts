@@ -62,7 +62,8 @@ function doctor(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: nu
 }
 
 /** The report line of one check: `OK    name  detail`. */
-const line = (out: string, name: string): string => out.split('\n').find((l) => new RegExp(`^(OK|WARN|FAIL)\\s+${name}\\s{2}`).test(l)) ?? `(no "${name}" line in)\n${out}`;
+const line = (out: string, name: string): string =>
+  out.split('\n').find((l) => new RegExp(`^(OK|WARN|FAIL)\\s+${name}\\s{2}`).test(l)) ?? `(no "${name}" line in)\n${out}`;
 const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
 
 describe('realtime-ptt doctor', () => {
@@ -70,7 +71,9 @@ describe('realtime-ptt doctor', () => {
     const r = await doctor(['--config', config('good')]);
     expect(r.err).toBe('');
     expect(line(r.out, 'config')).toMatch(/^OK /);
-    expect(line(r.out, 'api key')).toBe(`OK    api key           found (credential ${join(credentials, 'openai-api-key')}), ${KEY.length} characters`);
+    expect(line(r.out, 'api key')).toBe(
+      `OK    api key           found (credential ${join(credentials, 'openai-api-key')}), ${KEY.length} characters`,
+    );
     expect(line(r.out, 'capture device')).toMatch(/^OK\s+capture device\s+"ptt_mic" opens at 24 kHz mono S16_LE$/);
     expect(line(r.out, 'playback device')).toMatch(/^OK\s+playback device\s+"ptt_play" opens at 24 kHz mono S16_LE$/);
     expect(line(r.out, 'gpio')).toMatch(/^OK /);
@@ -90,7 +93,9 @@ describe('realtime-ptt doctor', () => {
     expect(at, r.out).toBeGreaterThanOrEqual(0);
     expect(lines[at + 1]).toMatch(/^\s+fix: pick a device from `arecord -L`/);
     expect(line(r.out, 'playback device')).toMatch(/^OK /);
-    expect(line(r.out, 'api key')).toMatch(/^WARN\s+api key\s+found \(credential .*\), 10 characters, but it does not look like an OpenAI key/);
+    expect(line(r.out, 'api key')).toMatch(
+      /^WARN\s+api key\s+found \(credential .*\), 10 characters, but it does not look like an OpenAI key/,
+    );
     expect(r.out).not.toContain('sk-abc def');
     expect(r.code).toBe(1);
   });
@@ -110,7 +115,9 @@ describe('realtime-ptt doctor', () => {
   it('--connect verifies the device profile on a real session; a refused key fails with the reason', async () => {
     const before = sim.framesOf('session.update').length;
     const good = await doctor(['--config', config('connect', { session: { instructions: 'doctor test profile' } }), '--connect']);
-    expect(line(good.out, 'connection')).toMatch(new RegExp(`^OK\\s+connection\\s+${sim.url.replace(/[.?]/g, '\\$&')} \\(gpt-realtime\\): profile verified in \\d+ ms`));
+    expect(line(good.out, 'connection')).toMatch(
+      new RegExp(`^OK\\s+connection\\s+${sim.url.replace(/[.?]/g, '\\$&')} \\(gpt-realtime\\): profile verified in \\d+ ms`),
+    );
     const updates = sim.framesOf('session.update').slice(before);
     expect(updates.length).toBeGreaterThan(0);
     expect(JSON.stringify(updates.at(-1)!.event)).toContain('doctor test profile');
@@ -128,7 +135,9 @@ describe('realtime-ptt doctor', () => {
 
     const closed = await doctor(['--config', config('closed', { realtime: { url: 'ws://127.0.0.1:1/v1/realtime' } }), '--connect']);
     // doctor reports the first failure and stops; it must not claim to be reconnecting.
-    expect(line(closed.out, 'connection')).toMatch(/^FAIL\s+connection\s+could not connect to ws:\/\/127\.0\.0\.1:1\/v1\/realtime: .*ECONNREFUSED[^;]*$/);
+    expect(line(closed.out, 'connection')).toMatch(
+      /^FAIL\s+connection\s+could not connect to ws:\/\/127\.0\.0\.1:1\/v1\/realtime: .*ECONNREFUSED[^;]*$/,
+    );
     expect(closed.code).toBe(1);
   });
 });

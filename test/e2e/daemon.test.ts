@@ -16,10 +16,10 @@ import { stringify } from 'yaml';
 import { DaemonProcess, type LogRecord } from '../../src/demo/daemon-process.js';
 import { RealtimeSimulator, type FaultPlan, type RecordedFrame } from '../../src/simulator/index.js';
 import { createAlsaSandbox, testPcm, type AlsaSandbox } from '../support/alsa.js';
+import { BYTES_PER_MS } from '../../src/core/pcm-format.js';
 
 const KEY = 'sk-e2e-0123456789abcdefghijklmnop';
 const PERIOD_MS = 20;
-const BYTES_PER_MS = 48;
 const INSTRUCTIONS_1 = 'You are the end-to-end test assistant. Answer in one short sentence.';
 const INSTRUCTIONS_2 = 'You are the edited assistant. Answer in two words.';
 
@@ -62,7 +62,9 @@ function saveConfig(body: Record<string, unknown> | string): void {
 }
 
 function decodeAppends(frames: RecordedFrame[]): Buffer {
-  return Buffer.concat(frames.filter((f) => f.type === 'input_audio_buffer.append').map((f) => Buffer.from(String(f.event.audio), 'base64')));
+  return Buffer.concat(
+    frames.filter((f) => f.type === 'input_audio_buffer.append').map((f) => Buffer.from(String(f.event.audio), 'base64')),
+  );
 }
 
 /** Milliseconds of `reply` that reached the output device: its longest prefix found there, after `from`. */
@@ -72,14 +74,18 @@ function heardOf(reply: Buffer, from: number): number {
   if (at < 0) return 0;
   let n = 0;
   while (n < reply.length && at + n < out.length && out[at + n] === reply[n]) n++;
-  return Math.floor(n / 2) * 2 / BYTES_PER_MS;
+  return (Math.floor(n / 2) * 2) / BYTES_PER_MS;
 }
 
 /** The answer audio the simulator sent for the latest response. */
 function lastReply(): Buffer {
   const created = sim.sentOf('response.created').at(-1)!;
   const id = (created.event.response as { id: string }).id;
-  return Buffer.concat(sim.sent.filter((f) => f.type === 'response.output_audio.delta' && f.event.response_id === id).map((f) => Buffer.from(String(f.event.delta), 'base64')));
+  return Buffer.concat(
+    sim.sent
+      .filter((f) => f.type === 'response.output_audio.delta' && f.event.response_id === id)
+      .map((f) => Buffer.from(String(f.event.delta), 'base64')),
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -108,7 +114,7 @@ beforeAll(async () => {
   configPath = join(dir, 'config.yaml');
   socketPath = join(dir, 'control.sock');
   transcriptPath = join(dir, 'state', 'transcripts.jsonl');
-  writeFileSync(join(dir, 'key'), KEY + '\n');
+  writeFileSync(join(dir, 'key'), `${KEY}\n`);
   chmodSync(join(dir, 'key'), 0o600);
   alsa = await createAlsaSandbox({ periodMs: PERIOD_MS });
   alsa.mic.start();
@@ -174,7 +180,10 @@ describe('realtime-ptt run, end to end', () => {
     expect(record.playedMs).toBe(800);
     expect(record.pressToFirstAppendMs as number, 'the press waited for verification').toBeGreaterThan(0);
     await until(() => readFileSync(transcriptPath, 'utf8').split('\n').filter(Boolean).length >= 2, 'two transcript lines');
-    const lines = readFileSync(transcriptPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(transcriptPath, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => [l.turn, l.role])).toEqual([
       [1, 'user'],
       [1, 'assistant'],
@@ -238,9 +247,14 @@ describe('realtime-ptt run, end to end', () => {
     saveConfig(config({ instructions: INSTRUCTIONS_2, voice: 'cedar' }));
     await daemon.waitFor((r) => r.msg === 'config reloaded', 'the reload', 10_000, mark);
     const updated = await until(
-      () => sim.sentOf('session.updated').some((f) => (f.event.session as { audio?: { output?: { voice?: string } } }).audio?.output?.voice === 'cedar'),
+      () =>
+        sim
+          .sentOf('session.updated')
+          .some((f) => (f.event.session as { audio?: { output?: { voice?: string } } }).audio?.output?.voice === 'cedar'),
       'a session.updated with voice cedar',
-    ).then(() => sim.sentOf('session.updated').filter((f) => (f.event.session as { instructions?: string }).instructions === INSTRUCTIONS_2));
+    ).then(() =>
+      sim.sentOf('session.updated').filter((f) => (f.event.session as { instructions?: string }).instructions === INSTRUCTIONS_2),
+    );
     expect(updated.length).toBeGreaterThan(0);
     const lastUpdate = sim.framesOf('session.update').at(-1)!;
     expect(lastUpdate.event.session).toMatchObject({ instructions: INSTRUCTIONS_2, audio: { output: { voice: 'cedar' } } });
@@ -267,7 +281,11 @@ describe('realtime-ptt run, end to end', () => {
   it('keeps the config in force when an edit is invalid', async () => {
     const updates = sim.framesOf('session.update').length;
     saveConfig(stringify(config({ instructions: 'never applied', voice: 'not-a-voice' })));
-    const invalid = await daemon.waitFor((r) => r.msg === 'the edited config is invalid; the config in force is kept', 'the invalid edit', 10_000);
+    const invalid = await daemon.waitFor(
+      (r) => r.msg === 'the edited config is invalid; the config in force is kept',
+      'the invalid edit',
+      10_000,
+    );
     expect(String(invalid.problems)).toMatch(/session\.voice/);
     await sleep(300);
     expect(sim.framesOf('session.update')).toHaveLength(updates);

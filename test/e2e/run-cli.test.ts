@@ -19,7 +19,10 @@ const HANGING = fileURLToPath(new URL('./fixtures/hanging-daemon.ts', import.met
 const TSX = import.meta.resolve('tsx');
 let dir: string;
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv.OPENAI_API_KEY;
   const child = spawn(process.execPath, ['--import', TSX, ...args], { env: childEnv });
@@ -62,7 +65,10 @@ describe('realtime-ptt run', () => {
 
   it('says where a key must come from when there is none, exit 1', async () => {
     const path = join(dir, 'nokey.yaml');
-    writeFileSync(path, stringify({ gpio: { backend: 'virtual' }, control: { socket: join(dir, 'nokey.sock') }, log: { transcriptFile: null } }));
+    writeFileSync(
+      path,
+      stringify({ gpio: { backend: 'virtual' }, control: { socket: join(dir, 'nokey.sock') }, log: { transcriptFile: null } }),
+    );
     const r = await run([CLI, 'run', '--config', path], { CREDENTIALS_DIRECTORY: '' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^realtime-ptt: .*key/m);
@@ -96,7 +102,10 @@ describe('realtime-ptt run', () => {
       const exited = new Promise<{ code: number | null }>((resolve) => child.on('exit', (code) => resolve({ code })));
       const deadline = Date.now() + 15_000;
       for (;;) {
-        const up = await sendControlCommand(socket, 'status', 500).then(() => true, () => false);
+        const up = await sendControlCommand(socket, 'status', 500).then(
+          () => true,
+          () => false,
+        );
         if (up) break;
         if (Date.now() > deadline) throw new Error(`the daemon did not come up:\n${out}`);
         await new Promise((r) => setTimeout(r, 50));

@@ -59,8 +59,12 @@ describe('auto backend selection from /proc/device-tree/model', () => {
     const logger = memoryLogger();
     const h = host('Raspberry Pi 4 Model B Rev 1.4');
     createButton(options(), { logger, host: h, rpioMock: 'raspi-4' });
-    expect(logger.records()).toContainEqual(expect.objectContaining({ msg: 'button backend chosen', backend: 'rpio', why: 'Raspberry Pi 4 Model B Rev 1.4: Pi 1-4 family' }));
-    expect(() => createButton(options(), { logger, host: host('Radxa ROCK 5B') })).toThrow(expect.objectContaining({ code: 'GPIO_NOT_A_PI' }));
+    expect(logger.records()).toContainEqual(
+      expect.objectContaining({ msg: 'button backend chosen', backend: 'rpio', why: 'Raspberry Pi 4 Model B Rev 1.4: Pi 1-4 family' }),
+    );
+    expect(() => createButton(options(), { logger, host: host('Radxa ROCK 5B') })).toThrow(
+      expect.objectContaining({ code: 'GPIO_NOT_A_PI' }),
+    );
   });
 });
 
@@ -86,15 +90,21 @@ describe('GPIO access', () => {
     expect(await checkGpioAccess(options(), { host: h, path: fake.path })).toEqual([]);
     // doctor also finds a gpio.chip that is not there, and names the chips that are.
     const wrongChip = await checkGpioAccess(options({ chip: 'gpiochip4' }), { host: h, path: fake.path });
-    expect(wrongChip).toEqual([expect.objectContaining({ code: 'GPIO_CHIP_NOT_FOUND', message: expect.stringContaining('this machine has: gpiochip0') })]);
+    expect(wrongChip).toEqual([
+      expect.objectContaining({ code: 'GPIO_CHIP_NOT_FOUND', message: expect.stringContaining('this machine has: gpiochip0') }),
+    ]);
     await fake.close();
   });
 
   it('no gpiomem or no gpiochip device is named as such', () => {
     const rpioHost = host('Raspberry Pi 3 Model B Rev 1.2');
-    expect(() => createButton(options(), { logger: memoryLogger(), host: rpioHost })).toThrow(expect.objectContaining({ code: 'GPIO_NO_DEVICE', message: expect.stringContaining('gpiomem') }));
+    expect(() => createButton(options(), { logger: memoryLogger(), host: rpioHost })).toThrow(
+      expect.objectContaining({ code: 'GPIO_NO_DEVICE', message: expect.stringContaining('gpiomem') }),
+    );
     const pi5 = host('Raspberry Pi 5 Model B Rev 1.0');
-    expect(() => createButton(options(), { logger: memoryLogger(), host: pi5 })).toThrow(expect.objectContaining({ code: 'GPIO_NO_DEVICE', message: expect.stringContaining('gpiochip') }));
+    expect(() => createButton(options(), { logger: memoryLogger(), host: pi5 })).toThrow(
+      expect.objectContaining({ code: 'GPIO_NO_DEVICE', message: expect.stringContaining('gpiochip') }),
+    );
   });
 
   it('checkGpioAccess lists every problem with its fix, for doctor', async () => {

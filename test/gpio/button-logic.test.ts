@@ -4,7 +4,14 @@ import { ButtonLogic, type ButtonLogicOptions } from '../../src/gpio/button-logi
 type Rec = [string, Record<string, number>];
 
 function setup(overrides: Partial<ButtonLogicOptions> = {}) {
-  const logic = new ButtonLogic({ debounceMs: 25, mode: 'hold', longPressMs: 1000, doublePressMs: 300, now: () => Date.now(), ...overrides });
+  const logic = new ButtonLogic({
+    debounceMs: 25,
+    mode: 'hold',
+    longPressMs: 1000,
+    doublePressMs: 300,
+    now: () => Date.now(),
+    ...overrides,
+  });
   const events: Rec[] = [];
   for (const name of ['press', 'release', 'longPress', 'doublePress'] as const) {
     logic.on(name, (e) => events.push([name, { ...e }]));

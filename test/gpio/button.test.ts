@@ -27,7 +27,10 @@ describe('Button on rpio (mock mode, levels driven with rpio.write)', () => {
     // Pulls are not simulated in mock mode: set the idle (pulled-up) level by hand.
     rpio.init({ mock: 'raspi-3', mapping: 'gpio', close_on_exit: false });
     rpio.write(17, 1);
-    button = createButton(options({ backend: 'rpio', pin: 17, sampleMs: 2, debounceMs: 20 }), { logger: memoryLogger(), rpioMock: 'raspi-3' });
+    button = createButton(options({ backend: 'rpio', pin: 17, sampleMs: 2, debounceMs: 20 }), {
+      logger: memoryLogger(),
+      rpioMock: 'raspi-3',
+    });
     const events = record(button);
     await button.start();
     for (const level of [0, 1, 0, 1, 0]) {
@@ -56,7 +59,10 @@ describe('Button on rpio (mock mode, levels driven with rpio.write)', () => {
     vi.useFakeTimers();
     rpio.init({ mock: 'raspi-3', mapping: 'gpio', close_on_exit: false });
     rpio.write(22, 0);
-    button = createButton(options({ backend: 'rpio', pin: 22, activeLow: false, pull: 'down', sampleMs: 5 }), { logger: memoryLogger(), rpioMock: 'raspi-3' });
+    button = createButton(options({ backend: 'rpio', pin: 22, activeLow: false, pull: 'down', sampleMs: 5 }), {
+      logger: memoryLogger(),
+      rpioMock: 'raspi-3',
+    });
     const events = record(button);
     await button.start();
     rpio.write(22, 1);
@@ -80,15 +86,31 @@ describe('Button on gpiomon (fake gpiomon on PATH)', () => {
       cleanups.push(async () => fs.rmSync(d, { recursive: true }));
       return d;
     });
-    const button = createButton(options({ backend: 'gpiomon', pin: 17, debounceMs: 15 }), { logger: memoryLogger(), path: fake.path, host: { devDir: dev } });
+    const button = createButton(options({ backend: 'gpiomon', pin: 17, debounceMs: 15 }), {
+      logger: memoryLogger(),
+      path: fake.path,
+      host: { devDir: dev },
+    });
     cleanups.push(() => button.stop());
     const events = record(button);
     await button.start();
     const mon = await fake.spawn(0);
     const t = monotonicMs();
-    for (const [edge, dt] of [['falling', 0], ['rising', 1], ['falling', 2], ['rising', 3], ['falling', 4]] as const) fake.edge(mon, edge, t + dt);
+    for (const [edge, dt] of [
+      ['falling', 0],
+      ['rising', 1],
+      ['falling', 2],
+      ['rising', 3],
+      ['falling', 4],
+    ] as const)
+      fake.edge(mon, edge, t + dt);
     await until(() => events.length === 1);
-    for (const [edge, dt] of [['rising', 300], ['falling', 301], ['rising', 302]] as const) fake.edge(mon, edge, t + dt);
+    for (const [edge, dt] of [
+      ['rising', 300],
+      ['falling', 301],
+      ['rising', 302],
+    ] as const)
+      fake.edge(mon, edge, t + dt);
     await until(() => events.length === 2);
     await new Promise((r) => setTimeout(r, 50));
     expect(events).toEqual([
@@ -115,7 +137,10 @@ describe('Button: virtual and physical together', () => {
   });
 
   it('the virtual backend alone needs no GPIO at all', async () => {
-    const button = createButton(options({ backend: 'virtual' }), { logger: memoryLogger(), host: { modelPath: '/nonexistent', devDir: '/nonexistent' } });
+    const button = createButton(options({ backend: 'virtual' }), {
+      logger: memoryLogger(),
+      host: { modelPath: '/nonexistent', devDir: '/nonexistent' },
+    });
     const events = record(button);
     await button.start();
     button.virtual.press();

@@ -94,7 +94,10 @@ describe('ControlServer', () => {
     await server.stop();
     // A stale socket: a daemon killed with SIGKILL leaves its socket file behind.
     const { spawn } = await import('node:child_process');
-    const crashed = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => console.log('up'))`]);
+    const crashed = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => console.log('up'))`,
+    ]);
     await new Promise((r) => crashed.stdout.once('data', r));
     crashed.kill('SIGKILL');
     await new Promise((r) => crashed.once('exit', r));
@@ -126,7 +129,10 @@ describe('realtime-ptt press/release/tap/status (real processes)', () => {
   afterAll(() => ctx.server.stop());
 
   const cli = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: join(import.meta.dirname, '../..'), env: { ...process.env, REALTIME_PTT_CONFIG: join(root, 'none.yaml') } }).then(
+    run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: join(import.meta.dirname, '../..'),
+      env: { ...process.env, REALTIME_PTT_CONFIG: join(root, 'none.yaml') },
+    }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
     );
@@ -152,7 +158,10 @@ describe('realtime-ptt press/release/tap/status (real processes)', () => {
   });
 
   it('press and release; with no daemon the error says how to start it', async () => {
-    const [press, missing] = await Promise.all([cli('press', '--socket', ctx.socketPath), cli('release', '--socket', join(root, 'gone.sock'))]);
+    const [press, missing] = await Promise.all([
+      cli('press', '--socket', ctx.socketPath),
+      cli('release', '--socket', join(root, 'gone.sock')),
+    ]);
     expect(press).toMatchObject({ code: 0, stdout: 'ok\n' });
     expect(ctx.target.pressed).toBe(true);
     expect(missing.code).toBe(1);

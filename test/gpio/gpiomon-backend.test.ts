@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../src/core/logger.js';
-import { PttError } from '../../src/core/errors.js';
+import type { PttError } from '../../src/core/errors.js';
 import { monotonicMs } from '../../src/gpio/clock.js';
 import { GpiomonBackend, type GpiomonBackendOptions } from '../../src/gpio/gpiomon-backend.js';
 import { parseGpiomonLine, parseLibgpiodVersion } from '../../src/gpio/libgpiod-format.js';
@@ -12,8 +12,16 @@ import { FakeGpiod } from '../support/fake-gpiod.js';
 
 describe('gpiomon output parsing', () => {
   it('reads libgpiod 1.6 edge lines (the real printf format)', () => {
-    expect(parseGpiomonLine('event:  RISING EDGE offset: 17 timestamp: [     123.000456789]')).toEqual({ level: 1, offset: 17, kernelMs: 123000.456789 });
-    expect(parseGpiomonLine('event: FALLING EDGE offset: 4 timestamp: [1700000000.100000000]')).toEqual({ level: 0, offset: 4, kernelMs: 1700000000100 });
+    expect(parseGpiomonLine('event:  RISING EDGE offset: 17 timestamp: [     123.000456789]')).toEqual({
+      level: 1,
+      offset: 17,
+      kernelMs: 123000.456789,
+    });
+    expect(parseGpiomonLine('event: FALLING EDGE offset: 4 timestamp: [1700000000.100000000]')).toEqual({
+      level: 0,
+      offset: 4,
+      kernelMs: 1700000000100,
+    });
   });
 
   it('reads libgpiod 2.x edge lines with a chip/offset id, a quoted name or both', () => {
@@ -28,7 +36,10 @@ describe('gpiomon output parsing', () => {
   });
 
   it('reads the version from gpiomon --version of both majors', () => {
-    expect(parseLibgpiodVersion('gpiomon (libgpiod) v1.6.3\nCopyright (C) 2017-2018 Bartosz Golaszewski\n')).toMatchObject({ major: 1, minor: 6 });
+    expect(parseLibgpiodVersion('gpiomon (libgpiod) v1.6.3\nCopyright (C) 2017-2018 Bartosz Golaszewski\n')).toMatchObject({
+      major: 1,
+      minor: 6,
+    });
     expect(parseLibgpiodVersion('gpiomon (libgpiod) v2.1.3\n')).toMatchObject({ major: 2, minor: 1, text: 'v2.1.3' });
     expect(parseLibgpiodVersion('something else')).toBeUndefined();
   });
@@ -44,7 +55,16 @@ describe('GpiomonBackend with a fake gpiomon on PATH', () => {
     const fake = await FakeGpiod.create(version, lines);
     cleanups.push(() => fake.close());
     const logger = memoryLogger();
-    const backend = new GpiomonBackend({ pin: 17, chip: null, pull: 'up', activeLow: true, logger, path: fake.path, respawnMinMs: 10, ...extra });
+    const backend = new GpiomonBackend({
+      pin: 17,
+      chip: null,
+      pull: 'up',
+      activeLow: true,
+      logger,
+      path: fake.path,
+      respawnMinMs: 10,
+      ...extra,
+    });
     const levels: LevelSample[] = [];
     const errors: PttError[] = [];
     backend.on('level', (s) => levels.push(s));
@@ -144,27 +164,35 @@ describe('GpiomonBackend with a fake gpiomon on PATH', () => {
     await expect(backend.start()).rejects.toMatchObject({ code: 'GPIOMON_MISSING', hint: expect.stringContaining('apt install gpiod') });
   });
 
-  it.each(['1.6.3', '2.1'])('libgpiod %s: a configured chip that does not exist, or a pin past its lines, is refused with the chips this machine has', async (version) => {
-    const chips = [
-      { name: 'gpiochip0', label: 'pinctrl-rp1', lines: 54 },
-      { name: 'gpiochip10', label: 'gpio-brcmstb@107d508500', lines: 32 },
-    ];
-    const fake = await FakeGpiod.create(version, undefined, chips);
-    cleanups.push(() => fake.close());
-    const make = (chip: string, pin: number) => new GpiomonBackend({ pin, chip, pull: 'up', activeLow: true, logger: memoryLogger(), path: fake.path });
-    await expect(make('gpiochip4', 17).start()).rejects.toMatchObject({
-      code: 'GPIO_CHIP_NOT_FOUND',
-      message: 'gpio.chip "gpiochip4" does not exist; this machine has: gpiochip0 [pinctrl-rp1] (54 lines), gpiochip10 [gpio-brcmstb@107d508500] (32 lines)',
-      hint: expect.stringContaining('or to null'),
-    });
-    await expect(make('gpiochip10', 40).start()).rejects.toMatchObject({ code: 'GPIO_LINE_NOT_FOUND', message: 'gpiochip10 has lines 0-31; gpio.pin 40 is not one of them' });
-    expect(fake.spawns, 'no gpiomon was started for a bad line').toHaveLength(0);
-    // A number or a path names the same chip.
-    const ok = make('/dev/gpiochip0', 17);
-    cleanups.push(() => ok.stop());
-    await ok.start();
-    expect((await fake.spawn(0)).argv.join(' ')).toContain('/dev/gpiochip0');
-  });
+  it.each(['1.6.3', '2.1'])(
+    'libgpiod %s: a configured chip that does not exist, or a pin past its lines, is refused with the chips this machine has',
+    async (version) => {
+      const chips = [
+        { name: 'gpiochip0', label: 'pinctrl-rp1', lines: 54 },
+        { name: 'gpiochip10', label: 'gpio-brcmstb@107d508500', lines: 32 },
+      ];
+      const fake = await FakeGpiod.create(version, undefined, chips);
+      cleanups.push(() => fake.close());
+      const make = (chip: string, pin: number) =>
+        new GpiomonBackend({ pin, chip, pull: 'up', activeLow: true, logger: memoryLogger(), path: fake.path });
+      await expect(make('gpiochip4', 17).start()).rejects.toMatchObject({
+        code: 'GPIO_CHIP_NOT_FOUND',
+        message:
+          'gpio.chip "gpiochip4" does not exist; this machine has: gpiochip0 [pinctrl-rp1] (54 lines), gpiochip10 [gpio-brcmstb@107d508500] (32 lines)',
+        hint: expect.stringContaining('or to null'),
+      });
+      await expect(make('gpiochip10', 40).start()).rejects.toMatchObject({
+        code: 'GPIO_LINE_NOT_FOUND',
+        message: 'gpiochip10 has lines 0-31; gpio.pin 40 is not one of them',
+      });
+      expect(fake.spawns, 'no gpiomon was started for a bad line').toHaveLength(0);
+      // A number or a path names the same chip.
+      const ok = make('/dev/gpiochip0', 17);
+      cleanups.push(() => ok.stop());
+      await ok.start();
+      expect((await fake.spawn(0)).argv.join(' ')).toContain('/dev/gpiochip0');
+    },
+  );
 
   it('says to set gpio.chip when no line is named GPIO<pin>', async () => {
     const { backend } = await setup('1.6.3', { pin: 99 });

@@ -49,7 +49,10 @@ describe('status LED', () => {
   });
 
   it('is a no-op without gpio.ledPin', async () => {
-    led = createLed(options({ backend: 'rpio', ledPin: null }), { logger: memoryLogger(), host: { modelPath: '/nonexistent', devDir: '/nonexistent' } });
+    led = createLed(options({ backend: 'rpio', ledPin: null }), {
+      logger: memoryLogger(),
+      host: { modelPath: '/nonexistent', devDir: '/nonexistent' },
+    });
     await led.start();
     led.setState('error');
     expect(led.state).toBe('error');

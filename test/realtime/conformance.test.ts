@@ -24,7 +24,15 @@ import {
 
 afterEach(stopRigs);
 
-const BETA_KEYS = ['modalities', 'voice', 'input_audio_format', 'output_audio_format', 'turn_detection', 'input_audio_transcription', 'temperature'];
+const BETA_KEYS = [
+  'modalities',
+  'voice',
+  'input_audio_format',
+  'output_audio_format',
+  'turn_detection',
+  'input_audio_transcription',
+  'temperature',
+];
 
 /** GA shape of every session.update the client sent. */
 function expectGaUpdates(rig: Rig, atLeast: number): Record<string, unknown>[] {
@@ -33,7 +41,10 @@ function expectGaUpdates(rig: Rig, atLeast: number): Record<string, unknown>[] {
   return updates.map((f) => {
     const session = f.event.session as Record<string, unknown>;
     expect(session.type).toBe('realtime');
-    expect(session.audio).toMatchObject({ input: { format: { type: 'audio/pcm', rate: 24000 } }, output: { format: { type: 'audio/pcm', rate: 24000 } } });
+    expect(session.audio).toMatchObject({
+      input: { format: { type: 'audio/pcm', rate: 24000 } },
+      output: { format: { type: 'audio/pcm', rate: 24000 } },
+    });
     for (const key of BETA_KEYS) expect(session, `beta-era key ${key}`).not.toHaveProperty(key);
     expect(typeof f.event.event_id).toBe('string');
     return session;
@@ -54,58 +65,71 @@ describe('session-update bootstrap', () => {
   it.each([
     ['openai', 'bearer'],
     ['azure', 'api-key'],
-  ] as const)('provider %s: authenticates with %s, asks for the model in the URL, sends a GA session.update first and gates audio until session.updated', async (provider, auth) => {
-    const rig = await startRig({ session: { provider } });
-    // Before the socket is even open: held by the gate.
-    expect(rig.append(pcm(1))).toBe(true);
-    expect(rig.append(pcm(2))).toBe(true);
-    const [info] = await rig.session.next('verified', 5000);
-    expect(info).toMatchObject({ bootstrap: 'session-update', attempts: 1, updatesSent: 1 });
-    rig.append(pcm(3));
-    const committed = rig.session.next('inputCommitted', 5000);
-    expect(rig.session.commit()).toMatchObject({ committed: true, shortTap: false });
-    await committed;
+  ] as const)(
+    'provider %s: authenticates with %s, asks for the model in the URL, sends a GA session.update first and gates audio until session.updated',
+    async (provider, auth) => {
+      const rig = await startRig({ session: { provider } });
+      // Before the socket is even open: held by the gate.
+      expect(rig.append(pcm(1))).toBe(true);
+      expect(rig.append(pcm(2))).toBe(true);
+      const [info] = await rig.session.next('verified', 5000);
+      expect(info).toMatchObject({ bootstrap: 'session-update', attempts: 1, updatesSent: 1 });
+      rig.append(pcm(3));
+      const committed = rig.session.next('inputCommitted', 5000);
+      expect(rig.session.commit()).toMatchObject({ committed: true, shortTap: false });
+      await committed;
 
-    expect(rig.sim.connections).toHaveLength(1);
-    expect(rig.sim.connections[0]).toMatchObject({ path: '/v1/realtime', query: { model: 'gpt-realtime' }, auth, authMatched: true, clientSecret: false, betaHeader: false });
-    expect(rig.sim.frames[0]!.type).toBe('session.update');
-    const [session] = expectGaUpdates(rig, 1);
-    expect(session).toEqual(PROFILE);
-    expectConformingFrames(rig);
-    expectGateHeld(rig);
-    expectSamePcm(appendedOn(rig, 0), all(rig.accepted));
-    expect(rig.errors).toEqual([]);
-  });
+      expect(rig.sim.connections).toHaveLength(1);
+      expect(rig.sim.connections[0]).toMatchObject({
+        path: '/v1/realtime',
+        query: { model: 'gpt-realtime' },
+        auth,
+        authMatched: true,
+        clientSecret: false,
+        betaHeader: false,
+      });
+      expect(rig.sim.frames[0]!.type).toBe('session.update');
+      const [session] = expectGaUpdates(rig, 1);
+      expect(session).toEqual(PROFILE);
+      expectConformingFrames(rig);
+      expectGateHeld(rig);
+      expectSamePcm(appendedOn(rig, 0), all(rig.accepted));
+      expect(rig.errors).toEqual([]);
+    },
+  );
 });
 
 describe('client-secret bootstrap', () => {
   it.each([
     ['openai', 'authorization'],
     ['azure', 'api-key'],
-  ] as const)('provider %s: mints over HTTP with the %s header and the profile, connects without ?model= on the ek_ key, sends no session.update', async (provider, header) => {
-    const { fetchImpl, requests } = recordingFetch();
-    const rig = await startRig({ session: { provider, bootstrap: 'client-secret', fetchImpl } });
-    rig.append(pcm(1));
-    const [info] = await rig.session.next('verified', 5000);
-    expect(info).toMatchObject({ bootstrap: 'client-secret', attempts: 1, updatesSent: 0 });
-    rig.append(pcm(2, 120));
-    await commitAndWait(rig);
+  ] as const)(
+    'provider %s: mints over HTTP with the %s header and the profile, connects without ?model= on the ek_ key, sends no session.update',
+    async (provider, header) => {
+      const { fetchImpl, requests } = recordingFetch();
+      const rig = await startRig({ session: { provider, bootstrap: 'client-secret', fetchImpl } });
+      rig.append(pcm(1));
+      const [info] = await rig.session.next('verified', 5000);
+      expect(info).toMatchObject({ bootstrap: 'client-secret', attempts: 1, updatesSent: 0 });
+      rig.append(pcm(2, 120));
+      await commitAndWait(rig);
 
-    expect(requests).toHaveLength(1);
-    expect(requests[0]!.url).toBe(`${rig.sim.httpUrl}/realtime/client_secrets`);
-    const headerNames = Object.keys(requests[0]!.headers).map((h) => h.toLowerCase());
-    expect(headerNames).toContain(header);
-    expect(headerNames).not.toContain(header === 'api-key' ? 'authorization' : 'api-key');
-    expect(validateAgainst('RealtimeCreateClientSecretRequest', requests[0]!.body)).toEqual([]);
-    expect(requests[0]!.body).toEqual({ session: PROFILE });
+      expect(requests).toHaveLength(1);
+      expect(requests[0]!.url).toBe(`${rig.sim.httpUrl}/realtime/client_secrets`);
+      const headerNames = Object.keys(requests[0]!.headers).map((h) => h.toLowerCase());
+      expect(headerNames).toContain(header);
+      expect(headerNames).not.toContain(header === 'api-key' ? 'authorization' : 'api-key');
+      expect(validateAgainst('RealtimeCreateClientSecretRequest', requests[0]!.body)).toEqual([]);
+      expect(requests[0]!.body).toEqual({ session: PROFILE });
 
-    expect(rig.sim.connections).toHaveLength(1);
-    expect(rig.sim.connections[0]).toMatchObject({ query: {}, auth: 'bearer', authMatched: true, clientSecret: true, betaHeader: false });
-    expect(rig.sim.framesOf('session.update')).toEqual([]);
-    expectConformingFrames(rig);
-    expectGateHeld(rig);
-    expectSamePcm(appendedOn(rig, 0), all(rig.accepted));
-  });
+      expect(rig.sim.connections).toHaveLength(1);
+      expect(rig.sim.connections[0]).toMatchObject({ query: {}, auth: 'bearer', authMatched: true, clientSecret: true, betaHeader: false });
+      expect(rig.sim.framesOf('session.update')).toEqual([]);
+      expectConformingFrames(rig);
+      expectGateHeld(rig);
+      expectSamePcm(appendedOn(rig, 0), all(rig.accepted));
+    },
+  );
 
   it('sends one conforming session.update when session.created does not match what was asked (a secret minted elsewhere)', async () => {
     // The mint request loses the instructions on its way: session.created shows the server default.
@@ -152,7 +176,11 @@ describe('turn commands', () => {
     expect((await done)[0]).toMatchObject({ responseId, status: 'cancelled' });
     expect(rig.session.truncate(chunk.itemId, 40.4)).toBe(true);
     await rig.sim.waitForFrame((f) => f.type === 'conversation.item.truncate');
-    expect(rig.sim.framesOf('conversation.item.truncate')[0]!.event).toMatchObject({ item_id: chunk.itemId, content_index: 0, audio_end_ms: 40 });
+    expect(rig.sim.framesOf('conversation.item.truncate')[0]!.event).toMatchObject({
+      item_id: chunk.itemId,
+      content_index: 0,
+      audio_end_ms: 40,
+    });
 
     // A short tap (< 100 ms): the buffer is cleared, never committed.
     const commitsBefore = rig.sim.framesOf('input_audio_buffer.commit').length;
@@ -188,7 +216,15 @@ describe('turn commands', () => {
     expect(rig.sim.framesOf('session.update', 1)).toHaveLength(1);
 
     const types = new Set(rig.sim.frames.map((f) => f.type));
-    for (const t of ['session.update', 'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear', 'response.create', 'response.cancel', 'conversation.item.truncate']) {
+    for (const t of [
+      'session.update',
+      'input_audio_buffer.append',
+      'input_audio_buffer.commit',
+      'input_audio_buffer.clear',
+      'response.create',
+      'response.cancel',
+      'conversation.item.truncate',
+    ]) {
       expect(types, t).toContain(t);
     }
     expectConformingFrames(rig);

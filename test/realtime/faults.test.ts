@@ -10,7 +10,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { WebSocket as WsClient } from 'ws';
-import { msOfBytes } from '../../src/realtime/protocol.js';
+import { bytesToMs } from '../../src/core/pcm-format.js';
 import { DEFAULT_INSTRUCTIONS, type FaultPlan } from '../../src/simulator/index.js';
 import {
   PROFILE,
@@ -33,7 +33,10 @@ import {
 afterEach(stopRigs);
 
 /** Only the first connection (or the first `n`) has the fault; the ones after are healthy. */
-const firstOnly = (plan: FaultPlan, n = 1) => (i: number): FaultPlan => (i < n ? plan : {});
+const firstOnly =
+  (plan: FaultPlan, n = 1) =>
+  (i: number): FaultPlan =>
+    i < n ? plan : {};
 
 /**
  * The common run: audio before the socket opens and during recovery, verified on `finalConnection`,
@@ -58,13 +61,16 @@ async function recoverOn(rig: Rig, finalConnection: number): Promise<void> {
 }
 
 describe('handshake faults', () => {
-  it.each([401, 403] as const)('rejectHandshake %i: a key error that names the status, a slow retry, then the held audio on the next connection', async (status) => {
-    const rig = await startRig({ faults: firstOnly({ rejectHandshake: status }) });
-    await recoverOn(rig, 1);
-    const [error] = await errorsOf(rig, 'REALTIME_BAD_KEY', 1);
-    expect(error!.message).toBe(`the server refused the API key (HTTP ${status} at the WebSocket handshake); retrying slowly`);
-    expect(rig.sim.connections[0]).toMatchObject({ rejectedWith: status });
-  });
+  it.each([401, 403] as const)(
+    'rejectHandshake %i: a key error that names the status, a slow retry, then the held audio on the next connection',
+    async (status) => {
+      const rig = await startRig({ faults: firstOnly({ rejectHandshake: status }) });
+      await recoverOn(rig, 1);
+      const [error] = await errorsOf(rig, 'REALTIME_BAD_KEY', 1);
+      expect(error!.message).toBe(`the server refused the API key (HTTP ${status} at the WebSocket handshake); retrying slowly`);
+      expect(rig.sim.connections[0]).toMatchObject({ rejectedWith: status });
+    },
+  );
 
   it('rejectHandshake 500: a handshake error, backoff, then the held audio on the next connection', async () => {
     const rig = await startRig({ faults: firstOnly({ rejectHandshake: 500 }) });
@@ -145,7 +151,9 @@ describe('session.update faults', () => {
     await recoverOn(rig, 1);
     const [error] = await errorsOf(rig, 'REALTIME_PROFILE_REJECTED', 1);
     const update = rig.sim.framesOf('session.update', 0)[0]!;
-    expect(error!.message).toBe("the server rejected the profile's session.update: The server had an error while processing your request. Sorry about that!");
+    expect(error!.message).toBe(
+      "the server rejected the profile's session.update: The server had an error while processing your request. Sorry about that!",
+    );
     expect(error!.context).toMatchObject({ clientEvent: 'session.update', eventId: update.event.event_id, serverCode: 'server_error' });
     expect(rig.sim.sentOf('error', 0)[0]!.event).toMatchObject({ error: { event_id: update.event.event_id } });
     // Rejected, not retried on that socket.
@@ -157,16 +165,22 @@ describe('session.update faults', () => {
     await recoverOn(rig, 1);
     const [error] = await errorsOf(rig, 'REALTIME_PROFILE_MISMATCH', 1);
     expect(rig.sim.framesOf('session.update', 0)).toHaveLength(2);
-    expect(error!.message).toMatch(/^the server did not apply the profile after 2 session\.update\(s\): audio\.input\.turn_detection: wanted null, got \{"type":"server_vad",/);
+    expect(error!.message).toMatch(
+      /^the server did not apply the profile after 2 session\.update\(s\): audio\.input\.turn_detection: wanted null, got \{"type":"server_vad",/,
+    );
     expect(error!.context).toMatchObject({
       fields: ['audio.input.turn_detection'],
       updatesSent: 2,
-      mismatches: [{ field: 'audio.input.turn_detection', wanted: null, got: { type: 'server_vad', create_response: true, interrupt_response: true } }],
+      mismatches: [
+        { field: 'audio.input.turn_detection', wanted: null, got: { type: 'server_vad', create_response: true, interrupt_response: true } },
+      ],
     });
   });
 
   it('partial with partialFields: the mismatch names each field with what was wanted and what the server kept', async () => {
-    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'partial', partialFields: ['instructions', 'audio.output.voice', 'audio.output.speed'] }) });
+    const rig = await startRig({
+      faults: firstOnly({ sessionUpdate: 'partial', partialFields: ['instructions', 'audio.output.voice', 'audio.output.speed'] }),
+    });
     await recoverOn(rig, 1);
     const [error] = await errorsOf(rig, 'REALTIME_PROFILE_MISMATCH', 1);
     expect(error!.context).toMatchObject({
@@ -177,7 +191,9 @@ describe('session.update faults', () => {
         { field: 'audio.output.speed', wanted: 1.1, got: 1 },
       ],
     });
-    expect(error!.message).toContain(`instructions: wanted ${JSON.stringify(PROFILE.instructions)}, got "Your knowledge cutoff is 2023-10.`);
+    expect(error!.message).toContain(
+      `instructions: wanted ${JSON.stringify(PROFILE.instructions)}, got "Your knowledge cutoff is 2023-10.`,
+    );
     expect(error!.message).toContain('audio.output.voice: wanted "cedar", got "alloy"');
     expect(error!.message).toContain('audio.output.speed: wanted 1.1, got 1');
   });
@@ -194,7 +210,7 @@ describe('session.update faults', () => {
     expect(rig.sim.frames.filter((f) => f.type !== 'session.update')).toEqual([]);
     expectGateHeld(rig);
     expectConformingFrames(rig);
-    expect(rig.session.queuedMs).toBeCloseTo(msOfBytes(all(rig.accepted).length), 6);
+    expect(rig.session.queuedMs).toBeCloseTo(bytesToMs(all(rig.accepted).length), 6);
   });
 });
 
@@ -223,7 +239,13 @@ describe('connection faults', () => {
     expect(done).toMatchObject({ status: 'completed' });
     const gated = (c: number) => rig.sim.frames.filter((f) => f.connection === c && f.type !== 'session.update').map((f) => f.type);
     expect(gated(0)).toEqual([]);
-    expect(gated(1)).toEqual(['input_audio_buffer.append', 'input_audio_buffer.append', 'input_audio_buffer.append', 'input_audio_buffer.commit', 'response.create']);
+    expect(gated(1)).toEqual([
+      'input_audio_buffer.append',
+      'input_audio_buffer.append',
+      'input_audio_buffer.append',
+      'input_audio_buffer.commit',
+      'response.create',
+    ]);
     expectSamePcm(appendedOn(rig, 1), all(rig.accepted));
     expectGateHeld(rig);
     expectConformingFrames(rig);
@@ -292,15 +314,18 @@ describe('connection faults', () => {
     [1001, undefined],
     [1011, 'REALTIME_CONNECTION_LOST'],
     [4000, 'REALTIME_BETA_REFUSED'],
-  ] as const)('closeAfterMs with code %i: audio sent on the closed socket and audio held meanwhile arrive whole on the next', async (code, errorCode) => {
-    const rig = await startRig({ faults: firstOnly({ closeAfterMs: { ms: 150, code, reason: 'simulated close' } }) });
-    // If the first connection verifies before the close, audio goes out on it and must be sent again.
-    rig.session.once('verified', () => setImmediate(() => rig.append(pcm(50))));
-    await recoverOn(rig, 1);
-    expect(rig.sim.connections[0]!.closedWith).toMatchObject({ code, by: 'server' });
-    if (errorCode) expect((await errorsOf(rig, errorCode, 1))[0]!.message).toContain(`${code}`);
-    else expect(rig.errors).toEqual([]);
-  });
+  ] as const)(
+    'closeAfterMs with code %i: audio sent on the closed socket and audio held meanwhile arrive whole on the next',
+    async (code, errorCode) => {
+      const rig = await startRig({ faults: firstOnly({ closeAfterMs: { ms: 150, code, reason: 'simulated close' } }) });
+      // If the first connection verifies before the close, audio goes out on it and must be sent again.
+      rig.session.once('verified', () => setImmediate(() => rig.append(pcm(50))));
+      await recoverOn(rig, 1);
+      expect(rig.sim.connections[0]!.closedWith).toMatchObject({ code, by: 'server' });
+      if (errorCode) expect((await errorsOf(rig, errorCode, 1))[0]!.message).toContain(`${code}`);
+      else expect(rig.errors).toEqual([]);
+    },
+  );
 
   it('expiresInS: the session ends (error + 1001) mid-turn; the whole uncommitted turn is sent again on the next connection', async () => {
     const rig = await startRig({ faults: firstOnly({ expiresInS: 0.3 }) });
@@ -346,7 +371,10 @@ describe('faults while a changed profile is applied live', () => {
     const { speed: _speed, ...output } = PROFILE.audio!.output!;
     const base = { ...PROFILE, audio: { ...PROFILE.audio, output } };
     const faster = { ...base, audio: { ...base.audio, output: { ...output, speed: 1.25 } } };
-    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'partial', partialFields: ['audio.output.speed'] }), session: { session: base } });
+    const rig = await startRig({
+      faults: firstOnly({ sessionUpdate: 'partial', partialFields: ['audio.output.speed'] }),
+      session: { session: base },
+    });
     rig.append(pcm(1, 120));
     await verifiedOn(rig, 0);
     const applying = rig.session.applyProfile(faster);
@@ -360,7 +388,11 @@ describe('faults while a changed profile is applied live', () => {
     await verifiedOn(rig, 1);
     await commitAndWait(rig);
     // Nothing but the two tries of the change went out on the old connection after it began.
-    expect(afterApplyUpdate(rig, 0).filter((e) => e.dir === 'in').map((e) => e.type)).toEqual(['session.update', 'session.update']);
+    expect(
+      afterApplyUpdate(rig, 0)
+        .filter((e) => e.dir === 'in')
+        .map((e) => e.type),
+    ).toEqual(['session.update', 'session.update']);
     // The new connection is bootstrapped with the profile that worked.
     expect(rig.sim.framesOf('session.update', 1)[0]!.event.session).toEqual(base);
     expectGateHeld(rig, [base]);
@@ -383,7 +415,10 @@ describe('faults under the client-secret bootstrap (verified by session.created)
 
   it('stall: the verify timeout names session.created; a new connection on the same secret gets the audio', async () => {
     const { fetchImpl, mints } = countingFetch();
-    const rig = await startRig({ faults: firstOnly({ stall: true }), session: { bootstrap: 'client-secret', fetchImpl, timeouts: { verifyMs: 500 } } });
+    const rig = await startRig({
+      faults: firstOnly({ stall: true }),
+      session: { bootstrap: 'client-secret', fetchImpl, timeouts: { verifyMs: 500 } },
+    });
     await recoverOn(rig, 1);
     const [error] = await errorsOf(rig, 'REALTIME_VERIFY_TIMEOUT', 1);
     expect(error!.message).toBe('timed out after 500 ms waiting for session.created; the profile is not confirmed, so no audio was sent');
@@ -416,12 +451,14 @@ describe('faults under the client-secret bootstrap (verified by session.created)
     const rig = await startRig({ session: { bootstrap: 'client-secret', fetchImpl } });
     await recoverOn(rig, 0);
     const errors = await errorsOf(rig, 'REALTIME_CLIENT_SECRET_FAILED', 2);
-    expect(errors[0]!.message).toBe(`could not reach ${rig.sim.httpUrl}/realtime/client_secrets to mint a client secret: fetch failed (simulated network error)`);
+    expect(errors[0]!.message).toBe(
+      `could not reach ${rig.sim.httpUrl}/realtime/client_secrets to mint a client secret: fetch failed (simulated network error)`,
+    );
     expect(mints()).toBe(3);
   });
 });
 
-describe('audio from inside the session\'s own events', () => {
+describe("audio from inside the session's own events", () => {
   it('appended from error and responseDone listeners while a connection is lost: held for the reconnect, no extra socket, none orphaned', async () => {
     const rig = await startRig({ faults: (i) => (i === 0 ? { rejectHandshake: 500 } : i === 1 ? { dropMidResponse: true } : {}) });
     let n = 10;
@@ -486,7 +523,8 @@ describe('malformed and unexpected server frames', () => {
     expect(status).toBe('completed');
     expect(audioBytes).toBe(300 * 48);
     expect(transcript).toBe('Timer set.');
-    if (plan.malformedJson || plan.unknownEvents) expect(rig.sim.sent.some((f) => f.deliberate === 'malformed' || f.deliberate === 'unknown')).toBe(true);
+    if (plan.malformedJson || plan.unknownEvents)
+      expect(rig.sim.sent.some((f) => f.deliberate === 'malformed' || f.deliberate === 'unknown')).toBe(true);
   });
 });
 
@@ -499,7 +537,10 @@ describe('the gate bound', () => {
   });
 
   it('past maxQueuedMs while not verified: refused with false and an error per overflow episode; what was accepted arrives whole, the refused audio never', async () => {
-    const rig = await startRig({ faults: firstOnly({ sessionUpdate: 'ignore' }), session: { maxQueuedMs: 200, timeouts: { verifyMs: 500 } } });
+    const rig = await startRig({
+      faults: firstOnly({ sessionUpdate: 'ignore' }),
+      session: { maxQueuedMs: 200, timeouts: { verifyMs: 500 } },
+    });
     expect(rig.append(pcm(1, 120))).toBe(true);
     expect(rig.append(pcm(2, 120))).toBe(false);
     expect(rig.errors.map((e) => e.code)).toEqual(['REALTIME_GATE_OVERFLOW']);

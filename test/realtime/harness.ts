@@ -6,7 +6,13 @@
  */
 import { expect } from 'vitest';
 import type { PttError } from '../../src/core/errors.js';
-import { RealtimeSession, diffSession, type GaSessionConfig, type RealtimeSessionOptions, type VerifiedInfo } from '../../src/realtime/index.js';
+import {
+  RealtimeSession,
+  diffSession,
+  type GaSessionConfig,
+  type RealtimeSessionOptions,
+  type VerifiedInfo,
+} from '../../src/realtime/index.js';
 import { RealtimeSimulator, type FaultPlan, type SimulatorOptions } from '../../src/simulator/index.js';
 import { validateClientEvent } from '../support/realtime-schema.js';
 
@@ -28,7 +34,14 @@ export const PROFILE: GaSessionConfig = {
     output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'cedar', speed: 1.1 },
   },
   max_output_tokens: 512,
-  tools: [{ type: 'function', name: 'set_timer', description: 'Starts a timer.', parameters: { type: 'object', properties: { seconds: { type: 'integer' } }, required: ['seconds'] } }],
+  tools: [
+    {
+      type: 'function',
+      name: 'set_timer',
+      description: 'Starts a timer.',
+      parameters: { type: 'object', properties: { seconds: { type: 'integer' } }, required: ['seconds'] },
+    },
+  ],
 };
 
 /** Short enough that the fault tests run in seconds; tests that wait for a verify timeout set their own verifyMs. */
@@ -73,13 +86,15 @@ export async function commitAndWait(rig: Rig): Promise<void> {
   await committed;
 }
 
-export async function startRig(options: {
-  faults?: FaultPlan | ((i: number) => FaultPlan);
-  sim?: SimulatorOptions;
-  session?: Partial<RealtimeSessionOptions>;
-  /** Leave the session unstarted (the test appends or listens first). */
-  noStart?: boolean;
-} = {}): Promise<Rig> {
+export async function startRig(
+  options: {
+    faults?: FaultPlan | ((i: number) => FaultPlan);
+    sim?: SimulatorOptions;
+    session?: Partial<RealtimeSessionOptions>;
+    /** Leave the session unstarted (the test appends or listens first). */
+    noStart?: boolean;
+  } = {},
+): Promise<Rig> {
   const sim = new RealtimeSimulator({ replyMs: 300, apiKey: API_KEY, ...options.sim });
   if (options.faults) sim.setFaults(options.faults);
   await sim.start();
@@ -163,7 +178,9 @@ export function nextError(rig: Rig, code: string, timeoutMs = 5000): Promise<Ptt
     };
     const timer = setTimeout(() => {
       rig.session.off('error', listener);
-      reject(new Error(`no ${code} error within ${timeoutMs} ms; got ${rig.errors.map((e) => `${e.code}: ${e.message}`).join(' | ') || 'none'}`));
+      reject(
+        new Error(`no ${code} error within ${timeoutMs} ms; got ${rig.errors.map((e) => `${e.code}: ${e.message}`).join(' | ') || 'none'}`),
+      );
     }, timeoutMs);
     rig.session.on('error', listener);
   });
@@ -189,7 +206,11 @@ export function verifiedOn(rig: Rig, connection: number, timeoutMs = 5000): Prom
     };
     const timer = setTimeout(() => {
       done();
-      reject(new Error(`not verified on connection ${connection} within ${timeoutMs} ms; connections: ${rig.sim.connections.length}; errors: ${rig.errors.map((e) => `${e.code}: ${e.message}`).join(' | ') || 'none'}`));
+      reject(
+        new Error(
+          `not verified on connection ${connection} within ${timeoutMs} ms; connections: ${rig.sim.connections.length}; errors: ${rig.errors.map((e) => `${e.code}: ${e.message}`).join(' | ') || 'none'}`,
+        ),
+      );
     }, timeoutMs);
     rig.session.on('verified', listener);
   });
@@ -208,7 +229,11 @@ export function errorsOf(rig: Rig, code: string, count: number, timeoutMs = 5000
     };
     const timer = setTimeout(() => {
       rig.session.off('error', listener);
-      reject(new Error(`${matching().length} of ${count} ${code} errors within ${timeoutMs} ms; got ${rig.errors.map((e) => `${e.code}: ${e.message}`).join(' | ') || 'none'}`));
+      reject(
+        new Error(
+          `${matching().length} of ${count} ${code} errors within ${timeoutMs} ms; got ${rig.errors.map((e) => `${e.code}: ${e.message}`).join(' | ') || 'none'}`,
+        ),
+      );
     }, timeoutMs);
     rig.session.on('error', listener);
   });
@@ -256,8 +281,13 @@ export function expectGateHeld(rig: Rig, profiles: GaSessionConfig[] = [PROFILE]
     const firstGated = entries.findIndex((e) => e.dir === 'in' && GATED.has(e.type));
     if (firstGated === -1) continue;
     const trail = entries.slice(0, firstGated + 1).map((e) => `${e.dir === 'in' ? '>' : '<'}${e.type}`);
-    expect(proof, `connection ${c}: ${entries[firstGated]!.type} with no verified profile before it (${trail.join(' ')})`).toBeGreaterThanOrEqual(0);
-    expect(proof, `connection ${c}: ${entries[firstGated]!.type} before the profile was verified (${trail.join(' ')})`).toBeLessThan(firstGated);
+    expect(
+      proof,
+      `connection ${c}: ${entries[firstGated]!.type} with no verified profile before it (${trail.join(' ')})`,
+    ).toBeGreaterThanOrEqual(0);
+    expect(proof, `connection ${c}: ${entries[firstGated]!.type} before the profile was verified (${trail.join(' ')})`).toBeLessThan(
+      firstGated,
+    );
   }
 }
 

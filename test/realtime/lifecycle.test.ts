@@ -12,7 +12,15 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PttError } from '../../src/core/errors.js';
 import { memoryLogger } from '../../src/core/logger.js';
-import { Backoff, RealtimeSession, type GaSessionConfig, type RealtimeSessionEvents, type RealtimeSessionOptions, type SessionState, type VerifiedInfo } from '../../src/realtime/index.js';
+import {
+  Backoff,
+  RealtimeSession,
+  type GaSessionConfig,
+  type RealtimeSessionEvents,
+  type RealtimeSessionOptions,
+  type SessionState,
+  type VerifiedInfo,
+} from '../../src/realtime/index.js';
 import { RealtimeSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
 
 const KEY = 'sk-lifecycle-test-0123456789abcdefghij';
@@ -69,7 +77,11 @@ afterEach(async () => {
     await h.session.stop();
     await h.sim.stop();
     // A secret must never reach a message, a hint, an error's context or the log.
-    const everything = [...h.log.lines, ...h.errors.map((e) => `${e.message} ${e.hint ?? ''} ${JSON.stringify(e.context)}`), ...h.states.map((s) => s[1])].join('\n');
+    const everything = [
+      ...h.log.lines,
+      ...h.errors.map((e) => `${e.message} ${e.hint ?? ''} ${JSON.stringify(e.context)}`),
+      ...h.states.map((s) => s[1]),
+    ].join('\n');
     expect(everything).not.toContain(KEY);
     expect(everything).not.toContain(WRONG_KEY);
     expect(everything).not.toMatch(/ek_[A-Za-z0-9]{8,}/);
@@ -85,7 +97,16 @@ async function setup(
   await sim.start();
   const url = via ? await via(sim) : sim.url;
   const log = memoryLogger('debug');
-  const h: Harness = { sim, session: undefined as unknown as RealtimeSession, log, states: [], errors: [], verified: [], timeline: [], mints: 0 };
+  const h: Harness = {
+    sim,
+    session: undefined as unknown as RealtimeSession,
+    log,
+    states: [],
+    errors: [],
+    verified: [],
+    timeline: [],
+    mints: 0,
+  };
   const fetchImpl: typeof fetch = (input, init) => {
     if (String(input).endsWith('/realtime/client_secrets')) h.mints += 1;
     return fetch(input, init);
@@ -258,13 +279,18 @@ describe('connection: on-demand', () => {
       expect(indexOf(h.timeline, `s${c}<session.updated`)).toBeLessThan(indexOf(h.timeline, `c${c}>input_audio_buffer.append`));
     }
     // Each connection carried only its own turn's audio.
-    const bytes = (c: number) => h.sim.framesOf('input_audio_buffer.append', c).reduce((n, f) => n + Buffer.from(String(f.event.audio), 'base64').length, 0);
+    const bytes = (c: number) =>
+      h.sim.framesOf('input_audio_buffer.append', c).reduce((n, f) => n + Buffer.from(String(f.event.audio), 'base64').length, 0);
     expect([bytes(0), bytes(1)]).toEqual([first.length, second.length]);
     expect(h.errors).toEqual([]);
   });
 
   it('a turn command alone opens the connection, and the idle close waits for the response to finish', async () => {
-    const h = await setup({ connection: 'on-demand', timeouts: { idleCloseMs: 50 }, sim: { replyMs: 600, deltaMs: 100, realtimePacing: true } });
+    const h = await setup({
+      connection: 'on-demand',
+      timeouts: { idleCloseMs: 50 },
+      sim: { replyMs: 600, deltaMs: 100, realtimePacing: true },
+    });
     await h.session.start();
     h.session.createResponse();
     await verifiedCount(h, 1);
@@ -402,20 +428,23 @@ describe('Backoff (properties)', () => {
 // ---- refusals ----------------------------------------------------------------------------------
 
 describe('refusals', () => {
-  it.each([401, 403] as const)('HTTP %i at the handshake is reported as a bad key (no key in it) and retried only after slowRetryMs', async (status) => {
-    const h = await setup({ timeouts: { slowRetryMs: 150 } });
-    h.sim.setFaults((i) => (i === 0 ? { rejectHandshake: status } : {}));
-    await h.session.start();
-    const info = await verifiedCount(h, 1);
-    expect(info.attempts).toBe(2);
-    expect(h.errors).toHaveLength(1);
-    const e = h.errors[0]!;
-    expect(e.code).toBe('REALTIME_BAD_KEY');
-    expect(e.message).toBe(`the server refused the API key (HTTP ${status} at the WebSocket handshake); retrying slowly`);
-    expect(e.hint).toMatch(/API key/);
-    // The slow delay, not a backoff step (at most 50 ms here).
-    expect(waitingDelays(h)).toEqual([150]);
-  });
+  it.each([401, 403] as const)(
+    'HTTP %i at the handshake is reported as a bad key (no key in it) and retried only after slowRetryMs',
+    async (status) => {
+      const h = await setup({ timeouts: { slowRetryMs: 150 } });
+      h.sim.setFaults((i) => (i === 0 ? { rejectHandshake: status } : {}));
+      await h.session.start();
+      const info = await verifiedCount(h, 1);
+      expect(info.attempts).toBe(2);
+      expect(h.errors).toHaveLength(1);
+      const e = h.errors[0]!;
+      expect(e.code).toBe('REALTIME_BAD_KEY');
+      expect(e.message).toBe(`the server refused the API key (HTTP ${status} at the WebSocket handshake); retrying slowly`);
+      expect(e.hint).toMatch(/API key/);
+      // The slow delay, not a backoff step (at most 50 ms here).
+      expect(waitingDelays(h)).toEqual([150]);
+    },
+  );
 
   it('a wrong API key is never retried fast', async () => {
     const h = await setup({ apiKey: WRONG_KEY, timeouts: { slowRetryMs: 60_000 } });
@@ -434,12 +463,15 @@ describe('refusals', () => {
     // A proxy that adds the beta header is the real-world way to get a 4000 from OpenAI.
     const h = await setup({
       timeouts: { slowRetryMs: 60_000 },
-      webSocketFactory: (url, headers) => new WebSocket(url, { headers: { ...headers, 'OpenAI-Beta': 'realtime=v1' }, perMessageDeflate: false }),
+      webSocketFactory: (url, headers) =>
+        new WebSocket(url, { headers: { ...headers, 'OpenAI-Beta': 'realtime=v1' }, perMessageDeflate: false }),
     });
     await h.session.start();
     const [e] = await when(h.session, 'error');
     expect(e.code).toBe('REALTIME_BETA_REFUSED');
-    expect(e.message).toBe('the server closed the connection with code 4000: it refused a beta-shaped request (beta API shape is no longer supported)');
+    expect(e.message).toBe(
+      'the server closed the connection with code 4000: it refused a beta-shaped request (beta API shape is no longer supported)',
+    );
     expect(e.hint).toMatch(/OpenAI-Beta/);
     expect(h.sim.connections[0]!.closedWith).toMatchObject({ code: 4000, by: 'server' });
     await sleep(250);
@@ -645,7 +677,10 @@ describe('applyProfile', () => {
     expect(updates).toHaveLength(2);
     expect(updates[1]!.event.session).toEqual(changed);
     expect(h.sim.sentOf('session.updated', 0).at(-1)!.event.session).toMatchObject({ instructions: 'Answer like a pirate.' });
-    expect(h.states.slice(-2)).toEqual([['verifying', 'applying a changed profile'], ['ready', 'changed profile verified']]);
+    expect(h.states.slice(-2)).toEqual([
+      ['verifying', 'applying a changed profile'],
+      ['ready', 'changed profile verified'],
+    ]);
     expect(h.sim.connections).toHaveLength(1);
     expect(h.verified).toHaveLength(1);
   });
@@ -675,14 +710,20 @@ describe('applyProfile', () => {
     expect(result.ok && result.message).toMatch(/audio\.output\.voice/);
     expect(result.ok && result.message).toMatch(/reconnecting when idle/);
     // The live part went out without the voice, so the server had nothing to refuse.
-    const live = h.sim.framesOf('session.update', 0)[1]!.event.session as { instructions: string; audio: { output: Record<string, unknown> } };
+    const live = h.sim.framesOf('session.update', 0)[1]!.event.session as {
+      instructions: string;
+      audio: { output: Record<string, unknown> };
+    };
     expect(live.instructions).toBe('Shorter answers.');
     expect(live.audio.output).not.toHaveProperty('voice');
     expect(h.sim.sentOf('error', 0)).toEqual([]);
 
     const info = await verifiedCount(h, 2);
     expect(info.updatesSent).toBe(1);
-    expect(h.sim.framesOf('session.update', 1)[0]!.event.session).toMatchObject({ instructions: 'Shorter answers.', audio: { output: { voice: 'marin' } } });
+    expect(h.sim.framesOf('session.update', 1)[0]!.event.session).toMatchObject({
+      instructions: 'Shorter answers.',
+      audio: { output: { voice: 'marin' } },
+    });
     expect(h.sim.sentOf('session.updated', 1)[0]!.event.session).toMatchObject({ audio: { output: { voice: 'marin' } } });
     expect(h.sim.connections[0]!.closedWith).toMatchObject({ code: 1000, by: 'client' });
     expect(h.errors).toEqual([]);
@@ -801,6 +842,11 @@ describe('stop()', () => {
     });
     expect({ code, out }).toEqual({ code: 0, out: 'stopped persistent\nstopped on-demand\nstopped waiting\nleft []\n' });
     expect(h.sim.connections).toHaveLength(2);
-    await vi.waitFor(() => expect(h.sim.connections.map((c) => c.closedWith)).toMatchObject([{ code: 1000, by: 'client' }, { code: 1000, by: 'client' }]));
+    await vi.waitFor(() =>
+      expect(h.sim.connections.map((c) => c.closedWith)).toMatchObject([
+        { code: 1000, by: 'client' },
+        { code: 1000, by: 'client' },
+      ]),
+    );
   });
 });

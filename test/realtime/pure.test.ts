@@ -1,12 +1,34 @@
 /** The session's pure parts: event parsing and aliases, verification diff, gate, chunker, backoff. */
 import { describe, expect, it } from 'vitest';
-import { AudioGate, Backoff, Chunker, describeMismatches, diffSession, httpBaseFromWsUrl, parseServerFrame } from '../../src/realtime/index.js';
+import {
+  AudioGate,
+  Backoff,
+  Chunker,
+  describeMismatches,
+  diffSession,
+  httpBaseFromWsUrl,
+  parseServerFrame,
+} from '../../src/realtime/index.js';
 import type { GaSessionConfig } from '../../src/realtime/index.js';
 
 describe('parseServerFrame', () => {
   it('maps beta event names to their GA names and says so', () => {
-    const beta = parseServerFrame(JSON.stringify({ type: 'response.audio.delta', event_id: 'e1', response_id: 'r1', item_id: 'i1', output_index: 0, content_index: 0, delta: 'AAA=' }));
-    expect(beta).toMatchObject({ ok: true, aliasOf: 'response.audio.delta', event: { type: 'response.output_audio.delta', itemId: 'i1', responseId: 'r1' } });
+    const beta = parseServerFrame(
+      JSON.stringify({
+        type: 'response.audio.delta',
+        event_id: 'e1',
+        response_id: 'r1',
+        item_id: 'i1',
+        output_index: 0,
+        content_index: 0,
+        delta: 'AAA=',
+      }),
+    );
+    expect(beta).toMatchObject({
+      ok: true,
+      aliasOf: 'response.audio.delta',
+      event: { type: 'response.output_audio.delta', itemId: 'i1', responseId: 'r1' },
+    });
     const t = parseServerFrame(JSON.stringify({ type: 'response.audio_transcript.delta', response_id: 'r', item_id: 'i', delta: 'hi' }));
     expect(t).toMatchObject({ ok: true, event: { type: 'response.output_audio_transcript.delta', delta: 'hi' } });
     const created = parseServerFrame(JSON.stringify({ type: 'conversation.item.created', item: {} }));
@@ -25,12 +47,31 @@ describe('parseServerFrame', () => {
   });
 
   it('passes unknown event types on as other', () => {
-    expect(parseServerFrame(JSON.stringify({ type: 'x.future_event', foo: 1 }))).toEqual({ ok: true, event: { type: 'other', name: 'x.future_event' }, aliasOf: undefined });
+    expect(parseServerFrame(JSON.stringify({ type: 'x.future_event', foo: 1 }))).toEqual({
+      ok: true,
+      event: { type: 'other', name: 'x.future_event' },
+      aliasOf: undefined,
+    });
   });
 
   it('reads the error event with the client event id it names', () => {
-    const e = parseServerFrame(JSON.stringify({ type: 'error', event_id: 's1', error: { type: 'invalid_request_error', code: 'unknown_parameter', message: 'Unknown parameter', param: 'session.foo', event_id: 'ptt_3' } }));
-    expect(e).toMatchObject({ ok: true, event: { type: 'error', error: { eventId: 'ptt_3', param: 'session.foo', code: 'unknown_parameter' } } });
+    const e = parseServerFrame(
+      JSON.stringify({
+        type: 'error',
+        event_id: 's1',
+        error: {
+          type: 'invalid_request_error',
+          code: 'unknown_parameter',
+          message: 'Unknown parameter',
+          param: 'session.foo',
+          event_id: 'ptt_3',
+        },
+      }),
+    );
+    expect(e).toMatchObject({
+      ok: true,
+      event: { type: 'error', error: { eventId: 'ptt_3', param: 'session.foo', code: 'unknown_parameter' } },
+    });
   });
 });
 
@@ -40,7 +81,12 @@ const profile: GaSessionConfig = {
   instructions: 'Be brief.',
   output_modalities: ['audio'],
   audio: {
-    input: { format: { type: 'audio/pcm', rate: 24000 }, turn_detection: null, transcription: { model: 'whisper-1' }, noise_reduction: { type: 'near_field' } },
+    input: {
+      format: { type: 'audio/pcm', rate: 24000 },
+      turn_detection: null,
+      transcription: { model: 'whisper-1' },
+      noise_reduction: { type: 'near_field' },
+    },
     output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'cedar', speed: 1.1 },
   },
 };
@@ -55,7 +101,12 @@ describe('diffSession', () => {
     output_modalities: ['audio'],
     tool_choice: 'auto',
     audio: {
-      input: { format: { type: 'audio/pcm', rate: 24000 }, turn_detection: null, transcription: { model: 'whisper-1', language: null }, noise_reduction: { type: 'near_field' } },
+      input: {
+        format: { type: 'audio/pcm', rate: 24000 },
+        turn_detection: null,
+        transcription: { model: 'whisper-1', language: null },
+        noise_reduction: { type: 'near_field' },
+      },
       output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'cedar', speed: 1.100000023841858 },
     },
   };
@@ -70,7 +121,9 @@ describe('diffSession', () => {
     partial.audio.output.voice = 'marin';
     const diff = diffSession(profile, partial);
     expect(diff.map((d) => d.field)).toEqual(['audio.input.turn_detection', 'audio.output.voice']);
-    expect(describeMismatches(diff)).toBe('audio.input.turn_detection: wanted null, got {"type":"server_vad"}; audio.output.voice: wanted "cedar", got "marin"');
+    expect(describeMismatches(diff)).toBe(
+      'audio.input.turn_detection: wanted null, got {"type":"server_vad"}; audio.output.voice: wanted "cedar", got "marin"',
+    );
   });
 
   it('reads an absent field as its GA default, never an absent turn_detection as off; leaves the model to the URL or secret', () => {
@@ -79,12 +132,31 @@ describe('diffSession', () => {
       { field: 'audio.output.voice', wanted: 'cedar', got: undefined },
       { field: 'audio.output.speed', wanted: 1.1, got: 1 },
     ]);
-    const atDefaults: GaSessionConfig = { ...profile, tools: [], max_output_tokens: 'inf', audio: { ...profile.audio, output: { ...profile.audio!.output, speed: 1 } } };
-    const sparse = { type: 'realtime', instructions: profile.instructions, audio: { input: { turn_detection: null, transcription: { model: 'whisper-1' }, noise_reduction: { type: 'near_field' } }, output: { voice: 'cedar' } } };
+    const atDefaults: GaSessionConfig = {
+      ...profile,
+      tools: [],
+      max_output_tokens: 'inf',
+      audio: { ...profile.audio, output: { ...profile.audio!.output, speed: 1 } },
+    };
+    const sparse = {
+      type: 'realtime',
+      instructions: profile.instructions,
+      audio: {
+        input: { turn_detection: null, transcription: { model: 'whisper-1' }, noise_reduction: { type: 'near_field' } },
+        output: { voice: 'cedar' },
+      },
+    };
     expect(diffSession(atDefaults, sparse)).toEqual([]);
-    const noTurnDetection = { ...sparse, audio: { ...sparse.audio, input: { transcription: { model: 'whisper-1' }, noise_reduction: { type: 'near_field' } } } };
+    const noTurnDetection = {
+      ...sparse,
+      audio: { ...sparse.audio, input: { transcription: { model: 'whisper-1' }, noise_reduction: { type: 'near_field' } } },
+    };
     expect(diffSession(atDefaults, noTurnDetection).map((d) => d.field)).toEqual(['audio.input.turn_detection']);
-    expect(diffSession(profile, { ...effective, audio: { ...effective.audio, output: { ...effective.audio.output, voice: 'alloy' } } }, ['audio.output.voice'])).toEqual([]);
+    expect(
+      diffSession(profile, { ...effective, audio: { ...effective.audio, output: { ...effective.audio.output, voice: 'alloy' } } }, [
+        'audio.output.voice',
+      ]),
+    ).toEqual([]);
   });
 });
 
@@ -118,10 +190,10 @@ describe('AudioGate', () => {
     expect(refused).toBe(20);
     const [first, second, commit, third] = gate.drain();
     expect(first).toMatchObject({ kind: 'audio' });
-    expect(first!.kind === 'audio' && [first.pcm.length, first.pcm[0]]).toEqual([1440, 1]);
-    expect(second!.kind === 'audio' && second.pcm[0]).toBe(2);
+    expect(first?.kind === 'audio' && [first.pcm.length, first.pcm[0]]).toEqual([1440, 1]);
+    expect(second?.kind === 'audio' && second.pcm[0]).toBe(2);
     expect(commit).toEqual({ kind: 'command', name: 'commit' });
-    expect(third!.kind === 'audio' && third.pcm[0]).toBe(9);
+    expect(third?.kind === 'audio' && third.pcm[0]).toBe(9);
   });
 });
 

@@ -34,7 +34,7 @@ describe('realtime-ptt simulator', () => {
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/v1\/realtime$/);
 
     await expect(TestClient.connect(url, { Authorization: 'Bearer sk-wrong-key-00000' })).rejects.toMatchObject({ status: 401 });
-    const c = await TestClient.connect(url + '?model=gpt-realtime', { Authorization: 'Bearer sk-cli-simulator-key-777' });
+    const c = await TestClient.connect(`${url}?model=gpt-realtime`, { Authorization: 'Bearer sk-cli-simulator-key-777' });
     c.send(PTT_UPDATE);
     expect((await c.waitClose()).code).toBe(1006); // dropped after session.created + session.updated
     expect(c.types()).toEqual(['session.created', 'session.updated']);
@@ -65,7 +65,15 @@ describe('realtime-ptt simulator', () => {
 describe('fault specs', () => {
   it('parses every kind of value into a FaultPlan', () => {
     let plan = {};
-    for (const spec of ['stall', 'dropMidResponse=false', 'sessionUpdate=partial', 'partialFields=audio.input.turn_detection, instructions', 'closeAfterMs=5000:1001:time limit', 'rejectHandshake=403', 'expiresInS=30']) {
+    for (const spec of [
+      'stall',
+      'dropMidResponse=false',
+      'sessionUpdate=partial',
+      'partialFields=audio.input.turn_detection, instructions',
+      'closeAfterMs=5000:1001:time limit',
+      'rejectHandshake=403',
+      'expiresInS=30',
+    ]) {
       plan = applyFaultSpec(plan, spec);
     }
     expect(plan).toEqual({
@@ -80,6 +88,8 @@ describe('fault specs', () => {
   });
 
   it('an error names the fault and carries a hint', () => {
-    expect(() => applyFaultSpec({}, 'sessionUpdate=maybe')).toThrow(expect.objectContaining({ code: 'SIMULATOR_BAD_FAULT', hint: expect.stringContaining('sessionUpdate=') }));
+    expect(() => applyFaultSpec({}, 'sessionUpdate=maybe')).toThrow(
+      expect.objectContaining({ code: 'SIMULATOR_BAD_FAULT', hint: expect.stringContaining('sessionUpdate=') }),
+    );
   });
 });

@@ -23,8 +23,15 @@ const PROFILE = {
   audio: { input: { turn_detection: null, transcription: { model: 'gpt-4o-mini-transcribe' } }, output: { voice: 'marin' } },
 };
 
-async function mint(body: unknown, auth: Record<string, string> = { Authorization: `Bearer ${KEY}` }): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${sim.httpUrl}/realtime/client_secrets`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+async function mint(
+  body: unknown,
+  auth: Record<string, string> = { Authorization: `Bearer ${KEY}` },
+): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${sim.httpUrl}/realtime/client_secrets`, {
+    method: 'POST',
+    headers: { ...auth, 'Content-Type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -56,7 +63,12 @@ describe('POST /v1/realtime/client_secrets', () => {
   it('refuses a session with a beta-era field, naming it, and mints nothing', async () => {
     const { status, json } = await mint({ session: { ...PROFILE, voice: 'marin' } });
     expect(status).toBe(400);
-    expect(json.error).toEqual({ message: "Unknown parameter: 'session.voice'.", type: 'invalid_request_error', param: 'session.voice', code: 'unknown_parameter' });
+    expect(json.error).toEqual({
+      message: "Unknown parameter: 'session.voice'.",
+      type: 'invalid_request_error',
+      param: 'session.voice',
+      code: 'unknown_parameter',
+    });
   });
 
   it.each([
@@ -86,6 +98,8 @@ describe('POST /v1/realtime/client_secrets', () => {
   });
 
   it('an unknown ek_ is refused at the handshake with 401', async () => {
-    await expect(TestClient.connect(sim.url, { Authorization: 'Bearer ek_abcdefghijklmnopqrstuvwxyz012345' })).rejects.toMatchObject({ status: 401 });
+    await expect(TestClient.connect(sim.url, { Authorization: 'Bearer ek_abcdefghijklmnopqrstuvwxyz012345' })).rejects.toMatchObject({
+      status: 401,
+    });
   });
 });

@@ -15,13 +15,14 @@ afterEach(async () => {
 async function pttSession(options: SimulatorOptions = {}): Promise<TestClient> {
   sim = new RealtimeSimulator({ replyMs: 400, ...options });
   await sim.start();
-  client = await TestClient.connect(sim.url + '?model=gpt-realtime');
+  client = await TestClient.connect(`${sim.url}?model=gpt-realtime`);
   client.send(PTT_UPDATE);
   await client.next('session.updated');
   return client;
 }
 
-const audioOf = (events: Event[]) => Buffer.concat(events.filter((e) => e.type === 'response.output_audio.delta').map((e) => Buffer.from(String(e.delta), 'base64')));
+const audioOf = (events: Event[]) =>
+  Buffer.concat(events.filter((e) => e.type === 'response.output_audio.delta').map((e) => Buffer.from(String(e.delta), 'base64')));
 
 describe('input audio buffer', () => {
   it('refuses a commit under 100 ms with the real message, and the audio stays for a later commit', async () => {
@@ -32,7 +33,8 @@ describe('input audio buffer', () => {
     expect(err.error).toEqual({
       type: 'invalid_request_error',
       code: 'input_audio_buffer_commit_empty',
-      message: 'Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has 60.00ms of audio.',
+      message:
+        'Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has 60.00ms of audio.',
       param: null,
       event_id: 'evt_short',
     });
@@ -49,7 +51,13 @@ describe('input audio buffer', () => {
     expect(first.previous_item_id).toBeNull();
     expect(first.item_id).toMatch(/^item_/);
     const added = await c.next('conversation.item.added');
-    expect(added.item).toEqual({ id: first.item_id, type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_audio', transcript: null }] });
+    expect(added.item).toEqual({
+      id: first.item_id,
+      type: 'message',
+      status: 'completed',
+      role: 'user',
+      content: [{ type: 'input_audio', transcript: null }],
+    });
     await c.next('conversation.item.done', (e) => (e.item as Event).id === first.item_id);
 
     c.send(append(pcm(300)));
@@ -73,7 +81,9 @@ describe('input audio buffer', () => {
     const committed = await c.next('input_audio_buffer.committed');
     const done = await c.next('conversation.item.input_audio_transcription.completed');
     expect(done).toMatchObject({ item_id: committed.item_id, content_index: 0, transcript: '(500 ms of speech)' });
-    expect(c.types().indexOf('conversation.item.input_audio_transcription.delta')).toBeLessThan(c.types().indexOf('conversation.item.input_audio_transcription.completed'));
+    expect(c.types().indexOf('conversation.item.input_audio_transcription.delta')).toBeLessThan(
+      c.types().indexOf('conversation.item.input_audio_transcription.completed'),
+    );
   });
 
   it('answers a bad append and an unknown event type with errors that name the event', async () => {
@@ -90,11 +100,23 @@ describe('input audio buffer', () => {
 describe('conversation items', () => {
   it('adds a text message to the conversation, and refuses kinds of item it does not simulate', async () => {
     const c = await pttSession();
-    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'What time is it?' }] } });
+    c.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'What time is it?' }] },
+    });
     const added = await c.next('conversation.item.added');
-    expect(added.item).toMatchObject({ type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: 'What time is it?' }] });
+    expect(added.item).toMatchObject({
+      type: 'message',
+      role: 'user',
+      status: 'completed',
+      content: [{ type: 'input_text', text: 'What time is it?' }],
+    });
     await c.next('conversation.item.done');
-    c.send({ type: 'conversation.item.create', event_id: 'evt_fn', item: { type: 'function_call_output', call_id: 'call_1', output: '{}' } });
+    c.send({
+      type: 'conversation.item.create',
+      event_id: 'evt_fn',
+      item: { type: 'function_call_output', call_id: 'call_1', output: '{}' },
+    });
     expect((await c.next('error')).error).toMatchObject({ code: 'unsupported_event', param: 'item', event_id: 'evt_fn' });
   });
 });
@@ -128,11 +150,23 @@ describe('responses', () => {
     // 450 ms in 100 ms deltas: five deltas, 21 600 bytes, exactly the deterministic chirp.
     expect(turn.filter((e) => e.type === 'response.output_audio.delta')).toHaveLength(5);
     expect(audioOf(turn).equals(synthesizeReply(450, 1))).toBe(true);
-    const transcript = turn.filter((e) => e.type === 'response.output_audio_transcript.delta').map((e) => e.delta).join('');
+    const transcript = turn
+      .filter((e) => e.type === 'response.output_audio_transcript.delta')
+      .map((e) => e.delta)
+      .join('');
     expect(transcript).toBe('Reply 1 is here.');
     const response = done.response as Record<string, any>;
-    expect(response).toMatchObject({ object: 'realtime.response', status: 'completed', status_details: null, output_modalities: ['audio'] });
-    expect(response.output[0]).toMatchObject({ role: 'assistant', status: 'completed', content: [{ type: 'output_audio', transcript: 'Reply 1 is here.' }] });
+    expect(response).toMatchObject({
+      object: 'realtime.response',
+      status: 'completed',
+      status_details: null,
+      output_modalities: ['audio'],
+    });
+    expect(response.output[0]).toMatchObject({
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_audio', transcript: 'Reply 1 is here.' }],
+    });
     expect(response.usage.output_token_details.audio_tokens).toBeGreaterThan(0);
     expect(response.usage.total_tokens).toBe(response.usage.input_tokens + response.usage.output_tokens);
     const added = turn.find((e) => e.type === 'conversation.item.added')!;
@@ -147,7 +181,12 @@ describe('responses', () => {
     c.send({ type: 'response.create', response: { output_modalities: ['text'] } });
     const done = await c.next('response.done');
     expect(c.ofType('response.output_audio.delta')).toHaveLength(0);
-    expect(c.ofType('response.output_text.delta').map((e) => e.delta).join('')).toBe('Just words.');
+    expect(
+      c
+        .ofType('response.output_text.delta')
+        .map((e) => e.delta)
+        .join(''),
+    ).toBe('Just words.');
     expect((done.response as any).output[0].content).toEqual([{ type: 'output_text', text: 'Just words.' }]);
   });
 
@@ -180,7 +219,12 @@ describe('responses', () => {
     const done = await c.next('response.done');
     const itemId = (done.response as any).output[0].id as string;
     c.send({ type: 'conversation.item.truncate', event_id: 'evt_long', item_id: itemId, content_index: 0, audio_end_ms: 900 });
-    expect((await c.next('error')).error).toMatchObject({ code: 'invalid_value', param: 'audio_end_ms', event_id: 'evt_long', message: 'Audio content of 500ms is already shorter than 900ms' });
+    expect((await c.next('error')).error).toMatchObject({
+      code: 'invalid_value',
+      param: 'audio_end_ms',
+      event_id: 'evt_long',
+      message: 'Audio content of 500ms is already shorter than 900ms',
+    });
     c.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: 320 });
     expect(await c.next('conversation.item.truncated')).toMatchObject({ item_id: itemId, content_index: 0, audio_end_ms: 320 });
     c.send({ type: 'conversation.item.truncate', event_id: 'evt_nowhere', item_id: 'item_missing', content_index: 0, audio_end_ms: 10 });
@@ -192,7 +236,7 @@ describe('server VAD', () => {
   it('detects speech by energy, commits the turn and answers, in audio time', async () => {
     sim = new RealtimeSimulator({ replyMs: 200 });
     await sim.start();
-    const c = (client = await TestClient.connect(sim.url + '?model=gpt-realtime'));
+    const c = (client = await TestClient.connect(`${sim.url}?model=gpt-realtime`));
     await c.next('session.created'); // defaults: server_vad, silence 200 ms, prefix 300 ms
     c.send(append(pcm(500, 0)));
     c.send(append(pcm(600, 0.5)));
@@ -210,7 +254,10 @@ describe('server VAD', () => {
     sim = new RealtimeSimulator({ replyMs: 100 });
     await sim.start();
     const c = (client = await TestClient.connect(sim.url));
-    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad', idle_timeout_ms: 5000 } } } } });
+    c.send({
+      type: 'session.update',
+      session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad', idle_timeout_ms: 5000 } } } },
+    });
     await c.next('session.updated');
     c.send(append(pcm(1000, 0)));
     c.send({ type: 'response.create' });

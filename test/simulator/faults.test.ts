@@ -42,7 +42,13 @@ describe('handshake', () => {
     await expect(connect({ Authorization: 'Bearer sk-wrong-key-000000' })).rejects.toMatchObject({ status: 401 });
     await expect(connect({})).rejects.toMatchObject({ status: 401 });
     await connect({}, '?model=gpt-realtime&api-key=sk-simulator-secret-0001');
-    expect(sim!.connections.map((c) => [c.auth, c.authMatched])).toEqual([['bearer', true], ['api-key', true], ['bearer', false], ['none', false], ['api-key', true]]);
+    expect(sim!.connections.map((c) => [c.auth, c.authMatched])).toEqual([
+      ['bearer', true],
+      ['api-key', true],
+      ['bearer', false],
+      ['none', false],
+      ['api-key', true],
+    ]);
     expect(sim!.connections[4]!.query).toEqual({ model: 'gpt-realtime' });
     const everything = JSON.stringify(sim!.connections) + logger.lines.join('\n');
     expect(everything).not.toContain('sk-simulator-secret-0001');
@@ -62,7 +68,11 @@ describe('handshake', () => {
   it('a port in use is a clear error with a hint', async () => {
     await start({});
     const second = new RealtimeSimulator({ port: sim!.port });
-    await expect(second.start()).rejects.toMatchObject({ code: 'SIMULATOR_LISTEN_FAILED', message: expect.stringContaining('EADDRINUSE'), hint: expect.stringContaining('--port') });
+    await expect(second.start()).rejects.toMatchObject({
+      code: 'SIMULATOR_LISTEN_FAILED',
+      message: expect.stringContaining('EADDRINUSE'),
+      hint: expect.stringContaining('--port'),
+    });
     await second.stop();
   });
 
@@ -98,7 +108,10 @@ describe('session.update faults', () => {
   it('partial: the listed fields stay at the server default, the rest applies', async () => {
     await start({ sessionUpdate: 'partial', partialFields: ['audio.input.turn_detection'] });
     const c = await connect();
-    c.send({ type: 'session.update', session: { type: 'realtime', instructions: 'Be brief.', audio: { input: { turn_detection: null } } } });
+    c.send({
+      type: 'session.update',
+      session: { type: 'realtime', instructions: 'Be brief.', audio: { input: { turn_detection: null } } },
+    });
     const s = (await c.next('session.updated')).session as Record<string, any>;
     expect(s.instructions).toBe('Be brief.');
     expect(s.audio.input.turn_detection).toMatchObject({ type: 'server_vad', threshold: 0.5 });
@@ -107,7 +120,10 @@ describe('session.update faults', () => {
   it('partial without a field list keeps turn detection at the server default', async () => {
     await start({ sessionUpdate: 'partial' });
     const c = await connect();
-    c.send({ type: 'session.update', session: { type: 'realtime', instructions: 'Be brief.', audio: { input: { turn_detection: null }, output: { voice: 'ash' } } } });
+    c.send({
+      type: 'session.update',
+      session: { type: 'realtime', instructions: 'Be brief.', audio: { input: { turn_detection: null }, output: { voice: 'ash' } } },
+    });
     const s = (await c.next('session.updated')).session as Record<string, any>;
     expect([s.instructions, s.audio.output.voice, s.audio.input.turn_detection?.type]).toEqual(['Be brief.', 'ash', 'server_vad']);
   });
@@ -197,7 +213,15 @@ describe('connection faults', () => {
     c.send({ type: 'input_audio_buffer.commit' });
     c.send({ type: 'response.create' });
     await c.next('response.done');
-    expect(c.types()).toEqual(expect.arrayContaining(['response.audio.delta', 'response.audio_transcript.delta', 'response.audio.done', 'response.audio_transcript.done', 'conversation.item.created']));
+    expect(c.types()).toEqual(
+      expect.arrayContaining([
+        'response.audio.delta',
+        'response.audio_transcript.delta',
+        'response.audio.done',
+        'response.audio_transcript.done',
+        'conversation.item.created',
+      ]),
+    );
     expect(c.types().filter((t) => t.startsWith('response.output_audio') || t === 'conversation.item.added')).toEqual([]);
   });
 });

@@ -39,7 +39,14 @@ describe('session.created', () => {
           format: { type: 'audio/pcm', rate: 24000 },
           transcription: null,
           noise_reduction: null,
-          turn_detection: { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 200, create_response: true, interrupt_response: true },
+          turn_detection: {
+            type: 'server_vad',
+            threshold: 0.5,
+            prefix_padding_ms: 300,
+            silence_duration_ms: 200,
+            create_response: true,
+            interrupt_response: true,
+          },
         },
         output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'alloy', speed: 1 },
       },
@@ -62,7 +69,11 @@ describe('session.update', () => {
         type: 'realtime',
         instructions: 'Answer in one short sentence.',
         audio: {
-          input: { turn_detection: null, transcription: { model: 'gpt-4o-mini-transcribe', language: 'en' }, noise_reduction: { type: 'far_field' } },
+          input: {
+            turn_detection: null,
+            transcription: { model: 'gpt-4o-mini-transcribe', language: 'en' },
+            noise_reduction: { type: 'far_field' },
+          },
           output: { voice: 'marin', speed: 1.2 },
         },
       },
@@ -82,22 +93,76 @@ describe('session.update', () => {
 
   it('fills a turn_detection of a new type with that type’s defaults, and merges one of the same type', async () => {
     const c = await connect();
-    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad', silence_duration_ms: 700 } } } } });
+    c.send({
+      type: 'session.update',
+      session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad', silence_duration_ms: 700 } } } },
+    });
     const first = ((await c.next('session.updated')).session as any).audio.input.turn_detection;
-    expect(first).toMatchObject({ type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 700, create_response: true });
-    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: { type: 'semantic_vad', eagerness: 'low' } } } } });
+    expect(first).toMatchObject({
+      type: 'server_vad',
+      threshold: 0.5,
+      prefix_padding_ms: 300,
+      silence_duration_ms: 700,
+      create_response: true,
+    });
+    c.send({
+      type: 'session.update',
+      session: { type: 'realtime', audio: { input: { turn_detection: { type: 'semantic_vad', eagerness: 'low' } } } },
+    });
     const second = ((await c.after('session.updated')).session as any).audio.input.turn_detection;
     expect(second).toEqual({ type: 'semantic_vad', eagerness: 'low', create_response: true, interrupt_response: true });
   });
 
   it.each([
-    ['a beta-era field', { type: 'realtime', modalities: ['audio'] }, "Unknown parameter: 'session.modalities'.", 'session.modalities', 'unknown_parameter'],
-    ['a beta-era format', { type: 'realtime', input_audio_format: 'pcm16' }, "Unknown parameter: 'session.input_audio_format'.", 'session.input_audio_format', 'unknown_parameter'],
-    ['a misspelt nested field', { type: 'realtime', audio: { output: { vioce: 'marin' } } }, "Unknown parameter: 'session.audio.output.vioce'.", 'session.audio.output.vioce', 'unknown_parameter'],
-    ['a missing session.type', { instructions: 'hi' }, "Missing required parameter: 'session.type'.", 'session.type', 'missing_required_parameter'],
-    ['a wrong sample rate', { type: 'realtime', audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } }, "Invalid value: '16000'. Supported values are: '24000'.", 'session.audio.input.format.rate', 'invalid_value'],
-    ['a speed out of range', { type: 'realtime', audio: { output: { speed: 3 } } }, "Invalid 'session.audio.output.speed': number must be between 0.25 and 1.5.", 'session.audio.output.speed', 'decimal_out_of_range'],
-    ['a wrong type', { type: 'realtime', instructions: 42 }, "Invalid type for 'session.instructions': expected a string, but got an integer instead.", 'session.instructions', 'invalid_type'],
+    [
+      'a beta-era field',
+      { type: 'realtime', modalities: ['audio'] },
+      "Unknown parameter: 'session.modalities'.",
+      'session.modalities',
+      'unknown_parameter',
+    ],
+    [
+      'a beta-era format',
+      { type: 'realtime', input_audio_format: 'pcm16' },
+      "Unknown parameter: 'session.input_audio_format'.",
+      'session.input_audio_format',
+      'unknown_parameter',
+    ],
+    [
+      'a misspelt nested field',
+      { type: 'realtime', audio: { output: { vioce: 'marin' } } },
+      "Unknown parameter: 'session.audio.output.vioce'.",
+      'session.audio.output.vioce',
+      'unknown_parameter',
+    ],
+    [
+      'a missing session.type',
+      { instructions: 'hi' },
+      "Missing required parameter: 'session.type'.",
+      'session.type',
+      'missing_required_parameter',
+    ],
+    [
+      'a wrong sample rate',
+      { type: 'realtime', audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } },
+      "Invalid value: '16000'. Supported values are: '24000'.",
+      'session.audio.input.format.rate',
+      'invalid_value',
+    ],
+    [
+      'a speed out of range',
+      { type: 'realtime', audio: { output: { speed: 3 } } },
+      "Invalid 'session.audio.output.speed': number must be between 0.25 and 1.5.",
+      'session.audio.output.speed',
+      'decimal_out_of_range',
+    ],
+    [
+      'a wrong type',
+      { type: 'realtime', instructions: 42 },
+      "Invalid type for 'session.instructions': expected a string, but got an integer instead.",
+      'session.instructions',
+      'invalid_type',
+    ],
   ])('refuses %s with the real error shape, naming the event and the parameter', async (_what, session, message, param, code) => {
     const c = await connect();
     await c.next('session.created');
@@ -118,7 +183,11 @@ describe('session.update', () => {
     await c.next('response.done');
     c.send({ type: 'session.update', event_id: 'evt_voice', session: { type: 'realtime', audio: { output: { voice: 'marin' } } } });
     const err = await c.next('error');
-    expect(err.error).toMatchObject({ code: 'cannot_update_voice', message: "Cannot update a conversation's voice if assistant audio is present.", event_id: 'evt_voice' });
+    expect(err.error).toMatchObject({
+      code: 'cannot_update_voice',
+      message: "Cannot update a conversation's voice if assistant audio is present.",
+      event_id: 'evt_voice',
+    });
     // The same voice again is not a change, so it is accepted.
     c.send({ type: 'session.update', session: { type: 'realtime', audio: { output: { voice: 'cedar' } }, instructions: 'x' } });
     expect(((await c.after('session.updated')).session as any).instructions).toBe('x');

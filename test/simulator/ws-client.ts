@@ -101,4 +101,8 @@ export function pcm(ms: number, amplitude = 0.5): Buffer {
 export const append = (audio: Buffer): Record<string, unknown> => ({ type: 'input_audio_buffer.append', audio: audio.toString('base64') });
 
 /** A session.update that turns server VAD off: a push-to-talk profile. */
-export const PTT_UPDATE = { type: 'session.update', event_id: 'evt_ptt', session: { type: 'realtime', audio: { input: { turn_detection: null } } } };
+export const PTT_UPDATE = {
+  type: 'session.update',
+  event_id: 'evt_ptt',
+  session: { type: 'realtime', audio: { input: { turn_detection: null } } },
+};

@@ -40,6 +40,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BYTES_PER_MS } from '../../src/core/pcm-format.js';
 
 /** Where Debian's libasound2 keeps its top-level configuration. */
 export const SYSTEM_ALSA_CONF = '/usr/share/alsa/alsa.conf';
@@ -85,8 +86,6 @@ export interface AlsaSandbox {
   /** Stops the feeder, restores ALSA_CONFIG_PATH if useInProcess() changed it, removes the directory. */
   cleanup(): Promise<void>;
 }
-
-const BYTES_PER_MS = 48; // 24 kHz mono S16_LE
 
 export async function createAlsaSandbox(options: { periodMs?: number } = {}): Promise<AlsaSandbox> {
   const periodMs = options.periodMs ?? 20;
@@ -141,7 +140,7 @@ export async function createAlsaSandbox(options: { periodMs?: number } = {}): Pr
 function readSegments(outputFile: string): Buffer {
   const dir = outputFile.slice(0, outputFile.lastIndexOf('/'));
   const base = outputFile.slice(outputFile.lastIndexOf('/') + 1);
-  const names = readdirSync(dir).filter((n) => n === base || (n.startsWith(base + '.') && /^\d{4}$/.test(n.slice(base.length + 1))));
+  const names = readdirSync(dir).filter((n) => n === base || (n.startsWith(`${base}.`) && /^\d{4}$/.test(n.slice(base.length + 1))));
   names.sort(); // out.raw < out.raw.0001 < out.raw.0002
   return Buffer.concat(names.map((n) => readFileSync(join(dir, n))));
 }
@@ -217,7 +216,7 @@ class FifoFeeder implements MicFeeder {
         next.done?.();
       }
     }
-    const nextAt = this.#started + (this.#periodsWritten) * this.periodMs;
+    const nextAt = this.#started + this.#periodsWritten * this.periodMs;
     this.#timer = setTimeout(this.#tick, Math.max(1, nextAt - performance.now()));
   };
 
@@ -268,4 +267,3 @@ export function deviceListed(device: string, env: Record<string, string>): boole
   const out = execFileSync('aplay', ['-L'], { env: { ...process.env, ...env }, encoding: 'utf8' });
   return out.split('\n').some((l) => l.trim() === device);
 }
-

@@ -49,8 +49,12 @@ const options = args.filter((a) => a.startsWith('-'));
 const positionals = args.filter((a) => !a.startsWith('-'));
 const allowed =
   tool === 'gpiomon'
-    ? major >= 2 ? /^--(bias|edges|chip)=/ : /^(--line-buffered|--bias=.*)$/
-    : major >= 2 ? /^--(chip=|toggle=\d+(us|ms|s)?(,\d+(us|ms|s)?)*$)/ : /^--mode=signal$/; // periods as libgpiod's parse_period reads them
+    ? major >= 2
+      ? /^--(bias|edges|chip)=/
+      : /^(--line-buffered|--bias=.*)$/
+    : major >= 2
+      ? /^--(chip=|toggle=\d+(us|ms|s)?(,\d+(us|ms|s)?)*$)/
+      : /^--mode=signal$/; // periods as libgpiod's parse_period reads them
 for (const o of options) if (!allowed.test(o)) fail(`unrecognized option '${o}'`);
 const wantPositionals = major >= 2 ? 1 : 2;
 if (positionals.length !== wantPositionals) fail('at least one GPIO line must be specified');
@@ -73,7 +77,7 @@ process.on('SIGTERM', () => exit(0));
 
 const socket = connect(join(dir, 'ctl.sock'));
 socket.on('error', () => process.exit(3));
-socket.write(JSON.stringify({ hello: tool, pid: process.pid, argv: args, env: process.env }) + '\n');
+socket.write(`${JSON.stringify({ hello: tool, pid: process.pid, argv: args, env: process.env })}\n`);
 let pending = '';
 socket.setEncoding('utf8').on('data', (chunk) => {
   pending += chunk;

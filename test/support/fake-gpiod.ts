@@ -79,11 +79,11 @@ export class FakeGpiod {
 
   edge(spawn: FakeSpawn, edge: 'rising' | 'falling', atMs: number): void {
     const ns = Math.round(atMs * 1e6);
-    spawn.socket.write(JSON.stringify({ edge, sec: Math.floor(ns / 1e9), nsec: ns % 1e9 }) + '\n');
+    spawn.socket.write(`${JSON.stringify({ edge, sec: Math.floor(ns / 1e9), nsec: ns % 1e9 })}\n`);
   }
 
   die(spawn: FakeSpawn, code: number, stderr?: string): void {
-    spawn.socket.write(JSON.stringify({ die: code, stderr }) + '\n');
+    spawn.socket.write(`${JSON.stringify({ die: code, stderr })}\n`);
   }
 
   async close(): Promise<void> {

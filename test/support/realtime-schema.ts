@@ -89,7 +89,7 @@ function compile(kind: 'client' | 'server'): (name: string) => ValidateFunction 
 }
 
 function errorsOf(v: ValidateFunction): string[] {
-  return (v.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}${e.params ? ' ' + JSON.stringify(e.params) : ''}`);
+  return (v.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
 }
 
 type Compiled = { get: (name: string) => ValidateFunction; byType: Map<string, string> };
@@ -98,10 +98,10 @@ type Compiled = { get: (name: string) => ValidateFunction; byType: Map<string, s
 function memberIndex(union: string): Map<string, string> {
   const schemas = loadSchemas();
   const index = new Map<string, string>();
-  for (const ref of (schemas[union]!.anyOf as Array<{ $ref: string }>)) {
+  for (const ref of schemas[union]!.anyOf as Array<{ $ref: string }>) {
     const name = ref.$ref.split('/').pop()!;
     const type = (schemas[name]!.properties as Json | undefined)?.type as Json | undefined;
-    for (const t of ((type?.enum as string[] | undefined) ?? (type?.const ? [type.const as string] : []))) index.set(t, name);
+    for (const t of (type?.enum as string[] | undefined) ?? (type?.const ? [type.const as string] : [])) index.set(t, name);
   }
   return index;
 }

@@ -19,7 +19,11 @@ const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 const KEY = 'sk-notify-0123456789abcdefghijklmnop';
 
-interface DgramServer { bind(path: string): void; close(): void; on(event: 'message', l: (buf: Buffer) => void): void }
+interface DgramServer {
+  bind(path: string): void;
+  close(): void;
+  on(event: 'message', l: (buf: Buffer) => void): void;
+}
 const unixDgram = createRequire(import.meta.url)('unix-dgram') as { createSocket(t: 'unix_dgram'): DgramServer };
 
 let dir: string;
@@ -58,15 +62,21 @@ describe('realtime-ptt run under a systemd notify socket', () => {
   it('READY after verification, STATUS, WATCHDOG, RELOADING on SIGHUP, STOPPING on SIGTERM', async () => {
     writeFileSync(join(dir, 'key'), `${KEY}\n`);
     writeFileSync(join(dir, 'mic.wav'), encodeWav(silence(200)));
-    writeFileSync(join(dir, 'config.yaml'), stringify({
-      realtime: { url: sim.url, apiKeyFile: join(dir, 'key') },
-      audio: { input: { device: `file:${join(dir, 'mic.wav')}` }, output: { device: `wav:${join(dir, 'out.wav')}` } },
-      gpio: { backend: 'virtual' },
-      control: { socket: join(dir, 'control.sock') },
-      log: { transcriptFile: null, format: 'json' },
-    }));
+    writeFileSync(
+      join(dir, 'config.yaml'),
+      stringify({
+        realtime: { url: sim.url, apiKeyFile: join(dir, 'key') },
+        audio: { input: { device: `file:${join(dir, 'mic.wav')}` }, output: { device: `wav:${join(dir, 'out.wav')}` } },
+        gpio: { backend: 'virtual' },
+        control: { socket: join(dir, 'control.sock') },
+        log: { transcriptFile: null, format: 'json' },
+      }),
+    );
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, NOTIFY_SOCKET: join(dir, 'notify'), WATCHDOG_USEC: '100000' };
-    const proc = spawn(process.execPath, ['--import', TSX, CLI, 'run', '--config', join(dir, 'config.yaml')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', TSX, CLI, 'run', '--config', join(dir, 'config.yaml')], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = proc;
     let output = '';
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));

@@ -12,7 +12,13 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** A built checkout as install.sh expects it: the real script, unit and example config, a small dist. */
 function checkout(): string {
   const src = join(work, `src-${Math.random().toString(36).slice(2)}`);
-  for (const part of ['systemd/install.sh', 'systemd/realtime-ptt.service', 'config/realtime-ptt.example.yaml', 'package.json', 'package-lock.json']) {
+  for (const part of [
+    'systemd/install.sh',
+    'systemd/realtime-ptt.service',
+    'config/realtime-ptt.example.yaml',
+    'package.json',
+    'package-lock.json',
+  ]) {
     mkdirSync(dirname(join(src, part)), { recursive: true });
     cpSync(join(REPO, part), join(src, part));
   }
@@ -41,8 +47,10 @@ function snapshot(root: string): Record<string, string> {
       const p = join(dir, name);
       const st = statSync(p);
       const rel = relative(root, p);
-      if (st.isDirectory()) { out[rel + '/'] = st.mode.toString(8); walk(p); }
-      else out[rel] = `${st.mode.toString(8)} ${createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16)} ${st.mtimeMs}`;
+      if (st.isDirectory()) {
+        out[`${rel}/`] = st.mode.toString(8);
+        walk(p);
+      } else out[rel] = `${st.mode.toString(8)} ${createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16)} ${st.mtimeMs}`;
     }
   };
   walk(root);
@@ -63,7 +71,9 @@ describe('systemd/install.sh', () => {
     const keyFile = join(root, 'etc/realtime-ptt/openai-api-key');
     expect(readFileSync(keyFile, 'utf8')).toBe(`${KEY}\n`);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(root, 'etc/realtime-ptt/config.yaml'), 'utf8')).toBe(readFileSync(join(src, 'config/realtime-ptt.example.yaml'), 'utf8'));
+    expect(readFileSync(join(root, 'etc/realtime-ptt/config.yaml'), 'utf8')).toBe(
+      readFileSync(join(src, 'config/realtime-ptt.example.yaml'), 'utf8'),
+    );
     const unit = readFileSync(join(root, 'etc/systemd/system/realtime-ptt.service'), 'utf8');
     const node = spawnSync('bash', ['-c', 'command -v node'], { encoding: 'utf8' }).stdout.trim();
     expect(unit).toMatch(new RegExp(`^ExecStart=${node} /opt/realtime-ptt/dist/cli.js run --config /etc/realtime-ptt/config.yaml$`, 'm'));
@@ -133,12 +143,16 @@ describe('systemd/install.sh', () => {
     const bin = join(work, 'fake-npm');
     mkdirSync(bin, { recursive: true });
     // A stand-in npm: records its arguments and environment, makes node_modules as npm ci would.
-    writeFileSync(join(bin, 'npm'), `#!/bin/sh\necho "$*" >> ${join(work, 'npm-calls')}\nenv > ${join(work, 'npm-env')}\nmkdir -p node_modules\n`);
+    writeFileSync(
+      join(bin, 'npm'),
+      `#!/bin/sh\necho "$*" >> ${join(work, 'npm-calls')}\nenv > ${join(work, 'npm-env')}\nmkdir -p node_modules\n`,
+    );
     chmodSync(join(bin, 'npm'), 0o755);
-    const run = () => spawnSync('bash', [join(src, 'systemd/install.sh'), '--prefix', root], {
-      encoding: 'utf8',
-      env: { PATH: `${bin}:${process.env.PATH}`, OPENAI_API_KEY: KEY },
-    });
+    const run = () =>
+      spawnSync('bash', [join(src, 'systemd/install.sh'), '--prefix', root], {
+        encoding: 'utf8',
+        env: { PATH: `${bin}:${process.env.PATH}`, OPENAI_API_KEY: KEY },
+      });
     expect(run().status).toBe(0);
     expect(run().status).toBe(0);
     const calls = () => readFileSync(join(work, 'npm-calls'), 'utf8').trim().split('\n');

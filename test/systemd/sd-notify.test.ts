@@ -31,11 +31,22 @@ function notifySocket() {
     while (messages.length < n) await new Promise<void>((r) => waiters.push(r));
     return messages;
   };
-  return { path, messages, until, close: () => { server.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    path,
+    messages,
+    until,
+    close: () => {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 let cleanup: Array<() => void> = [];
-afterEach(() => { cleanup.forEach((c) => c()); cleanup = []; });
+afterEach(() => {
+  cleanup.forEach((c) => c());
+  cleanup = [];
+});
 
 describe('sd_notify', () => {
   it('sends READY with a status, STATUS, RELOADING with the monotonic clock and STOPPING', async () => {
@@ -60,7 +71,10 @@ describe('sd_notify', () => {
 
   it('pings WATCHDOG=1 at half of WATCHDOG_USEC until stopped', async () => {
     const sock = notifySocket();
-    const notifier = createNotifier({ logger: memoryLogger(), env: { NOTIFY_SOCKET: sock.path, WATCHDOG_USEC: '40000', WATCHDOG_PID: String(process.pid) } });
+    const notifier = createNotifier({
+      logger: memoryLogger(),
+      env: { NOTIFY_SOCKET: sock.path, WATCHDOG_USEC: '40000', WATCHDOG_PID: String(process.pid) },
+    });
     cleanup.push(sock.close);
     notifier.startWatchdog();
     notifier.startWatchdog(); // a second start (after a reload) does not double the pings
