@@ -5,6 +5,7 @@
 import convict from 'convict';
 import { schema } from './schema.js';
 import { isLeaf, leaves, type Leaf, type SchemaNode } from './schema-kit.js';
+import { isPlainObject } from '../core/guards.js';
 
 function coerceFor(leaf: Leaf<unknown>): (v: unknown) => unknown {
   // Env values arrive as strings; keep the original text when it does not parse so the error shows it.
@@ -48,7 +49,8 @@ export function convictSchema(): convict.Schema<unknown> {
       return {
         doc: node.doc,
         default: node.default,
-        format: `ptt:${prefix}`,
+        // A mapping-valued leaf must be 'object' to convict, or its overlay descends into the value's keys.
+        format: isPlainObject(node.default) ? Object : `ptt:${prefix}`,
         ...(node.env ? { env: node.env } : {}),
         ...(node.nullable ? { nullable: true } : {}),
       };

@@ -8,6 +8,7 @@ import convict from 'convict';
 import { parseDocument } from 'yaml';
 import { convictSchema } from './convict-schema.js';
 import { crossChecks } from './cross-checks.js';
+import { checkProfiles } from './profiles.js';
 import { keepKnownKeys } from './known-keys.js';
 import { FILE_KEY, type ConfigProblem } from './problems.js';
 import { schema, type Config } from './schema.js';
@@ -97,6 +98,7 @@ export function validateRaw(raw: Record<string, unknown>, env: Env = process.env
     problems.push({ key: path, value, message: invalid.message + fromEnv, allowed: leaf.allowed });
   }
   crossChecks(values as unknown as Config, raw, problems);
+  if (!problems.some((p) => p.key.startsWith('profiles.'))) checkProfiles(values as unknown as Config, problems);
   if (problems.length) return { ok: false, problems };
   return { ok: true, config: deepFreeze(values) as unknown as Config };
 }

@@ -230,7 +230,46 @@ export const schema = {
       check: checkTools,
       example: [{ type: 'function', name: 'get_time', description: 'Current local time', parameters: { type: 'object', properties: {} } }],
     }),
+    followUp: {
+      windowMs: int({
+        doc: 'After an answer, keep listening this long without a press (the server detects speech) so a question from the assistant can be answered hands-free; null is off.',
+        default: null,
+        nullable: true,
+        min: 1_000,
+        max: 30_000,
+        unit: 'ms',
+        example: 6_000,
+        apply: 'live',
+      }),
+      turnDetection: oneOf(['server_vad', 'semantic_vad'] as const, {
+        doc: 'How the server detects speech during the follow-up window.',
+        default: 'server_vad',
+        apply: 'live',
+      }),
+    },
   }),
+  profiles: {
+    // Not `default`: convict reads a key named default as a leaf's default value.
+    active: str({
+      doc: 'The profile active at the first start (main is the session section). Later the active profile is kept in the state directory across restarts.',
+      default: 'main',
+      nonEmpty: true,
+      apply: 'session',
+    }),
+    switchGesture: oneOf(['none', 'doublePress'] as const, {
+      doc: 'A button gesture that switches to the next profile (in file order, main first).',
+      default: 'none',
+      apply: 'live',
+    }),
+    named: custom<Record<string, Record<string, unknown>>>({
+      doc: 'Named profiles: each overrides a few session keys (voice, instructions, turnDetection, followUp, tools, ...) of the profile it inherits (inherits: NAME, main by default).',
+      default: {},
+      allowed: 'a mapping of profile names to mappings of session keys',
+      check: (v) => (isPlainObject(v) ? undefined : 'must be a mapping of profile names to session overrides'),
+      example: { kids: { voice: 'shimmer', instructions: 'You talk with children. Use short, simple words.' } },
+      apply: 'session',
+    }),
+  },
   audio: {
     input: applyAll('restart-audio', {
       device: str({
@@ -347,6 +386,26 @@ export const schema = {
       max: 120_000,
       unit: 'ms',
     }),
+    memoryTurns: int({
+      doc: 'Turns (question and answer, as text) restored into every new session so the model continues where it was; 0 is off.',
+      default: 10,
+      min: 0,
+      max: 100,
+    }),
+    memoryChars: int({
+      doc: 'Most characters of text restored into a new session (the oldest turns go first).',
+      default: 4_000,
+      min: 0,
+      max: 100_000,
+    }),
+    forgetAfterMs: int({
+      doc: 'After this long without a turn, start the next conversation fresh; null keeps the memory until forget.',
+      default: 1_800_000,
+      nullable: true,
+      min: 1_000,
+      max: 604_800_000,
+      unit: 'ms',
+    }),
     cancelBelowDbfs: int({
       doc: 'After interrupting an answer, a long press cancels (asks nothing) only if the microphone stayed below this peak level; talking while holding is a question.',
       default: -35,
@@ -372,6 +431,8 @@ export const SECTION_DOCS: Readonly<Record<string, string>> = {
     'The device profile: applied with session.update at every session start and verified field by field before the microphone opens.',
   'session.turnDetection': 'Who decides that the user has finished speaking.',
   'session.transcription': 'Transcription of what the user says.',
+  'session.followUp': 'Listening on after an answer, without a press.',
+  profiles: 'Named profiles (personas) that override the session section; switch with realtime-ptt profile NAME.',
   audio: 'Audio devices. Everything is PCM16 mono 24 kHz; plug devices convert.',
   'audio.input': 'The microphone.',
   'audio.output': 'The speaker (played through aplay).',

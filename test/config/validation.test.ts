@@ -11,7 +11,16 @@ describe('defaults and a full profile', () => {
     expect(c.session.turnDetection.type).toBe('manual');
     expect(c.control.socket).toBe('/run/realtime-ptt/control.sock');
     expect(c.log.transcriptFile).toBe('/var/lib/realtime-ptt/transcripts.jsonl');
-    expect(c.conversation).toEqual({ bargeInByVoice: false, earcons: true, minHoldMs: 200, answerTimeoutMs: 15_000, cancelBelowDbfs: -35 });
+    expect(c.conversation).toEqual({
+      bargeInByVoice: false,
+      earcons: true,
+      minHoldMs: 200,
+      answerTimeoutMs: 15_000,
+      memoryTurns: 10,
+      memoryChars: 4000,
+      forgetAfterMs: 1_800_000,
+      cancelBelowDbfs: -35,
+    });
     expect(c.gpio.ledPin).toBeNull();
     expect(Object.keys(c)).toEqual(Object.keys(schema));
   });
@@ -47,6 +56,9 @@ describe('defaults and a full profile', () => {
       earcons: boolean;
       minHoldMs: number;
       answerTimeoutMs: number;
+      memoryTurns: number;
+      memoryChars: number;
+      forgetAfterMs: number | null;
       cancelBelowDbfs: number;
     }>();
   });
