@@ -345,6 +345,15 @@ export const schema = {
       env: 'REALTIME_PTT_CONTROL_SOCKET',
     }),
   }),
+  state: {
+    dir: str({
+      doc: 'Directory the daemon owns for what must survive a restart (the active profile, timers, the volume set by voice). The service gets /var/lib/realtime-ptt from systemd (StateDirectory).',
+      default: '/var/lib/realtime-ptt',
+      absolutePath: true,
+      env: 'REALTIME_PTT_STATE_DIR',
+      apply: 'restart',
+    }),
+  },
   log: {
     level: oneOf(['debug', 'info', 'warn', 'error'] as const, {
       doc: 'Least important messages logged.',
@@ -438,6 +447,7 @@ export const SECTION_DOCS: Readonly<Record<string, string>> = {
   'audio.output': 'The speaker (played through aplay).',
   gpio: 'The push-to-talk button and the optional status LED.',
   control: 'The local control socket.',
+  state: 'What the daemon keeps across restarts.',
   log: 'Logging and the transcript file.',
   conversation: 'Behaviour of the conversation.',
 };
