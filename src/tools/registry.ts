@@ -82,7 +82,8 @@ export class ToolRegistry extends TypedEmitter<RegistryEvents> {
           );
           continue;
         }
-        next.set(name, { ...tool, confirm: this.#confirm.has(name) });
+        // The source key wins over what the tool says, so allow/deny and logs agree on one name.
+        next.set(name, { ...tool, source, confirm: this.#confirm.has(name) });
       }
     }
     this.#byName = next;
