@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { checkArguments, parseArguments, redactArguments } from './arguments.js';
 import { capText, errorOutput } from './output-text.js';
 import type { ToolRegistry } from './registry.js';
-import type { CallOutcome, CallRecord, ConfirmHook } from './types.js';
+import { type CallOutcome, type CallRecord, type ConfirmHook, ToolTimeoutError } from './types.js';
 
 export interface ExecutorOptions {
   registry: ToolRegistry;
@@ -120,8 +120,8 @@ export class ToolExecutor {
       if (result.isError) return finish('error', errorOutput('tool_error', result.text), firstLine(result.text));
       return finish('ok', result.text);
     } catch (err) {
-      if (err instanceof CallTimeout || controller.signal.reason instanceof CallTimeout) {
-        const s = this.#o.timeoutMs / 1000;
+      if (err instanceof CallTimeout || controller.signal.reason instanceof CallTimeout || err instanceof ToolTimeoutError) {
+        const s = (err instanceof ToolTimeoutError ? err.timeoutMs : this.#o.timeoutMs) / 1000;
         return finish('timeout', errorOutput('timeout', `the tool did not answer within ${s} s and was stopped`), `timed out after ${s} s`);
       }
       if (signal?.aborted) return finish('aborted', errorOutput('aborted', 'the call was cancelled'), 'cancelled while running');

@@ -58,3 +58,10 @@ export interface CallRecord {
   /** Why it did not succeed, in words. */
   detail?: string;
 }
+
+/** Thrown by a tool whose own deadline passed (an MCP server's timeoutMs); reported as 'timeout'. */
+export class ToolTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs / 1000} s`);
+  }
+}

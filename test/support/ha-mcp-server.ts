@@ -31,7 +31,11 @@ const TOOLS = [
     description: 'Sets the brightness or color of a light',
     inputSchema: { type: 'object', properties: { ...target, brightness: { type: 'integer', minimum: 0, maximum: 100 } } },
   },
-  { name: 'GetLiveContext', description: 'Provides real-time information about the CURRENT state of devices', inputSchema: { type: 'object', properties: {} } },
+  {
+    name: 'GetLiveContext',
+    description: 'Provides real-time information about the CURRENT state of devices',
+    inputSchema: { type: 'object', properties: {} },
+  },
   { name: 'GetDateTime', description: 'Provides the current date and time.', inputSchema: { type: 'object', properties: {} } },
 ];
 

@@ -46,7 +46,11 @@ describe('built-in tools', () => {
   it('offers only what the config enables', () => {
     const b = createBuiltins({ enabled: { time: true, timers: false, volume: false, deviceStatus: true }, stateDir: dir });
     expect(b.tools().map((t) => t.definition.name)).toEqual(['get_local_time', 'get_device_status']);
-    const all = createBuiltins({ enabled: { time: true, timers: true, volume: true, deviceStatus: true }, stateDir: dir, volume: { get: () => 1, set() {} } });
+    const all = createBuiltins({
+      enabled: { time: true, timers: true, volume: true, deviceStatus: true },
+      stateDir: dir,
+      volume: { get: () => 1, set() {} },
+    });
     expect(all.tools().map((t) => t.definition.name)).toEqual([
       'get_local_time',
       'get_device_status',
@@ -144,7 +148,9 @@ describe('built-in tools', () => {
     const bare = await deviceStatus({ root: join(dir, 'nothing'), vcgencmd: '/nonexistent/vcgencmd' });
     expect(bare).toMatchObject({ cpuTemperature: 'unavailable', wifi: 'unavailable', powerAndThrottling: 'unavailable' });
     expect(bare.uptimeMinutes).toEqual(expect.any(Number));
-    expect(describeThrottled('throttled=0x50005')).toBe('under-voltage now, throttled now, under-voltage has occurred, throttling has occurred');
+    expect(describeThrottled('throttled=0x50005')).toBe(
+      'under-voltage now, throttled now, under-voltage has occurred, throttling has occurred',
+    );
     expect(describeThrottled('throttled=0x0')).toBe('no under-voltage or throttling');
   });
 

@@ -58,7 +58,10 @@ describe('tool registry', () => {
     registry.setSource('other', [tool('x', async () => ({ text: '' }))]);
     registry.removeSource('other');
     registry.setSource('test', [LOCK, tool('get_time', async () => ({ text: 'noon' }))]); // the same list: no change
-    expect(changes).toEqual([['unlock_door', 'get_time', 'x'], ['unlock_door', 'get_time']]);
+    expect(changes).toEqual([
+      ['unlock_door', 'get_time', 'x'],
+      ['unlock_door', 'get_time'],
+    ]);
   });
 
   it('maps MCP names the Realtime API refuses to legal, distinct names, and refuses a duplicate', () => {
@@ -161,7 +164,10 @@ describe('tool executor', () => {
     ] as const) {
       let didRun = false;
       const hook = scriptedConfirm(answer);
-      const { executor } = setup([{ ...LOCK, run: async () => ((didRun = true), { text: 'unlocked' }) }], { confirm: ['unlock_door'], hook });
+      const { executor } = setup([{ ...LOCK, run: async () => ((didRun = true), { text: 'unlocked' }) }], {
+        confirm: ['unlock_door'],
+        hook,
+      });
       const r = await executor.call({ callId: 'c', name: 'unlock_door', arguments: '{"door":"back"}' });
       expect(hook.asked).toEqual([['unlock_door', { door: 'back' }]]);
       expect(r.record.outcome).toBe(outcome);

@@ -7,7 +7,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Backoff } from '../../core/backoff.js';
 import { PttError } from '../../core/errors.js';
 import { isPlainObject } from '../../core/guards.js';
@@ -15,7 +15,7 @@ import { redact } from '../../core/secrets.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
 import { VERSION } from '../../core/version.js';
 import { mcpFunctionName } from '../names.js';
-import type { Tool } from '../types.js';
+import { type Tool, ToolTimeoutError } from '../types.js';
 import { ChildTransport } from './child-transport.js';
 import { contentToText } from './content.js';
 import type { McpServerConfig } from './server-config.js';
@@ -160,7 +160,9 @@ export class McpConnection extends TypedEmitter<McpConnectionEvents> {
         if (this.#client !== client) {
           throw new PttError('MCP_UNAVAILABLE', `MCP server ${server.name} is not connected`, { context: { server: server.name } });
         }
-        const result = await client.callTool({ name: t.name, arguments: args }, undefined, { signal, timeout });
+        const result = await client.callTool({ name: t.name, arguments: args }, undefined, { signal, timeout }).catch((err: unknown) => {
+          throw err instanceof McpError && err.code === ErrorCode.RequestTimeout ? new ToolTimeoutError(timeout) : err;
+        });
         return { text: contentToText(result as { content?: unknown }), isError: result.isError === true };
       },
     };
