@@ -178,7 +178,7 @@ describe('MCP over Streamable HTTP (the Home Assistant stand-in)', () => {
     manager.on('serverError', (e) => errors.push({ message: e.message, hint: e.hint }));
     await manager.apply([haServer({ credential: 'wrong-token' })]);
     expect(errors[0]).toEqual({
-      message: 'MCP server ha: cannot connect to ' + ha.url + ': the server refused the token (HTTP 401)',
+      message: `MCP server ha: cannot connect to ${ha.url}: the server refused the token (HTTP 401)`,
       hint: 'check the token in tokenFile/credential (Home Assistant: a long-lived access token of a user)',
     });
     expect(registry.names()).toEqual([]);
