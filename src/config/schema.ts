@@ -5,6 +5,7 @@
  */
 import { applyAll, bool, custom, int, num, oneOf, str, type ConfigOf } from './schema-kit.js';
 import { isPlainObject } from '../core/guards.js';
+import { checkMcpServers, checkToolNameList, type McpServerConfig } from '../tools/mcp/server-config.js';
 
 export const BUILTIN_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
 export type Voice = (typeof BUILTIN_VOICES)[number] | { id: string };
@@ -423,6 +424,79 @@ export const schema = {
       unit: 'dBFS',
     }),
   }),
+  tools: applyAll('session', {
+    builtins: {
+      time: bool({ doc: 'Built-in tool get_local_time: the date, time and time zone of the device.', default: true }),
+      timers: bool({
+        doc: 'Built-in tools set_timer, set_alarm, list_timers, cancel_timer: named timers kept on the device (they ring without a network).',
+        default: true,
+      }),
+      volume: bool({
+        doc: 'Built-in tools get_volume, set_volume: the speaker volume; a change by voice survives a restart.',
+        default: true,
+      }),
+      deviceStatus: bool({
+        doc: 'Built-in tool get_device_status: CPU temperature, uptime, load, memory, Wi-Fi signal, IP addresses, under-voltage.',
+        default: true,
+      }),
+    },
+    stateDir: str({
+      doc: "Directory for timers.json and volume.json; null uses systemd's StateDirectory ($STATE_DIRECTORY), else /var/lib/realtime-ptt.",
+      default: null,
+      nullable: true,
+      absolutePath: true,
+      example: '/var/lib/realtime-ptt',
+      apply: 'restart',
+    }),
+    mcpServers: custom<McpServerConfig[]>({
+      doc: 'MCP servers whose tools the model may call. stdio: {name, transport: stdio, command, args, env} (the child gets only env plus a minimal PATH). http: {name, transport: http, url, tokenFile or credential} (Streamable HTTP, bearer token). Both: allow/deny (MCP tool names), timeoutMs. Their tools are named <name>_<tool>. Changes apply on reload.',
+      default: [],
+      allowed: 'a list of {name, transport: stdio|http, ...} (see docs/tools.md)',
+      check: checkMcpServers,
+      example: [
+        {
+          name: 'ha',
+          transport: 'http',
+          url: 'http://homeassistant.local:8123/api/mcp',
+          credential: 'ha-token',
+          allow: ['HassTurnOn', 'HassTurnOff', 'GetLiveContext'],
+        },
+      ],
+    }),
+    confirm: custom<string[]>({
+      doc: 'Function names that run only after a button press at the device (e.g. ha_HassTurnOff); their description tells the model the device will ask.',
+      default: [],
+      allowed: 'a list of function names such as [set_volume, ha_HassTurnOff]',
+      check: checkToolNameList,
+    }),
+    confirmWindowMs: int({
+      doc: 'How long the device waits for the approving press.',
+      default: 8_000,
+      min: 1_000,
+      max: 60_000,
+      unit: 'ms',
+    }),
+    callTimeoutMs: int({
+      doc: 'A tool call still running after this long is stopped and reported to the model as timed out.',
+      default: 10_000,
+      min: 100,
+      max: 600_000,
+      unit: 'ms',
+    }),
+    maxOutputBytes: int({
+      doc: 'Longest tool output sent to the model; longer output is cut and marked as truncated.',
+      default: 16_384,
+      min: 256,
+      max: 1_048_576,
+      unit: 'bytes',
+    }),
+    maxRoundsPerTurn: int({
+      doc: 'Rounds of tool calls the model may make in one turn before the turn ends with an error.',
+      default: 5,
+      min: 1,
+      max: 20,
+    }),
+  }),
 };
 
 export type ConfigSchema = typeof schema;
@@ -450,4 +524,6 @@ export const SECTION_DOCS: Readonly<Record<string, string>> = {
   state: 'What the daemon keeps across restarts.',
   log: 'Logging and the transcript file.',
   conversation: 'Behaviour of the conversation.',
+  tools: 'Tools the model can call: built-ins on the device and MCP servers (docs/tools.md).',
+  'tools.builtins': 'The tools of the device itself.',
 };

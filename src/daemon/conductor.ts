@@ -7,8 +7,8 @@
 import type { Component } from '../core/component.js';
 import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { BYTES_PER_MS } from '../core/pcm-format.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
+import { AnswerSide, type CutInfo } from './answer.js';
 import type {
   ButtonEvents,
   Events,
@@ -27,7 +27,11 @@ import type {
   StatusPort,
 } from './ports.js';
 import { Playback } from './playback.js';
+import { carriesSpeech, onlyStopped, whyNotAsked } from './release-rules.js';
+import { type TranscriptEntry, Transcripts } from './transcripts.js';
 import { Turn, type TurnOutcome, type TurnRecord } from './turn.js';
+
+export type { TranscriptEntry } from './transcripts.js';
 
 export type TurnDetection = 'manual' | 'server_vad' | 'semantic_vad';
 
@@ -41,8 +45,8 @@ export interface ConductorOptions {
   /** A released turn that has no answer started this long after release is dropped (with the error earcon). */
   answerTimeoutMs: number;
   /**
-   * A long press after a barge-in cancels (nothing new is asked) only if the microphone stayed
-   * below this peak level: holding the button while talking is a question, however long.
+   * A hold after a barge-in asks something only if the microphone's peak went over this level
+   * (someone spoke); otherwise the press only stopped the answer, however long it was held.
    */
   speechPeakDbfs: number;
 }
@@ -56,32 +60,12 @@ export const DEFAULT_CONDUCTOR_OPTIONS: ConductorOptions = {
   speechPeakDbfs: -35,
 };
 
-export interface TranscriptEntry {
-  time: string;
-  turn: number | undefined;
-  role: 'user' | 'assistant';
-  itemId: string;
-  text: string;
-  /** The assistant was interrupted: the person heard only the first `heardMs` of this item. */
-  cut?: boolean;
-  heardMs?: number;
-}
-
 export type ConductorEvents = {
   state: [ConductorState, { from: ConductorState; reason: string }];
   turn: [TurnRecord];
   transcript: [TranscriptEntry];
-  /** A barge-in or long press stopped an answer. */
-  cut: [
-    {
-      turn: number;
-      playedMs: number;
-      receivedMs: number;
-      truncated?: { itemId: string; audioEndMs: number };
-      heardText?: string;
-      reason: string;
-    },
-  ];
+  /** A barge-in stopped an answer. */
+  cut: [CutInfo];
 };
 
 export interface ConductorDeps {
@@ -117,21 +101,14 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #lastLinkError: PttError | undefined;
   #turnSeq = 0;
   #turn: Turn | undefined;
-  /** Responses that were cut or are stale: their late audio is dropped. */
-  readonly #cut = new Set<string>();
   readonly #playback: Playback;
-  /** The answer (of #turn) has been fully received. */
-  #answerDone = false;
-  #answerTimer: NodeJS.Timeout | undefined;
+  readonly #answer: AnswerSide;
   #micOpen = false;
   /** The 'ready' earcon sounds once, at the first verified session. */
   #greeted = false;
   /** Hands-free: the button toggled the mic off. */
   #muted = false;
-  /** Which turn an item (user input or answer) belongs to, for the transcript file. */
-  readonly #itemTurn = new Map<string, number>();
-  /** Answer items cut by a barge-in, with where: their transcript line says the person heard only part. */
-  readonly #truncated = new Map<string, number>();
+  readonly #transcripts = new Transcripts();
   #unsubscribe: Array<() => void> = [];
 
   constructor(deps: ConductorDeps, options: Partial<ConductorOptions> = {}) {
@@ -142,6 +119,21 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     // Monotonic like the button's timestamps (CLOCK_MONOTONIC), so press times can be used as given.
     this.#now = deps.now ?? (() => Number(process.hrtime.bigint()) / 1e6);
     this.#playback = new Playback(deps.speaker, deps.dacProbeMs);
+    this.#answer = new AnswerSide({
+      playback: this.#playback,
+      logger: this.#log,
+      now: this.#now,
+      host: {
+        session: () => this.#d.session,
+        answerTurn: () => this.#turnForAnswer(),
+        end: (turn, outcome, reason, error) => (error ? this.#fail(turn, outcome, reason ?? outcome) : this.#finish(turn, outcome, reason)),
+        changed: (reason) => this.#update(reason),
+        noAnswerWhy: (ms) =>
+          this.#linkReady
+            ? `no answer from the server within ${ms} ms`
+            : `the connection was not restored within ${ms} ms${this.#lastLinkError ? ` (${this.#lastLinkError.message})` : ''}`,
+      },
+    });
   }
 
   get state(): ConductorState {
@@ -169,14 +161,14 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#listen(button, 'longPress', () => this.#onLongPress());
     this.#listen(mic, 'audio', (pcm) => this.#onMicAudio(pcm));
     this.#listen(mic, 'error', (err) => this.#onDeviceError('microphone', err));
-    this.#listen(speaker, 'drained', () => this.#onDrained());
+    this.#listen(speaker, 'drained', () => this.#answer.drained(this.#turn));
     this.#listen(speaker, 'error', (err) => this.#onDeviceError('speaker', err));
     this.#listen(session, 'state', (s, detail) => this.#onSessionState(s, detail));
     this.#listen(session, 'verified', () => this.#onVerified());
     this.#listen(session, 'audio', (a) => this.#onAudio(a));
     this.#listen(session, 'transcript', (t) => this.#onTranscript(t));
-    this.#listen(session, 'responseStarted', (r) => this.#onResponseStarted(r.responseId));
-    this.#listen(session, 'responseDone', (r) => this.#onResponseDone(r));
+    this.#listen(session, 'responseStarted', (r) => this.#answer.started(r.responseId));
+    this.#listen(session, 'responseDone', (r) => this.#answer.done(this.#turn, r));
     this.#listen(session, 'speechStarted', () => this.#onSpeechStarted());
     this.#listen(session, 'speechStopped', () => this.#onSpeechStopped());
     this.#listen(session, 'inputCommitted', (c) => this.#onCommitted(c.itemId));
@@ -191,10 +183,9 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#started = false;
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
-    this.#clearTimers();
-    if (this.#turn && this.#turn.phase !== 'finished') this.#finish(this.#turn, 'dropped', reason);
+    if (this.#turn?.open) this.#finish(this.#turn, 'dropped', reason);
     if (this.#micOpen) this.#closeMic();
-    this.#playback.stop();
+    this.#answer.stop();
   }
 
   /**
@@ -243,7 +234,6 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     }
     const turn = new Turn(++this.#turnSeq, 'manual', this.#stamp(at), bargeIn);
     this.#turn = turn;
-    this.#answerDone = false;
     this.#d.session.clearInput();
     this.#earcon('press');
     const preRoll = this.#openMic();
@@ -255,17 +245,12 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     if (this.handsFree) return;
     const turn = this.#turn;
     if (turn?.phase !== 'recording') return;
-    turn.level = this.#closeMic();
-    turn.releasedAt = this.#stamp(at);
-    turn.heldMs = heldMs ?? turn.releasedAt - turn.startedAt;
-    if (turn.heldMs < this.#opts.minHoldMs) {
-      // The server refuses a commit of under 100 ms, and a tap is rarely a question: clear instead.
-      this.#abandon(
-        turn,
-        'tap',
-        `held ${Math.round(turn.heldMs)} ms, under the ${this.#opts.minHoldMs} ms tap threshold: nothing was asked`,
-      );
-      this.#update('tap');
+    turn.released(this.#stamp(at), heldMs, this.#closeMic());
+    const unasked = whyNotAsked(turn, this.#opts);
+    if (unasked) {
+      if (unasked.outcome === 'silent') this.#earcon('error');
+      this.#abandon(turn, unasked.outcome, unasked.reason);
+      this.#update(unasked.outcome);
       return;
     }
     const { committed, audioMs } = this.#d.session.commit();
@@ -275,24 +260,23 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
       return;
     }
     this.#d.session.createResponse();
-    if (this.#linkReady) turn.committedAt = this.#now();
-    turn.phase = 'awaiting-answer';
+    turn.asked(this.#linkReady ? this.#now() : undefined);
     this.#earcon('release');
-    this.#armAnswerTimer(turn);
+    this.#answer.expect(turn, this.#opts.answerTimeoutMs);
     this.#update('release');
   }
 
   #onLongPress(): void {
     const turn = this.#turn;
-    // Only a silent hold after cutting an answer is a cancel; otherwise someone is talking at length.
-    if (this.handsFree || !turn || turn.phase !== 'recording' || !turn.bargeIn) return;
-    const peakDbfs = turn.peak > 0 ? 20 * Math.log10(turn.peak / 32768) : -120;
-    if (peakDbfs >= this.#opts.speechPeakDbfs) {
-      this.#log.debug('long press while talking: kept as a question', { turn: turn.id, peakDbfs: Math.round(peakDbfs) });
+    // A silent hold after cutting an answer stops here already; otherwise someone is talking at length.
+    if (this.handsFree || turn?.phase !== 'recording' || !turn.bargeIn) return;
+    if (carriesSpeech(turn, this.#opts)) {
+      this.#log.debug('long press while talking: kept as a question', { turn: turn.id, peakDbfs: Math.round(turn.peakDbfs) });
       return;
     }
-    turn.level = this.#closeMic();
-    this.#abandon(turn, 'cancelled', 'long press after a barge-in: the answer was stopped and nothing new was asked');
+    turn.closed(this.#closeMic());
+    const stopped = onlyStopped(turn, this.#opts);
+    if (stopped) this.#abandon(turn, stopped.outcome, `${stopped.reason} (long press)`);
     this.#update('long press');
   }
 
@@ -324,9 +308,8 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
 
   #send(pcm: Buffer): void {
     this.#d.session.appendAudio(pcm);
-    const turn = this.#turn;
     // The session holds audio until it is verified; the first append is on the wire only then.
-    if (turn && turn.phase === 'recording' && turn.firstAppendAt === undefined && this.#linkReady) turn.firstAppendAt = this.#now();
+    if (this.#linkReady) this.#turn?.appended(this.#now());
   }
 
   /** Hands-free: the mic streams whenever the session is ready and the button has not muted it. */
@@ -367,11 +350,8 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     } else if (turn.phase === 'awaiting-answer' && turn.responseId === undefined) {
       // The old server session acknowledged the commit; a new one knows nothing of this turn.
       this.#fail(turn, 'dropped', `the connection was lost after the turn was sent, before the answer started (${detail})`);
-    } else if (turn.phase === 'answering' && !this.#answerDone) {
-      this.#log.warn('connection lost while answering: what arrived is played, the rest will not come', { turn: turn.id, detail });
-      this.#answerDone = true;
-      turn.lostReason = `connection lost while answering (${detail})`;
-      if (this.#playback.idle) this.#finish(turn, 'cut', turn.lostReason);
+    } else if (turn.phase === 'answering' && !turn.answerDone) {
+      this.#answer.lost(turn, detail);
     }
   }
 
@@ -382,11 +362,9 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#linkProblem = undefined;
     this.#lastLinkError = undefined;
     const turn = this.#turn;
-    const now = this.#now();
-    if (turn && turn.firstAppendAt === undefined && turn.phase !== 'finished') turn.firstAppendAt = now;
-    if (turn && turn.phase === 'awaiting-answer' && turn.committedAt === undefined) turn.committedAt = now;
+    turn?.linkVerified(this.#now());
     // On-demand, the first verification comes in the middle of a turn: no chime over it.
-    if (first && (!turn || turn.phase === 'finished')) this.#earcon('ready');
+    if (first && !turn?.open) this.#earcon('ready');
     this.#syncHandsFreeMic();
     this.#update('session verified');
   }
@@ -403,94 +381,27 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#update('session error');
   }
 
-  #onResponseStarted(responseId: string): void {
-    if (this.#cut.has(responseId)) return;
-    if (this.#answeringTurn(responseId)) this.#clearAnswerTimer();
-    this.#update('response started');
-  }
-
-  /** The turn a response answers; a response no turn waits for (from a turn already cut) is cancelled. */
-  #answeringTurn(responseId: string): Turn | undefined {
-    let turn = this.#turn;
-    if (this.handsFree && turn?.phase === 'recording') {
-      // The server's VAD ended the turn before we saw the commit.
-      turn.committedAt ??= this.#now();
-      turn.phase = 'awaiting-answer';
-    } else if (this.handsFree && (!turn || turn.phase === 'finished')) {
-      // The server speaks unprompted (idle timeout): an answer without a question.
-      turn = this.#newHandsFreeTurn();
-      turn.phase = 'awaiting-answer';
-    }
-    if (turn && (turn.phase === 'awaiting-answer' || turn.phase === 'answering') && (turn.responseId ?? responseId) === responseId) {
-      if (turn.responseId === undefined) {
-        turn.responseId = responseId;
-        this.#answerDone = false;
-      }
-      return turn;
-    }
-    if (this.#cut.size > 32) this.#cut.clear();
-    this.#cut.add(responseId);
-    this.#d.session.cancelResponse();
-    this.#log.debug('stale answer cancelled', { responseId });
-    return undefined;
-  }
-
-  #onAudio({ responseId, itemId, pcm }: SessionAudio): void {
-    if (this.#cut.has(responseId)) return;
-    const turn = this.#answeringTurn(responseId);
-    if (!turn) return;
-    this.#remember(itemId, turn.id);
-    const ms = pcm.length / BYTES_PER_MS;
-    turn.receivedMs += ms;
-    const start = this.#playback.answer(pcm, itemId);
-    if (turn.firstDeltaAt === undefined) {
-      turn.firstDeltaAt = this.#now();
-      turn.phase = 'answering';
-      this.#clearAnswerTimer();
-      this.#playback.watch(start, () => (turn.dacAt = this.#now()));
-      this.#update('answer audio');
-    }
-  }
-
-  #onResponseDone({ responseId, status }: SessionEvents['responseDone'][0]): void {
-    if (responseId !== undefined && this.#cut.delete(responseId)) return;
+  /** The turn an arriving response may answer; hands-free, the server's VAD or the server itself starts one. */
+  #turnForAnswer(): Turn | undefined {
     const turn = this.#turn;
-    if (!turn || turn.phase === 'finished' || turn.phase === 'recording') return;
-    if (responseId !== undefined && turn.responseId !== undefined && responseId !== turn.responseId) return;
-    this.#answerDone = true;
-    if (turn.receivedMs === 0) {
-      if (status === 'completed') this.#finish(turn, 'complete', 'the answer had no audio');
-      else if (status === 'disconnected') this.#fail(turn, 'dropped', 'the connection was lost before the answer came');
-      else this.#fail(turn, 'failed', `the response ended with status ${status}`);
-      this.#update('response done');
-      return;
-    }
-    this.#playback.endStream();
-    if (status !== 'completed') turn.lostReason = status === 'disconnected' ? 'connection lost while answering' : `response ${status}`;
-    if (this.#playback.idle) this.#finish(turn, turn.lostReason ? 'cut' : 'complete', turn.lostReason);
-    this.#update('response done');
+    if (!this.handsFree) return turn;
+    // The server's VAD ended the turn before we saw the commit.
+    if (turn?.phase === 'recording') turn.asked(this.#now());
+    if (turn?.open) return turn;
+    // The server speaks unprompted (idle timeout): an answer without a question.
+    const unprompted = this.#newHandsFreeTurn();
+    unprompted.asked(undefined);
+    return unprompted;
   }
 
-  #onTranscript({ role, itemId, text, final }: SessionTranscript): void {
-    const turnId = this.#itemTurn.get(itemId) ?? this.#turn?.id;
-    if (role === 'assistant' && this.#turn && turnId === this.#turn.id) {
-      this.#turn.answerText.set(itemId, final ? text : (this.#turn.answerText.get(itemId) ?? '') + text);
-    }
-    if (!final) return;
-    const heardMs = role === 'assistant' ? this.#truncated.get(itemId) : undefined;
-    this.emit('transcript', {
-      time: new Date().toISOString(),
-      turn: turnId,
-      role,
-      itemId,
-      text,
-      ...(heardMs !== undefined ? { cut: true, heardMs } : {}),
-    });
+  #onAudio(audio: SessionAudio): void {
+    const turn = this.#answer.audio(audio);
+    if (turn) this.#transcripts.remember(audio.itemId, turn.id);
   }
 
-  #remember(itemId: string, turnId: number): void {
-    if (this.#itemTurn.size > 64) this.#itemTurn.delete(this.#itemTurn.keys().next().value as string);
-    this.#itemTurn.set(itemId, turnId);
+  #onTranscript(t: SessionTranscript): void {
+    const entry = this.#transcripts.take(t, this.#turn, this.#answer.heardMs(t.itemId));
+    if (entry) this.emit('transcript', entry);
   }
 
   // ---- hands-free (server VAD) ----
@@ -503,47 +414,30 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
 
   #onSpeechStarted(): void {
     if (!this.handsFree) return;
-    const speaking = this.#turn?.phase === 'answering' || this.#turn?.phase === 'awaiting-answer';
     // The server cancels its own response on speech (interrupt_response); we stop playback and tell it what was heard.
-    const bargeIn = speaking ? this.#cutAnswer('barge-in by voice', false) : false;
+    const bargeIn = this.#cutAnswer('barge-in by voice', false);
     const turn = new Turn(++this.#turnSeq, 'hands-free', this.#now(), bargeIn);
-    turn.firstAppendAt = turn.startedAt;
+    turn.appended(turn.startedAt);
     this.#turn = turn;
     this.#update('speech started');
   }
 
   #onSpeechStopped(): void {
-    const turn = this.#turn;
-    if (!this.handsFree || !turn || turn.phase !== 'recording') return;
-    turn.releasedAt = this.#now();
-    turn.heldMs = turn.releasedAt - turn.startedAt;
+    if (this.handsFree) this.#turn?.speechStopped(this.#now());
   }
 
   #onCommitted(itemId: string): void {
     const turn = this.#turn;
-    if (turn) this.#remember(itemId, turn.id);
+    if (turn) this.#transcripts.remember(itemId, turn.id);
     // Manual turns are committed at release; a hands-free one by the server's VAD while recording.
-    if (turn && (turn.phase === 'awaiting-answer' || (this.handsFree && turn.phase === 'recording'))) turn.inputAcked = true;
+    if (turn && (turn.phase === 'awaiting-answer' || (this.handsFree && turn.phase === 'recording'))) turn.inputAcknowledged();
     if (!this.handsFree || !turn || turn.phase !== 'recording') return;
-    turn.committedAt = this.#now();
-    turn.releasedAt ??= turn.committedAt;
-    turn.phase = 'awaiting-answer';
-    this.#answerDone = false;
-    this.#armAnswerTimer(turn);
+    turn.serverCommitted(this.#now());
+    this.#answer.expect(turn, this.#opts.answerTimeoutMs);
     this.#update('committed');
   }
 
-  // ---- speaker ----
-
-  #onDrained(): void {
-    this.#playback.drained();
-    const turn = this.#turn;
-    if (turn && turn.phase === 'answering') {
-      turn.playedMs = turn.receivedMs;
-      if (this.#answerDone) this.#finish(turn, turn.lostReason ? 'cut' : 'complete', turn.lostReason);
-    }
-    this.#update('playback drained');
-  }
+  // ---- devices ----
 
   #onDeviceError(device: 'microphone' | 'speaker', err: PttError): void {
     this.#log.error(`${device} error`, { error: err });
@@ -557,37 +451,12 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
 
   // ---- cutting, finishing ----
 
-  /**
-   * Stops an answer in progress (or one being waited for): playback stops at once, the response
-   * is cancelled, and the item is truncated at what was actually heard. Returns whether there was
-   * anything to cut.
-   */
+  /** Stops the answer in progress or being waited for (see AnswerSide.cut); returns whether there was one. */
   #cutAnswer(reason: string, cancel = true): boolean {
     const turn = this.#turn;
-    if (!turn || (turn.phase !== 'answering' && turn.phase !== 'awaiting-answer')) return false;
-    this.#clearAnswerTimer();
-    const { unheardMs, spot } = this.#playback.cut();
-    turn.playedMs = turn.receivedMs - unheardMs;
-    if (cancel && !this.#answerDone) this.#d.session.cancelResponse();
-    if (turn.responseId !== undefined && !this.#answerDone) this.#cut.add(turn.responseId);
-    if (spot) {
-      const audioEndMs = Math.round(spot.audioEndMs);
-      this.#d.session.truncate(spot.itemId, audioEndMs);
-      turn.truncated = { itemId: spot.itemId, audioEndMs };
-      if (this.#truncated.size > 32) this.#truncated.clear();
-      this.#truncated.set(spot.itemId, audioEndMs);
-    }
-    const heardText = spot ? turn.answerText.get(spot.itemId) : undefined;
-    const cutInfo = {
-      turn: turn.id,
-      playedMs: Math.round(turn.playedMs),
-      receivedMs: Math.round(turn.receivedMs),
-      ...(turn.truncated ? { truncated: turn.truncated } : {}),
-      ...(heardText ? { heardText } : {}),
-      reason,
-    };
-    this.#log.info('answer cut', cutInfo);
-    this.emit('cut', cutInfo);
+    if (!turn?.answerInProgress) return false;
+    const cut = this.#answer.cut(turn, reason, cancel);
+    this.emit('cut', cut);
     this.#finish(turn, 'cut', reason);
     return true;
   }
@@ -605,40 +474,12 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   }
 
   #finish(turn: Turn, outcome: TurnOutcome, reason?: string): void {
-    if (turn.phase === 'finished') return;
-    this.#clearAnswerTimer();
-    this.#playback.stopWatch();
-    if (outcome === 'complete') turn.playedMs = turn.receivedMs;
-    this.#playback.forgetItems();
-    const record = turn.record(outcome, reason);
-    const level = outcome === 'dropped' || outcome === 'failed' ? 'warn' : 'info';
+    if (!turn.open) return;
+    this.#answer.turnOver();
+    const record = turn.finish(outcome, reason);
+    const level = outcome === 'dropped' || outcome === 'failed' || outcome === 'silent' ? 'warn' : 'info';
     this.#log[level]('turn', { ...record });
     this.emit('turn', record);
-  }
-
-  #armAnswerTimer(turn: Turn): void {
-    this.#clearAnswerTimer();
-    this.#answerTimer = setTimeout(() => {
-      this.#answerTimer = undefined;
-      if (this.#turn !== turn || turn.phase !== 'awaiting-answer') return;
-      const why = this.#linkReady
-        ? `no answer from the server within ${this.#opts.answerTimeoutMs} ms`
-        : `the connection was not restored within ${this.#opts.answerTimeoutMs} ms${this.#lastLinkError ? ` (${this.#lastLinkError.message})` : ''}`;
-      this.#d.session.cancelResponse();
-      this.#d.session.clearInput();
-      this.#fail(turn, 'dropped', why);
-      this.#update('answer timeout');
-    }, this.#opts.answerTimeoutMs);
-  }
-
-  #clearAnswerTimer(): void {
-    if (this.#answerTimer) clearTimeout(this.#answerTimer);
-    this.#answerTimer = undefined;
-  }
-
-  #clearTimers(): void {
-    this.#clearAnswerTimer();
-    this.#playback.stopWatch();
   }
 
   // ---- state ----

@@ -87,15 +87,17 @@ export interface Cut {
 export class Playback {
   readonly #ledger = new PlaybackLedger();
   #probe: NodeJS.Timeout | undefined;
+  #speaker: SpeakerPort;
+  readonly #probeMs: number;
 
-  constructor(
-    private speaker: SpeakerPort,
-    private readonly probeMs = 5,
-  ) {}
+  constructor(speaker: SpeakerPort, probeMs = 5) {
+    this.#speaker = speaker;
+    this.#probeMs = probeMs;
+  }
 
   /** After a restart of the audio parts. */
   use(speaker: SpeakerPort): void {
-    this.speaker = speaker;
+    this.#speaker = speaker;
   }
 
   /** Answer audio is waiting to be heard (earcons do not count). */
@@ -110,23 +112,23 @@ export class Playback {
   earcon(pcm: Buffer): void {
     if (pcm.length === 0) return;
     this.#ledger.add(pcm.length / BYTES_PER_MS);
-    this.speaker.write(pcm);
+    this.#speaker.write(pcm);
   }
 
   /** Queues answer audio; returns where it starts on the speaker's timeline. */
   answer(pcm: Buffer, itemId: string): number {
     const start = this.#ledger.add(pcm.length / BYTES_PER_MS, itemId);
-    this.speaker.write(pcm);
+    this.#speaker.write(pcm);
     return start;
   }
 
   endStream(): void {
-    this.speaker.endStream?.();
+    this.#speaker.endStream?.();
   }
 
   /** Stops at once and says what was heard. */
   cut(): Cut {
-    const playedMs = this.#ledger.idle ? 0 : this.speaker.interrupt();
+    const playedMs = this.#ledger.idle ? 0 : this.#speaker.interrupt();
     const result = { unheardMs: this.#ledger.unheardAnswerMs(playedMs), spot: this.#ledger.locate(playedMs) };
     this.#ledger.reset();
     this.stopWatch();
@@ -142,14 +144,14 @@ export class Playback {
   watch(startMs: number, reached: () => void): void {
     this.stopWatch();
     const check = (): boolean => {
-      if (this.speaker.playedMs() <= startMs) return false;
+      if (this.#speaker.playedMs() <= startMs) return false;
       reached();
       return true;
     };
     if (check()) return;
     this.#probe = setInterval(() => {
       if (check()) this.stopWatch();
-    }, this.probeMs);
+    }, this.#probeMs);
   }
 
   stopWatch(): void {
@@ -165,7 +167,7 @@ export class Playback {
   /** Silences whatever is playing (stop, rewire). */
   stop(): void {
     this.stopWatch();
-    if (!this.#ledger.idle) this.speaker.interrupt();
+    if (!this.#ledger.idle) this.#speaker.interrupt();
     this.#ledger.reset();
   }
 }

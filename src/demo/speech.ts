@@ -17,13 +17,23 @@ export function synthesizeSpeech(ms: number): Buffer {
     [570, 840],
     [300, 870],
   ];
+  // A room is never digitally silent: a faint hiss (about -80 dBFS) under everything, so a pause
+  // is not mistaken for a muted microphone (all-zero samples).
+  let seed = 1;
+  const hiss = () => {
+    seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+    return ((seed >>> 16) % 7) - 3;
+  };
   const syllable = 0.2 * RATE;
   const pause = 0.06 * RATE;
   for (let n = 0; n < samples; n++) {
     const t = n / RATE;
     const k = Math.floor(n / (syllable + pause));
     const inSyl = n % (syllable + pause);
-    if (inSyl >= syllable || k % 7 === 6) continue; // a pause after each syllable, a longer one every 7
+    if (inSyl >= syllable || k % 7 === 6) {
+      out.writeInt16LE(hiss(), n * 2); // a pause after each syllable, a longer one every 7
+      continue;
+    }
     const [f1, f2] = vowels[k % vowels.length]!;
     const f0 = 120 + 15 * Math.sin(2 * Math.PI * 0.7 * t); // a little intonation
     let v = 0;
@@ -34,7 +44,8 @@ export function synthesizeSpeech(ms: number): Buffer {
       v += gain * Math.sin(2 * Math.PI * f * t);
     }
     const env = Math.sin((Math.PI * inSyl) / syllable); // each syllable swells and fades
-    out.writeInt16LE(Math.round(Math.max(-1, Math.min(1, 0.12 * v * env)) * 32767), n * 2);
+    const sample = Math.round(Math.max(-1, Math.min(1, 0.12 * v * env)) * 32760) + hiss();
+    out.writeInt16LE(sample, n * 2);
   }
   return out;
 }

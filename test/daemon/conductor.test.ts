@@ -311,6 +311,22 @@ describe('conductor, barge-in', () => {
     expect(s.turns.map((t) => t.outcome)).toEqual(['cut', 'cancelled']);
   });
 
+  it('a release after a barge-in with only room noise live only stops: no commit, no error tone, whatever the pre-roll held', async () => {
+    const s = await speaking();
+    s.speaker.played = 300;
+    s.button.press();
+    s.mic.speak(600); // live room noise at -42 dBFS, under cancelBelowDbfs; the mic's level (pre-roll included) peaks at -10 dBFS
+    s.advance(600);
+    s.button.release();
+    expect(s.session.calls).not.toContain('commit');
+    expect(s.session.calls).not.toContain('response');
+    expect(s.session.calls.at(-1)).toBe('clear');
+    expect(s.turns.map((t) => t.outcome)).toEqual(['cut', 'cancelled']);
+    expect(s.turns[1]!.reason).toMatch(/peak -42 dBFS, under conversation.cancelBelowDbfs -35/);
+    expect(s.earcons).not.toContain('error');
+    expect(s.conductor.state).toBe('idle');
+  });
+
   it('a long press after a barge-in while talking is a question, not a cancel', async () => {
     const s = await speaking();
     s.speaker.played = 300;

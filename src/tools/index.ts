@@ -1,0 +1,13 @@
+export type { CallOutcome, CallRecord, ConfirmAnswer, ConfirmHook, FunctionDefinition, Tool, ToolResult, ToolRunContext } from './types.js';
+export { CONFIRM_SUFFIX, ToolRegistry, type RegisteredTool } from './registry.js';
+export { ToolExecutor, type CallResult, type ExecutorOptions, type FunctionCall } from './executor.js';
+export { createBuiltins, type Builtins, type BuiltinSwitches } from './builtins.js';
+export { TimerStore, type Timer } from './builtin/timers.js';
+export { PersistedVolume, type VolumeControl } from './builtin/volume.js';
+export { deviceStatus } from './builtin/device-status.js';
+export { McpConnection, type McpState } from './mcp/connection.js';
+export { McpManager } from './mcp/manager.js';
+export type { McpServerConfig } from './mcp/server-config.js';
+export { checkMcpServers as checkMcpServersForDoctor, type McpServerCheck } from './doctor.js';
+export { resolveStateDir } from './state-file.js';
+export { mcpFunctionName } from './names.js';
