@@ -348,9 +348,11 @@ export const schema = {
   }),
   state: {
     dir: str({
-      doc: 'Directory the daemon owns for what must survive a restart (the active profile, timers, the volume set by voice). The service gets /var/lib/realtime-ptt from systemd (StateDirectory).',
-      default: '/var/lib/realtime-ptt',
+      doc: "Directory the daemon owns for what must survive a restart (the active profile, timers, the volume set by voice); null uses systemd's StateDirectory ($STATE_DIRECTORY), else /var/lib/realtime-ptt.",
+      default: null,
+      nullable: true,
       absolutePath: true,
+      example: '/var/lib/realtime-ptt',
       env: 'REALTIME_PTT_STATE_DIR',
       apply: 'restart',
     }),
@@ -440,14 +442,6 @@ export const schema = {
         default: true,
       }),
     },
-    stateDir: str({
-      doc: "Directory for timers.json and volume.json; null uses systemd's StateDirectory ($STATE_DIRECTORY), else /var/lib/realtime-ptt.",
-      default: null,
-      nullable: true,
-      absolutePath: true,
-      example: '/var/lib/realtime-ptt',
-      apply: 'restart',
-    }),
     mcpServers: custom<McpServerConfig[]>({
       doc: 'MCP servers whose tools the model may call. stdio: {name, transport: stdio, command, args, env} (the child gets only env plus a minimal PATH). http: {name, transport: http, url, tokenFile or credential} (Streamable HTTP, bearer token). Both: allow/deny (MCP tool names), timeoutMs. Their tools are named <name>_<tool>. Changes apply on reload.',
       default: [],

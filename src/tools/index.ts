@@ -9,5 +9,5 @@ export { McpConnection, type McpState } from './mcp/connection.js';
 export { McpManager } from './mcp/manager.js';
 export type { McpServerConfig } from './mcp/server-config.js';
 export { checkMcpServers as checkMcpServersForDoctor, type McpServerCheck } from './doctor.js';
-export { resolveStateDir } from './state-file.js';
+export { resolveStateDir } from '../core/state-file.js';
 export { mcpFunctionName } from './names.js';

@@ -7,7 +7,7 @@ import { TimerStore, type Timer } from '../../src/tools/builtin/timers.js';
 import { createBuiltins } from '../../src/tools/builtins.js';
 import { ToolExecutor } from '../../src/tools/executor.js';
 import { ToolRegistry } from '../../src/tools/registry.js';
-import { resolveStateDir } from '../../src/tools/state-file.js';
+import { resolveStateDir } from '../../src/core/state-file.js';
 
 let dir: string;
 const stores: Array<{ stop(): Promise<void> }> = [];

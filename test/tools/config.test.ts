@@ -6,7 +6,6 @@ describe('config: the tools section', () => {
     const c = valid('');
     expect(c.tools).toEqual({
       builtins: { time: true, timers: true, volume: true, deviceStatus: true },
-      stateDir: null,
       mcpServers: [],
       confirm: [],
       confirmWindowMs: 8_000,
@@ -63,7 +62,7 @@ tools:
       ['tools: {confirm: ["door.unlock"]}', 'tools.confirm', /must be a list of function names/],
       ['tools: {callTimeoutMs: 50}', 'tools.callTimeoutMs', /below the minimum 100/],
       ['tools: {builtins: {timers: maybe}}', 'tools.builtins.timers', /true or false/],
-      ['tools: {stateDir: relative/dir}', 'tools.stateDir', /absolute path/],
+      ['state: {dir: relative/dir}', 'state.dir', /absolute path/],
     ];
     for (const [yaml, key, message] of cases) {
       const p = problemAt(problems(yaml), key);

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { PttError } from '../../core/errors.js';
 import { isPlainObject } from '../../core/guards.js';
-import { readJsonState, writeJsonState } from '../state-file.js';
+import { readJsonState, writeJsonState } from '../../core/state-file.js';
 import type { Tool } from '../types.js';
 
 export interface VolumeControl {
