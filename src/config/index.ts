@@ -17,3 +17,4 @@ export { redactConfig } from './redact-config.js';
 export { diffConfig, actionsFor, actionFor, type ConfigChanges } from './diff.js';
 export { ConfigWatcher, type ConfigWatcherEvents, type ConfigWatcherOptions } from './watcher.js';
 export { renderExampleConfig } from './example.js';
+export { planReload, type ReloadPlan, type ReloadStep, type ReloadStepKind } from './reload-plan.js';
