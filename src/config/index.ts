@@ -9,7 +9,7 @@ export {
   type FunctionTool,
 } from './schema.js';
 export { APPLY_ORDER, valueAt, type ApplyAction } from './schema-kit.js';
-export { loadConfig, parseConfig, validateRaw, type LoadResult, type Env } from './load.js';
+export { loadConfig, parseConfig, readConfigText, validateRaw, type LoadResult, type Env, type ParseOptions } from './load.js';
 export { formatProblems, FILE_KEY, type ConfigProblem } from './problems.js';
 export { profileToSession, PCM_24K, type GaSession } from './session.js';
 export { resolveApiKey, CREDENTIAL_NAME, type ApiKeyResult, type ApiKeySource } from './api-key.js';

@@ -169,6 +169,10 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       this.#watcher = new ConfigWatcher({ path: this.#o.configPath, initial: config, env: this.#o.env, logger: this.#o.logger });
       this.#watcher.on('change', (next) => void this.#queueReload(next));
       this.#watcher.on('invalid', (problems) => this.#onInvalid(problems));
+      this.#watcher.on('failed', (error) => {
+        this.#log.error('reading the config file failed unexpectedly', { error });
+        this.emit('fatal', error);
+      });
       if (this.#o.watch !== false) await this.#startGroup('watcher', [this.#watcher]);
     } catch (err) {
       await this.stop();
