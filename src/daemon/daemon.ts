@@ -13,6 +13,7 @@ import { ConfigWatcher, formatProblems, planReload, profileToSession, type Confi
 import type { ReloadStep, ReloadStepKind } from '../config/index.js';
 import { Conductor, type ConductorOptions, type TranscriptEntry } from './conductor.js';
 import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionPort, SpeakerPort } from './ports.js';
+import { describeAwaited, type AwaitedDevice } from './device-wait.js';
 import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
 import type { TurnRecord } from './turn.js';
@@ -56,6 +57,8 @@ export interface PartsFactory {
   /** `status` answers the control socket's `status` command. */
   gpio(config: Config, status: () => string): GpioParts;
   earcon(name: EarconName): Buffer;
+  /** Configured audio devices that do not exist yet (the daemon waits for them); none if absent. */
+  missingDevices?(config: Config): Promise<AwaitedDevice[]>;
 }
 
 export interface DaemonOptions {
@@ -69,6 +72,8 @@ export interface DaemonOptions {
   watch?: boolean;
   /** Longest wait for a turn to finish before a reload restarts a part under it. */
   quietWaitMs?: number;
+  /** How often the device list is looked at while a configured device is missing. Default 2 s. */
+  devicePollMs?: number;
 }
 
 export type DaemonEvents = {
@@ -109,6 +114,9 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   readonly #running = new Map<Group, Component[]>();
   #readySent = false;
   #stopping = false;
+  /** The devices start() is waiting for, for the status line. */
+  #awaited: AwaitedDevice[] = [];
+  #wakeWait: (() => void) | undefined;
   #reloads: Promise<void> = Promise.resolve();
 
   constructor(options: DaemonOptions) {
@@ -136,11 +144,12 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         this.#transcripts = new TranscriptFile(config.log.transcriptFile, this.#log);
         await this.#startGroup('transcripts', [this.#transcripts]);
       }
+      // Built now, started last: presses only count once everything they drive is running.
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
+      if (!(await this.#waitForDevices(config))) return;
       this.#audio = this.#o.parts.audio(config);
       await this.#startGroup('audio', this.#audio.components);
       this.#session.on('verified', () => this.#onVerified());
-      // Built now, started last: presses only count once everything they drive is running.
-      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
       const conductor = new Conductor(
         {
           mic: this.#audio.mic,
@@ -164,7 +173,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       // The session connects as it starts; the conductor must already be listening for it.
       await this.#startGroup('conductor', [conductor]);
       await this.#startGroup('session', [this.#session]);
-      await this.#startGroup('gpio', this.#gpio.components);
+      if (!this.#running.has('gpio')) await this.#startGroup('gpio', this.#gpio.components);
       this.#gpio.led?.setState(conductor.state);
       this.#watcher = new ConfigWatcher({ path: this.#o.configPath, initial: config, env: this.#o.env, logger: this.#o.logger });
       this.#watcher.on('change', (next) => void this.#queueReload(next));
@@ -187,10 +196,52 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     });
   }
 
+  /**
+   * Waits while a configured audio device is missing (a USB mic that enumerates late): systemd's
+   * STATUS, the log and `realtime-ptt status` say which; the button and control socket run
+   * meanwhile. False when the daemon was stopped while waiting.
+   */
+  async #waitForDevices(config: Config): Promise<boolean> {
+    const check = this.#o.parts.missingDevices;
+    if (!check) return true;
+    let missing = await check(config);
+    if (missing.length === 0) return true;
+    // The control socket answers `status` while the daemon waits.
+    await this.#startGroup('gpio', this.#gpio!.components);
+    let said = '';
+    while (missing.length > 0) {
+      if (this.#stopping) return false;
+      this.#awaited = missing;
+      const line = this.#statusLine();
+      if (line !== said) {
+        said = line;
+        this.#o.notifier.status(line);
+        this.#log.warn(`${line}: it is not connected or not defined yet; the audio starts when it appears`, {
+          devices: missing,
+          hint: 'plug it in, or set audio.input.device / audio.output.device to a device that arecord -L / aplay -L lists',
+        });
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#o.devicePollMs ?? 2_000);
+        this.#wakeWait = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wakeWait = undefined;
+      if (this.#stopping) return false;
+      missing = await check(config);
+    }
+    this.#log.info('the awaited audio devices are there; starting the audio', { devices: this.#awaited.map((d) => d.device) });
+    this.#awaited = [];
+    return true;
+  }
+
   /** Stops every part in reverse order; a part that fails or hangs is logged and skipped. */
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#wakeWait?.();
     this.#o.notifier.stopping();
     // Reverse of start, except that the conductor goes before the session: it ends a turn in
     // progress (and logs it) while the session can still be told.
@@ -375,6 +426,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   }
 
   #statusLine(): string {
+    if (this.#awaited.length > 0) return `waiting for ${describeAwaited(this.#awaited)}`;
     return this.#conductor?.state ?? 'starting';
   }
 

@@ -19,7 +19,11 @@ function tmp(): string {
   return d;
 }
 
-const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string });
+const lines = (path: string) =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { text: string });
 
 describe('TranscriptFile', () => {
   it('makes its directory again when it disappears, so no line after that is lost', async () => {
@@ -35,9 +39,12 @@ describe('TranscriptFile', () => {
     await file.stop();
     expect(lines(path).map((l) => l.text)).toEqual(['after the directory vanished', 'and the next one']);
     expect(statSync(state).mode & 0o777).toBe(0o750);
-    expect(logger.records().filter((r) => r.level === 'warn').map((r) => r.msg)).toEqual([
-      'the transcript directory had disappeared; it was made again',
-    ]);
+    expect(
+      logger
+        .records()
+        .filter((r) => r.level === 'warn')
+        .map((r) => r.msg),
+    ).toEqual(['the transcript directory had disappeared; it was made again']);
     expect(logger.records().filter((r) => r.level === 'error')).toEqual([]);
   });
 
@@ -55,6 +62,10 @@ describe('TranscriptFile', () => {
     chmodSync(root, 0o700);
     await file.append({ text: 'kept' });
     await file.stop();
-    expect(lines(path).map((l) => l.text).at(-1)).toBe('kept');
+    expect(
+      lines(path)
+        .map((l) => l.text)
+        .at(-1),
+    ).toBe('kept');
   });
 });
