@@ -9,7 +9,7 @@ export {
   type FunctionTool,
 } from './schema.js';
 export { APPLY_ORDER, valueAt, type ApplyAction } from './schema-kit.js';
-export { loadConfig, parseConfig, validateRaw, type LoadResult, type Env } from './load.js';
+export { loadConfig, parseConfig, readConfigText, validateRaw, type LoadResult, type Env, type ParseOptions } from './load.js';
 export { formatProblems, FILE_KEY, type ConfigProblem } from './problems.js';
 export { profileToSession, PCM_24K, type GaSession } from './session.js';
 export { resolveApiKey, CREDENTIAL_NAME, type ApiKeyResult, type ApiKeySource } from './api-key.js';
@@ -17,3 +17,4 @@ export { redactConfig } from './redact-config.js';
 export { diffConfig, actionsFor, actionFor, type ConfigChanges } from './diff.js';
 export { ConfigWatcher, type ConfigWatcherEvents, type ConfigWatcherOptions } from './watcher.js';
 export { renderExampleConfig } from './example.js';
+export { planReload, type ReloadPlan, type ReloadStep, type ReloadStepKind } from './reload-plan.js';

@@ -68,7 +68,8 @@ function unknownKey(key: string, value: unknown, path: string, node: Record<stri
   }
   const elsewhere = pathsNamed(camel);
   if (elsewhere.length) return { key: path, value, message: `does not belong here; write it as ${elsewhere.join(' or ')}`, allowed: here };
-  const near = Object.keys(node).filter((k) => distance(k.toLowerCase(), key.toLowerCase()) <= 2);
+  // The length gap bounds the distance: a huge pasted key costs nothing to rule out.
+  const near = Object.keys(node).filter((k) => Math.abs(k.length - key.length) <= 2 && distance(k.toLowerCase(), key.toLowerCase()) <= 2);
   const guess = near.length ? `; did you mean ${near.map((k) => (prefix ? `${prefix}.${k}` : k)).join(' or ')}?` : '';
   return { key: path, value, message: `is not a known key${guess}`, allowed: here };
 }

@@ -14,19 +14,33 @@ import { FILE_KEY, type ConfigProblem } from './problems.js';
 import { schema, type Config } from './schema.js';
 import { leaves, valueAt } from './schema-kit.js';
 import { isPlainObject } from '../core/guards.js';
+import { capText } from '../core/logger.js';
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] };
 export type Env = Readonly<Record<string, string | undefined>>;
 
+export interface ParseOptions {
+  /**
+   * Whether a file with no settings (empty, blank or only comments) means "all defaults". True at
+   * start; a reload refuses it: an editor's truncate-then-write or a failed copy must not switch
+   * a running device to the default URL, devices and GPIO.
+   */
+  emptyIsDefaults?: boolean;
+}
+
 /** Reads and validates the config file at `path`. Never throws. */
-export async function loadConfig(path: string, env: Env = process.env): Promise<LoadResult> {
-  let text: string;
+export async function loadConfig(path: string, env: Env = process.env, options: ParseOptions = {}): Promise<LoadResult> {
+  const read = await readConfigText(path);
+  return read.ok ? parseConfig(read.text, env, options) : read;
+}
+
+/** The file's text, or the problem reading it (missing, unreadable, a directory). Never throws. */
+export async function readConfigText(path: string): Promise<{ ok: true; text: string } | { ok: false; problems: ConfigProblem[] }> {
   try {
-    text = await readFile(path, 'utf8');
+    return { ok: true, text: await readFile(path, 'utf8') };
   } catch (err) {
     return { ok: false, problems: [fileProblem(path, err)] };
   }
-  return parseConfig(text, env);
 }
 
 function fileProblem(path: string, err: unknown): ConfigProblem {
@@ -48,8 +62,27 @@ function fileProblem(path: string, err: unknown): ConfigProblem {
   return { key: FILE_KEY, value: path, message: `config file ${path} cannot be read (${code ?? (err as Error).message})` };
 }
 
-/** Validates YAML text (the file's content). Never throws. */
-export function parseConfig(text: string, env: Env = process.env): LoadResult {
+/**
+ * Validates YAML text (the file's content). Never throws: whatever the YAML library or convict
+ * throw on a hostile file (an alias bomb: `Excessive alias count`) is a problem with the file.
+ */
+export function parseConfig(text: string, env: Env = process.env, options: ParseOptions = {}): LoadResult {
+  try {
+    return parseText(text, env, options.emptyIsDefaults ?? true);
+  } catch (err) {
+    return {
+      ok: false,
+      problems: [{ key: FILE_KEY, value: undefined, message: `the file cannot be read as a config: ${firstLine(err)}` }],
+    };
+  }
+}
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return capText(message.split('\n')[0] ?? '', 200);
+}
+
+function parseText(text: string, env: Env, emptyIsDefaults: boolean): LoadResult {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     return {
@@ -63,7 +96,23 @@ export function parseConfig(text: string, env: Env = process.env): LoadResult {
       }),
     };
   }
-  const raw: unknown = doc.toJS() ?? {};
+  const js: unknown = doc.toJS();
+  if (js === null || js === undefined) {
+    if (!emptyIsDefaults) {
+      return {
+        ok: false,
+        problems: [
+          {
+            key: FILE_KEY,
+            value: undefined,
+            message: `the file has no settings (${text.trim() ? 'only comments' : 'it is empty'}); an empty file is refused while running (a half-written save?), the config in force is kept`,
+            allowed: 'the settings to change; to go back to all defaults, write the defaults or restart the service',
+          },
+        ],
+      };
+    }
+  }
+  const raw: unknown = js ?? {};
   if (!isPlainObject(raw)) {
     return {
       ok: false,

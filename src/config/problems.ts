@@ -1,3 +1,4 @@
+import { capText } from '../core/logger.js';
 import { redact } from '../core/secrets.js';
 
 /** One thing wrong with a config file: which key, what was given, why, and what is allowed. */
@@ -22,7 +23,8 @@ export function formatProblems(problems: readonly ConfigProblem[]): string {
   const lines = problems.map((p) => {
     const given = p.value === undefined || p.key === FILE_KEY ? '' : `\n    given: ${showValue(p.value)}`;
     const allowed = p.allowed ? `\n    allowed: ${p.allowed}` : '';
-    return `  - ${p.key || '""'}: ${p.message}${given}${allowed}`;
+    // A bad file may be huge: a key or message never prints more than a few hundred characters.
+    return `  - ${capText(p.key, 120) || '""'}: ${capText(p.message, 400)}${given}${allowed}`;
   });
   const n = problems.length;
   // Redacted as a whole: a key pasted into any value must never be printed back.

@@ -6,19 +6,21 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Component } from '../core/component.js';
-import { PttError } from '../core/errors.js';
+import { PttError, toPttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { diffConfig, type ConfigChanges } from './diff.js';
-import { loadConfig, type Env } from './load.js';
+import { loadConfig, parseConfig, readConfigText, type Env } from './load.js';
 import { formatProblems, type ConfigProblem } from './problems.js';
 import type { Config } from './schema.js';
 
 export type ConfigWatcherEvents = {
   /** A valid edit: the new config and what changed (keys, sections, actions needed). */
   change: [config: Config, changes: ConfigChanges];
-  /** An invalid edit: every problem; the previous config stays in force. */
+  /** An invalid edit: every problem; the previous config stays in force. Once per distinct content. */
   invalid: [problems: ConfigProblem[]];
+  /** A reload failed in a way no file content explains (a bug): the owner decides what to do. */
+  failed: [error: PttError];
 };
 
 export interface ConfigWatcherOptions {
@@ -39,6 +41,8 @@ export class ConfigWatcher extends TypedEmitter<ConfigWatcherEvents> implements 
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #queue: Promise<void> = Promise.resolve();
+  /** The text of the last invalid file reported, so the same content is not reported again. */
+  #reportedInvalid: string | undefined;
 
   constructor(options: ConfigWatcherOptions) {
     super();
@@ -91,9 +95,15 @@ export class ConfigWatcher extends TypedEmitter<ConfigWatcherEvents> implements 
 
   /** Re-reads the file now (SIGHUP). Resolves when the new config (or its problems) has been emitted. */
   reload(): Promise<void> {
-    // One read at a time, in order, so a slow read never overwrites a newer one.
-    this.#queue = this.#queue.then(() => this.#reloadNow());
-    return this.#queue;
+    return this.#enqueue(true);
+  }
+
+  #enqueue(asked: boolean): Promise<void> {
+    // One read at a time, in order, so a slow read never overwrites a newer one; a failed one
+    // does not block the next.
+    const run = this.#queue.then(() => this.#reloadNow(asked));
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   #schedule(): void {
@@ -101,17 +111,26 @@ export class ConfigWatcher extends TypedEmitter<ConfigWatcherEvents> implements 
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.reload();
+      this.#enqueue(false).catch((err: unknown) => this.emit('failed', toPttError(err, 'CONFIG_RELOAD_FAILED', { path: this.#path })));
     }, this.#options.debounceMs ?? 150);
   }
 
-  async #reloadNow(): Promise<void> {
-    const result = await loadConfig(this.#path, this.#options.env);
+  /** `asked`: a person asked (SIGHUP) and gets an answer even for problems already reported. */
+  async #reloadNow(asked: boolean): Promise<void> {
+    const read = await readConfigText(this.#path);
+    const result = read.ok ? parseConfig(read.text, this.#options.env, { emptyIsDefaults: false }) : read;
     if (!result.ok) {
-      this.#options.logger?.warn('config file has problems; keeping the config in force', { path: this.#path, problems: result.problems });
+      // File events for one save can come in more than one burst: report the same content once.
+      const content = read.ok ? read.text : JSON.stringify(result.problems);
+      if (!asked && content === this.#reportedInvalid) {
+        this.#options.logger?.debug('config file still has the problems already reported', { path: this.#path });
+        return;
+      }
+      this.#reportedInvalid = content;
       this.emit('invalid', result.problems);
       return;
     }
+    this.#reportedInvalid = undefined;
     const before = this.#current;
     this.#current = result.config;
     if (!before) return;

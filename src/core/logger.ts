@@ -24,18 +24,58 @@ interface Shared {
   sink: LogSink;
 }
 
-/** Errors become plain objects (code, message, context, hint): never a stack in the journal. */
+/** Longest string kept in a log field; a 5 MB bad value must not make a 5 MB journal line. */
+export const MAX_LOGGED_CHARS = 500;
+/** Most items of an array (or keys of an object) kept in a log field. */
+const MAX_LOGGED_ITEMS = 50;
+const MAX_DEPTH = 6;
+
+/** Cuts `text` to `max` characters, saying how much was left out. */
+export function capText(text: string, max = MAX_LOGGED_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length - max} more characters)`;
+}
+
+/**
+ * Errors become plain objects (code, message, context, hint): never a stack in the journal. The
+ * error's own code and message win over context entries of the same name (a child's exit `code`
+ * in the context must not hide the error code: it is logged as `context.code`).
+ */
 function plain(value: unknown): unknown {
   if (value instanceof PttError) {
-    return { code: value.code, message: value.message, ...(value.hint ? { hint: value.hint } : {}), ...value.context };
+    const own: Record<string, unknown> = { code: value.code, message: value.message, ...(value.hint ? { hint: value.hint } : {}) };
+    const context: Record<string, unknown> = {};
+    // A context entry named like one of the error's own fields is kept under `context.<name>`.
+    for (const [k, v] of Object.entries(value.context ?? {})) context[k in own ? `context.${k}` : k] = v;
+    return { ...own, ...context };
   }
-  if (value instanceof Error) return { message: value.message };
+  if (value instanceof Error) {
+    const code = (value as NodeJS.ErrnoException).code;
+    return { message: value.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
   return value;
+}
+
+/** Errors made plain, long strings cut, big arrays and objects shortened, at any depth. */
+function capped(value: unknown, depth = 0): unknown {
+  let v = plain(value);
+  if (typeof (v as { toJSON?: unknown } | null)?.toJSON === 'function') v = (v as { toJSON(): unknown }).toJSON();
+  if (typeof v === 'string') return capText(v);
+  if (typeof v !== 'object' || v === null || Buffer.isBuffer(v)) return Buffer.isBuffer(v) ? `<${v.length} bytes>` : v;
+  if (depth >= MAX_DEPTH) return '[nested too deep]';
+  if (Array.isArray(v)) {
+    const kept = v.slice(0, MAX_LOGGED_ITEMS).map((x) => capped(x, depth + 1));
+    return v.length > MAX_LOGGED_ITEMS ? [...kept, `... (${v.length - MAX_LOGGED_ITEMS} more items)`] : kept;
+  }
+  const entries = Object.entries(v);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of entries.slice(0, MAX_LOGGED_ITEMS)) out[k] = capped(x, depth + 1);
+  if (entries.length > MAX_LOGGED_ITEMS) out['...'] = `${entries.length - MAX_LOGGED_ITEMS} more keys`;
+  return out;
 }
 
 function serialise(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = plain(v);
+  for (const [k, v] of Object.entries(fields)) out[k] = capped(v);
   return out;
 }
 
@@ -51,7 +91,7 @@ class StructuredLogger implements Logger {
       time: new Date().toISOString(),
       level,
       ...(this.component ? { component: this.component } : {}),
-      msg,
+      msg: capText(msg),
       ...serialise(fields),
     };
     const line = this.shared.format === 'json' ? JSON.stringify(record) : pretty(record);

@@ -1,18 +1,19 @@
 /**
  * The composition root: builds the parts from the config, starts them in order, stops them in
- * reverse (one failing stop does not keep the others running), and applies hot reloads: session
- * fields are re-applied and verified on the open session, connection fields rebuild the session,
- * audio and GPIO fields restart that group, an invalid edit keeps the config in force.
+ * reverse (one failing stop does not keep the others running), and applies hot reloads by running
+ * the steps of the reload plan (config/reload-plan.ts, from the schema's apply tags); an invalid
+ * edit keeps the config in force.
  */
 import type { Component } from '../core/component.js';
 import { PttError, toPttError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { ConfigWatcher, actionFor, formatProblems, valueAt, profileToSession, type Config, type ConfigProblem } from '../config/index.js';
-import type { ConfigChanges } from '../config/index.js';
+import { ConfigWatcher, formatProblems, planReload, profileToSession, type Config, type ConfigProblem } from '../config/index.js';
+import type { ReloadStep, ReloadStepKind } from '../config/index.js';
 import { Conductor, type ConductorOptions, type TranscriptEntry } from './conductor.js';
 import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionPort, SpeakerPort } from './ports.js';
+import { describeAwaited, type AwaitedDevice } from './device-wait.js';
 import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
 import type { TurnRecord } from './turn.js';
@@ -56,6 +57,8 @@ export interface PartsFactory {
   /** `status` answers the control socket's `status` command. */
   gpio(config: Config, status: () => string): GpioParts;
   earcon(name: EarconName): Buffer;
+  /** Configured audio devices that do not exist yet (the daemon waits for them); none if absent. */
+  missingDevices?(config: Config): Promise<AwaitedDevice[]>;
 }
 
 export interface DaemonOptions {
@@ -69,6 +72,8 @@ export interface DaemonOptions {
   watch?: boolean;
   /** Longest wait for a turn to finish before a reload restarts a part under it. */
   quietWaitMs?: number;
+  /** How often the device list is looked at while a configured device is missing. Default 2 s. */
+  devicePollMs?: number;
 }
 
 export type DaemonEvents = {
@@ -76,7 +81,7 @@ export type DaemonEvents = {
   turn: [TurnRecord];
   transcript: [TranscriptEntry];
   ready: [];
-  reloaded: [{ keys: string[]; applied: string[]; ok: boolean }];
+  reloaded: [{ keys: string[]; applied: ReloadStepKind[]; ok: boolean }];
   invalidConfig: [ConfigProblem[]];
   /** A part could not be restarted and the old one could not be brought back: the daemon must exit. */
   fatal: [PttError];
@@ -109,6 +114,9 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   readonly #running = new Map<Group, Component[]>();
   #readySent = false;
   #stopping = false;
+  /** The devices start() is waiting for, for the status line. */
+  #awaited: AwaitedDevice[] = [];
+  #wakeWait: (() => void) | undefined;
   #reloads: Promise<void> = Promise.resolve();
 
   constructor(options: DaemonOptions) {
@@ -136,11 +144,12 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         this.#transcripts = new TranscriptFile(config.log.transcriptFile, this.#log);
         await this.#startGroup('transcripts', [this.#transcripts]);
       }
+      // Built now, started last: presses only count once everything they drive is running.
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
+      if (!(await this.#waitForDevices(config))) return;
       this.#audio = this.#o.parts.audio(config);
       await this.#startGroup('audio', this.#audio.components);
       this.#session.on('verified', () => this.#onVerified());
-      // Built now, started last: presses only count once everything they drive is running.
-      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
       const conductor = new Conductor(
         {
           mic: this.#audio.mic,
@@ -164,11 +173,15 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       // The session connects as it starts; the conductor must already be listening for it.
       await this.#startGroup('conductor', [conductor]);
       await this.#startGroup('session', [this.#session]);
-      await this.#startGroup('gpio', this.#gpio.components);
+      if (!this.#running.has('gpio')) await this.#startGroup('gpio', this.#gpio.components);
       this.#gpio.led?.setState(conductor.state);
       this.#watcher = new ConfigWatcher({ path: this.#o.configPath, initial: config, env: this.#o.env, logger: this.#o.logger });
-      this.#watcher.on('change', (next, changes) => void this.#queueReload(next, changes));
+      this.#watcher.on('change', (next) => void this.#queueReload(next));
       this.#watcher.on('invalid', (problems) => this.#onInvalid(problems));
+      this.#watcher.on('failed', (error) => {
+        this.#log.error('reading the config file failed unexpectedly', { error });
+        this.emit('fatal', error);
+      });
       if (this.#o.watch !== false) await this.#startGroup('watcher', [this.#watcher]);
     } catch (err) {
       await this.stop();
@@ -183,10 +196,52 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     });
   }
 
+  /**
+   * Waits while a configured audio device is missing (a USB mic that enumerates late): systemd's
+   * STATUS, the log and `realtime-ptt status` say which; the button and control socket run
+   * meanwhile. False when the daemon was stopped while waiting.
+   */
+  async #waitForDevices(config: Config): Promise<boolean> {
+    const check = this.#o.parts.missingDevices;
+    if (!check) return true;
+    let missing = await check(config);
+    if (missing.length === 0) return true;
+    // The control socket answers `status` while the daemon waits.
+    await this.#startGroup('gpio', this.#gpio!.components);
+    let said = '';
+    while (missing.length > 0) {
+      if (this.#stopping) return false;
+      this.#awaited = missing;
+      const line = this.#statusLine();
+      if (line !== said) {
+        said = line;
+        this.#o.notifier.status(line);
+        this.#log.warn(`${line}: it is not connected or not defined yet; the audio starts when it appears`, {
+          devices: missing,
+          hint: 'plug it in, or set audio.input.device / audio.output.device to a device that arecord -L / aplay -L lists',
+        });
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#o.devicePollMs ?? 2_000);
+        this.#wakeWait = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wakeWait = undefined;
+      if (this.#stopping) return false;
+      missing = await check(config);
+    }
+    this.#log.info('the awaited audio devices are there; starting the audio', { devices: this.#awaited.map((d) => d.device) });
+    this.#awaited = [];
+    return true;
+  }
+
   /** Stops every part in reverse order; a part that fails or hangs is logged and skipped. */
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#wakeWait?.();
     this.#o.notifier.stopping();
     // Reverse of start, except that the conductor goes before the session: it ends a turn in
     // progress (and logs it) while the session can still be told.
@@ -217,9 +272,9 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.emit('invalidConfig', problems);
   }
 
-  #queueReload(next: Config, changes: ConfigChanges): Promise<void> {
+  #queueReload(next: Config): Promise<void> {
     this.#reloads = this.#reloads
-      .then(() => this.#apply(next, changes))
+      .then(() => this.#apply(next))
       .catch((err: unknown) => {
         const error = toPttError(err, 'RELOAD_FAILED');
         this.#log.error('reload failed', { error });
@@ -228,90 +283,77 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     return this.#reloads;
   }
 
-  async #apply(next: Config, changes: ConfigChanges): Promise<void> {
+  async #apply(next: Config): Promise<void> {
     if (this.#stopping) return;
-    this.#o.notifier.reloading();
     const before = this.#config;
-    const applied: string[] = [];
+    const plan = planReload(before, next);
+    if (plan.steps.length === 0) return;
+    this.#o.notifier.reloading();
+    const applied: ReloadStepKind[] = [];
     let ok = true;
-    const keys = changes.keys;
-    const touched = (prefix: string) => keys.some((k) => k === prefix || k.startsWith(`${prefix}.`));
     this.#config = next;
-
-    // live: cheap settings take effect at once.
-    this.#o.logger.setLevel(next.log.level);
-    this.#conductor?.setOptions(conductorOptions(next));
-    if (before.audio.output.volume !== next.audio.output.volume) this.#audio?.setVolume?.(next.audio.output.volume);
-    if (touched('realtime.timeouts') || touched('realtime.reconnect')) this.#session?.setTiming(sessionTiming(next));
-    applied.push('live');
-
-    if (this.#needsNewSession(keys, before, next)) {
-      await this.#restart('session', before, next, 'connection settings changed');
-      applied.push('reconnect');
-    } else if (touched('session')) {
-      const result = await this.#session!.applyProfile(profileToSession(next));
-      if (result.ok) {
-        this.#log.info('changed profile applied', {
-          mode: result.mode,
-          message: result.message,
-          keys: keys.filter((k) => k.startsWith('session.')),
-        });
-        applied.push('session');
-      } else {
-        // The session went back to the profile that worked; the config in force says so too.
-        this.#config = { ...next, session: before.session };
-        this.#conductor?.setOptions(conductorOptions(this.#config));
-        this.#log.error('the server did not accept the changed profile; the previous one stays in force', { error: result.error });
-        ok = false;
-      }
+    for (const step of plan.steps) {
+      if (this.#stopping) return;
+      if (await this.#runStep(step, before, next)) applied.push(step.kind);
+      else ok = false;
     }
-    if (touched('audio.input') || keys.some((k) => k.startsWith('audio.output.') && k !== 'audio.output.volume')) {
-      await this.#restart('audio', before, next, 'audio settings changed');
-      applied.push('restart-audio');
-    }
-    if (touched('gpio')) {
-      await this.#restart('gpio', before, next, 'GPIO settings changed');
-      applied.push('restart-gpio');
-    }
-    const needsRestart = keys.filter((k) => k.startsWith('control.') || k === 'log.format' || k === 'log.transcriptFile');
-    if (needsRestart.length > 0) {
-      this.#log.warn('these settings take effect when the daemon restarts (systemctl restart realtime-ptt)', { keys: needsRestart });
-    }
+    // The conductor follows the config in force, whatever the steps kept or brought back.
+    this.#conductor?.setOptions(conductorOptions(this.#config));
     this.#o.notifier.ready(this.#statusLine());
+    const keys = plan.keys;
     this.#log.info('config reloaded', { keys, applied, ok });
     this.emit('reloaded', { keys, applied, ok });
   }
 
-  /**
-   * Whether the session must be rebuilt: the endpoint, model, credentials or bootstrap changed, or
-   * a session field GA cannot change in place (turning transcription or noise reduction off; the
-   * schema's apply tags say which). A voice change is the session's own to handle: live until the
-   * first audio answer, then by reconnecting when idle.
-   */
-  #needsNewSession(keys: string[], before: Config, next: Config): boolean {
-    return keys.some((key) => {
-      if (key.startsWith('realtime.timeouts.') || key.startsWith('realtime.reconnect.')) return false; // live: setTiming
-      if (key.startsWith('realtime.')) return true;
-      return key.startsWith('session.') && actionFor(key, valueAt(before, key), valueAt(next, key)) === 'reconnect';
-    });
+  /** Runs one step of a reload plan; false when it could not be applied (the previous settings stay). */
+  async #runStep(step: ReloadStep, before: Config, next: Config): Promise<boolean> {
+    switch (step.kind) {
+      case 'live':
+        this.#o.logger.setLevel(next.log.level);
+        if (before.audio.output.volume !== next.audio.output.volume) this.#audio?.setVolume?.(next.audio.output.volume);
+        if (JSON.stringify(sessionTiming(before)) !== JSON.stringify(sessionTiming(next))) this.#session?.setTiming(sessionTiming(next));
+        return true;
+      case 'apply-profile': {
+        const result = await this.#session!.applyProfile(profileToSession(next));
+        if (result.ok) {
+          this.#log.info('changed profile applied', { mode: result.mode, message: result.message, keys: step.keys });
+          return true;
+        }
+        // The session went back to the profile that worked; the config in force says so too.
+        this.#config = { ...this.#config, session: before.session };
+        this.#log.error('the server did not accept the changed profile; the previous one stays in force', { error: result.error });
+        return false;
+      }
+      case 'rebuild-session':
+        return this.#restart('session', before, next, 'connection settings changed');
+      case 'restart-audio':
+        return this.#restart('audio', before, next, 'audio settings changed');
+      case 'restart-gpio':
+        return this.#restart('gpio', before, next, 'GPIO settings changed');
+      case 'needs-restart':
+        this.#log.warn('these settings take effect when the daemon restarts (systemctl restart realtime-ptt)', { keys: step.keys });
+        return true;
+    }
   }
 
   /** Restarts one group under a new config; if that fails, brings the old one back (or gives up loudly). */
-  async #restart(group: 'audio' | 'session' | 'gpio', before: Config, next: Config, reason: string): Promise<void> {
+  async #restart(group: 'audio' | 'session' | 'gpio', before: Config, next: Config, reason: string): Promise<boolean> {
     await this.#whenQuiet();
-    if (this.#stopping) return;
+    if (this.#stopping) return false;
     const conductor = this.#conductor!;
     await conductor.stop(`${reason}: ${group} restarted`);
     await this.#stopGroup(group);
+    let ok = true;
     try {
       await this.#build(group, next);
       this.#log.info(`${group} restarted`, { reason });
     } catch (err) {
+      ok = false;
       const error = toPttError(err, 'RELOAD_RESTART');
       this.#log.error(`${group} could not restart with the new settings; going back to the previous ones`, { error });
       await this.#stopGroup(group);
       this.#config = {
-        ...next,
+        ...this.#config,
         ...(group === 'audio'
           ? { audio: before.audio }
           : group === 'gpio'
@@ -327,6 +369,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       }
     }
     await conductor.start();
+    return ok;
   }
 
   async #build(group: 'audio' | 'session' | 'gpio', config: Config): Promise<void> {
@@ -383,6 +426,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   }
 
   #statusLine(): string {
+    if (this.#awaited.length > 0) return `waiting for ${describeAwaited(this.#awaited)}`;
     return this.#conductor?.state ?? 'starting';
   }
 

@@ -5,6 +5,7 @@
  */
 import { constants } from 'node:os';
 import type { Config } from '../config/index.js';
+import { toPttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { Daemon, type Notifier, type PartsFactory } from './daemon.js';
 import { createParts } from './parts.js';
@@ -22,6 +23,12 @@ export interface RunDaemonOptions {
 
 /** The whole stop (every part) must fit in this; systemd and people expect under 2 s. */
 export const SHUTDOWN_DEADLINE_MS = 1_800;
+
+/** EX_SOFTWARE from sysexits.h: a bug, not a config problem, so systemd's Restart= applies. */
+export const EXIT_UNEXPECTED = 70;
+
+/** After an unexpected error the state is not trusted: cleanup gets less time than a normal stop. */
+export const UNEXPECTED_DEADLINE_MS = 1_000;
 
 /** Resolves with the process exit code once the daemon has stopped. */
 export async function runDaemon(o: RunDaemonOptions): Promise<number> {
@@ -69,8 +76,29 @@ export async function runDaemon(o: RunDaemonOptions): Promise<number> {
   const onInt = () => shutdown('SIGINT', 0, 'SIGINT');
   const onHup = () => {
     log.info('SIGHUP: reloading the config file');
-    void daemon.reload();
+    daemon.reload().catch((err: unknown) => unexpected('config reload failed', err));
   };
+  /**
+   * Anything thrown that nobody caught: say what in one line, try to stop the parts (the mic,
+   * aplay children) and exit non-zero whatever happens, so systemd restarts the service. A
+   * capture blocked in its read loop would otherwise keep a broken process alive.
+   */
+  let crashed = false;
+  const unexpected = (what: string, err: unknown): void => {
+    if (crashed) return;
+    crashed = true;
+    const error = toPttError(err, 'UNEXPECTED');
+    log.error(`${what}; exiting so the service restarts`, { error, exitCode: EXIT_UNEXPECTED });
+    setTimeout(() => process.exit(EXIT_UNEXPECTED), UNEXPECTED_DEADLINE_MS).unref();
+    daemon.stop().then(
+      () => process.exit(EXIT_UNEXPECTED),
+      () => process.exit(EXIT_UNEXPECTED),
+    );
+  };
+  const onUncaught = (err: unknown) => unexpected('unexpected error', err);
+  const onRejection = (reason: unknown) => unexpected('unexpected error (unhandled rejection)', reason);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onRejection);
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   process.on('SIGHUP', onHup);
@@ -79,18 +107,21 @@ export async function runDaemon(o: RunDaemonOptions): Promise<number> {
     shutdown(err.message, 1);
   });
 
-  try {
-    await daemon.start();
-  } catch (err) {
+  const detach = () => {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
     process.off('SIGHUP', onHup);
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onRejection);
+  };
+  try {
+    await daemon.start();
+  } catch (err) {
+    detach();
     throw err;
   }
   const code = await exited;
-  process.off('SIGTERM', onTerm);
-  process.off('SIGINT', onInt);
-  process.off('SIGHUP', onHup);
+  detach();
   // A handle a library forgot to close must not keep a stopped daemon alive.
   setTimeout(() => process.exit(code), 200).unref();
   return code;

@@ -7,6 +7,8 @@ import type { Logger } from '../core/logger.js';
 import { profileToSession, resolveApiKey, type Config } from '../config/index.js';
 import { ControlServer, createButton, createLed } from '../gpio/index.js';
 import { RealtimeSession } from '../realtime/index.js';
+import { audioChildEnv, listAlsaDevices, probeDevice } from '../audio/index.js';
+import { findMissingDevices } from './device-wait.js';
 import { sessionTiming } from './session-timing.js';
 import { buildAudio, earconPcm } from './audio-parts.js';
 import type { PartsFactory, SessionPart } from './daemon.js';
@@ -29,6 +31,11 @@ export function createParts(deps: PartsDeps): PartsFactory {
       return { components: [led, button, control], button, led };
     },
     earcon: (name) => earconPcm(name),
+    missingDevices: (config) =>
+      findMissingDevices(config, {
+        listAlsaDevices: () => listAlsaDevices(audioChildEnv(env)),
+        probeDevice: (kind, device) => probeDevice(kind, device, audioChildEnv(env)),
+      }),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The transcript file: one JSON object a line per final user or assistant text, appended in
- * order. Writes are queued so lines never interleave, and a failing disk is reported once
- * (the conversation goes on; the journal says transcripts are not being kept).
+ * order. Writes are queued so lines never interleave, a directory that disappeared is made again,
+ * and a failing disk is reported once (the conversation goes on; the journal says transcripts are
+ * not being kept).
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -40,7 +41,7 @@ export class TranscriptFile implements Component {
     const line = `${redact(JSON.stringify(record))}\n`;
     this.#queue = this.#queue.then(async () => {
       try {
-        await appendFile(this.path, line, { mode: 0o640 });
+        await this.#write(line);
         this.#failed = false;
       } catch (err) {
         if (!this.#failed)
@@ -49,6 +50,18 @@ export class TranscriptFile implements Component {
       }
     });
     return this.#queue;
+  }
+
+  /** The daemon owns its state directory: one that disappeared (cleaned up, a tmpfs) is made again. */
+  async #write(line: string): Promise<void> {
+    try {
+      await appendFile(this.path, line, { mode: 0o640 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(dirname(this.path), { recursive: true, mode: 0o750 });
+      await appendFile(this.path, line, { mode: 0o640 });
+      this.logger.warn('the transcript directory had disappeared; it was made again', { path: this.path });
+    }
   }
 
   async stop(): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { basename, dirname } from 'node:path';
 import { toPttError, type PttError } from '../core/errors.js';
+import { looksMissing } from '../daemon/device-wait.js';
 import { CREDENTIAL_NAME, type ApiKeyResult, type Config, type ConfigProblem, type LoadResult } from '../config/index.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -127,6 +128,19 @@ export async function checkAudio(config: Config, deps: AudioDeps): Promise<Check
       if (device.startsWith(SIMULATED[kind])) return ok(name, `"${device}" is a simulation file, not ALSA`);
       const probe = await deps.probeDevice(kind, device);
       if (probe.ok) return ok(name, `"${device}" opens at 24 kHz mono S16_LE`);
+      if (looksMissing(probe.error)) {
+        return {
+          name,
+          status: 'fail',
+          detail: `"${device}" is missing (not connected or not defined): ${probe.error!.message}; the daemon waits for it to appear`,
+          fix: `plug it in, or set ${kind === 'capture' ? 'audio.input.device' : 'audio.output.device'} to one of: ${
+            devices[kind]
+              .filter((n) => n !== 'null')
+              .slice(0, 8)
+              .join(', ') || 'none listed'
+          }`,
+        };
+      }
       return fromError(name, 'fail', probe.error ?? toPttError(`"${device}" does not open`, 'AUDIO_DEVICE_PROBE'));
     }),
   );

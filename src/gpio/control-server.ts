@@ -19,7 +19,17 @@ export interface ControlServerOptions {
   socketPath: string;
   target: ControlTarget;
   logger: Logger;
+  /** Answers one connection may have queued or unread before it is paused. */
+  maxPendingAnswers?: number;
+  /** Answer bytes one connection may leave unread before it is paused. */
+  maxUnreadBytes?: number;
+  /** How long a paused connection has to read its answers before it is closed. */
+  unreadTimeoutMs?: number;
 }
+
+const MAX_PENDING_ANSWERS = 64;
+const MAX_UNREAD_BYTES = 64 * 1024;
+const UNREAD_TIMEOUT_MS = 5_000;
 
 /**
  * The control socket: a Unix stream socket (mode 0660, so group members may press) where
@@ -82,27 +92,70 @@ export class ControlServer implements Component {
   private onClient(socket: Socket): void {
     this.clients.add(socket);
     socket.setEncoding('utf8');
+    const maxPending = this.options.maxPendingAnswers ?? MAX_PENDING_ANSWERS;
+    const maxUnread = this.options.maxUnreadBytes ?? MAX_UNREAD_BYTES;
     let buffer = '';
+    let pending = 0;
+    let unreadTimer: NodeJS.Timeout | undefined;
     // Commands from one client run in order (a tap answers after its release).
     let queue: Promise<void> = Promise.resolve();
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
+    const full = () => pending >= maxPending || socket.writableLength >= maxUnread;
+    /**
+     * Takes lines from the buffer while answers may be queued. A client that sends faster than
+     * it reads its answers is paused (the kernel then blocks its writes); one that still has not
+     * read after unreadTimeoutMs is closed: nobody can make the daemon hold answers without end.
+     */
+    const pump = (): void => {
       let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
+      while (!full() && (nl = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         if (!line.trim()) continue;
-        queue = queue.then(() => this.answer(socket, line));
+        pending++;
+        queue = queue.then(() => this.answer(socket, line)).finally(settled);
       }
-      if (buffer.length > MAX_LINE_BYTES) {
+      if (buffer.indexOf('\n') < 0 && buffer.length > MAX_LINE_BYTES) {
         buffer = '';
         queue = queue.then(() => {
           socket.end(`error: line longer than ${MAX_LINE_BYTES} bytes; commands are one short line each\n`);
         });
       }
+      if (full()) hold();
+      else release();
+    };
+    const settled = (): void => {
+      pending--;
+      if (unreadTimer && !full()) pump();
+    };
+    const hold = (): void => {
+      if (unreadTimer || socket.destroyed) return;
+      socket.pause();
+      unreadTimer = setTimeout(() => {
+        this.options.logger.warn('a control client sends commands but does not read the answers; closing it', {
+          pendingAnswers: pending,
+          unreadBytes: socket.writableLength,
+        });
+        socket.destroy();
+      }, this.options.unreadTimeoutMs ?? UNREAD_TIMEOUT_MS);
+    };
+    const release = (): void => {
+      if (!unreadTimer) return;
+      clearTimeout(unreadTimer);
+      unreadTimer = undefined;
+      socket.resume();
+    };
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      pump();
+    });
+    socket.on('drain', () => {
+      if (unreadTimer) pump();
     });
     socket.on('error', () => undefined); // a client that vanished is not our problem
-    socket.on('close', () => this.clients.delete(socket));
+    socket.on('close', () => {
+      clearTimeout(unreadTimer);
+      this.clients.delete(socket);
+    });
   }
 
   private async answer(socket: Socket, line: string): Promise<void> {

@@ -30,3 +30,12 @@ export function tempDir(): { dir: string; file: (name: string) => string; cleanu
   const dir = mkdtempSync(join(tmpdir(), 'ptt-config-'));
   return { dir, file: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** Each line nine times the one before: the YAML library refuses to expand it (Excessive alias count). */
+export const ALIAS_BOMB = [
+  'a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]',
+  'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]',
+  'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]',
+  'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]',
+  '',
+].join('\n');

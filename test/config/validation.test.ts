@@ -296,3 +296,13 @@ describe('environment overrides', () => {
     expect(p.message).toMatch(/set by REALTIME_PTT_GPIO_PIN/);
   });
 });
+
+describe('a huge bad file', () => {
+  it('is reported in a few hundred characters, not echoed back', () => {
+    const huge = 'x'.repeat(5_000_000);
+    const text = formatProblems(problems(`session:\n  voice: ${huge}\n  ? ${huge}\n  : 1\n`));
+    expect(text.length).toBeLessThan(2_000);
+    expect(text).toMatch(/session\.voice/);
+    expect(text).toMatch(/session\.x+\.\.\. \(\d+ more characters\)/);
+  });
+});

@@ -3,9 +3,10 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { memoryLogger } from '../../src/core/logger.js';
 import { PttError } from '../../src/core/errors.js';
 import { ConfigWatcher, type Config, type ConfigChanges, type ConfigProblem } from '../../src/config/index.js';
-import { tempDir } from './helpers.js';
+import { ALIAS_BOMB, tempDir } from './helpers.js';
 
 const tmp = tempDir();
+
 afterAll(() => tmp.cleanup());
 
 let n = 0;
@@ -58,7 +59,8 @@ describe('ConfigWatcher', () => {
     expect(problems.find((p) => p.key === 'gpio.pin')).toMatchObject({ value: 99, allowed: 'an integer from 0 to 27' });
     expect(watcher.current.gpio.pin).toBe(17);
     expect(changes).toHaveLength(0);
-    expect(logger.records().some((r) => r.level === 'warn' && /keeping the config in force/.test(String(r.msg)))).toBe(true);
+    // Reported once, by whoever listens (the daemon logs it): the watcher itself logs no problem.
+    expect(logger.records().filter((r) => r.level === 'warn' || r.level === 'error')).toEqual([]);
 
     const fixed = watcher.next('change', 5000);
     writeFileSync(path, 'gpio: {pin: 22}\n');
@@ -105,6 +107,42 @@ describe('ConfigWatcher', () => {
     } finally {
       process.off('SIGHUP', onHup);
     }
+  });
+
+  it('while running, an empty or comment-only file is refused and the config kept (only at start is empty all defaults)', async () => {
+    const { path, watcher, invalid, changes } = await started('gpio: {pin: 5}\n', { debounceMs: 60_000 });
+    writeFileSync(path, '');
+    await watcher.reload();
+    expect(invalid[0]![0]!.message).toMatch(/no settings \(it is empty\).*config in force is kept/);
+    writeFileSync(path, '# everything commented out\n#gpio: {pin: 6}\n');
+    await watcher.reload();
+    expect(invalid[1]![0]!.message).toMatch(/only comments/);
+    expect(watcher.current.gpio.pin).toBe(5);
+    expect(changes).toHaveLength(0);
+    // At start the same empty file means defaults.
+    expect((await started('')).watcher.current.gpio.pin).toBe(17);
+  });
+
+  it('a YAML alias bomb is a reported problem, not a thrown error', async () => {
+    const { path, watcher, invalid } = await started('gpio: {pin: 5}\n', { debounceMs: 60_000 });
+    writeFileSync(path, ALIAS_BOMB);
+    await watcher.reload();
+    expect(invalid[0]).toEqual([
+      { key: '(file)', value: undefined, message: expect.stringMatching(/cannot be read as a config: Excessive alias count/) },
+    ]);
+    expect(watcher.current.gpio.pin).toBe(5);
+  });
+
+  it('the same invalid content seen by two bursts of file events is reported once; SIGHUP (reload) always answers', async () => {
+    const { path, watcher, invalid } = await started('gpio: {pin: 5}\n', { debounceMs: 30 });
+    writeFileSync(path, 'gpio: {pin: 99}\n');
+    await until(() => invalid.length === 1);
+    // Same bytes written again (an editor's second write, a touch): no second report.
+    writeFileSync(path, 'gpio: {pin: 99}\n');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(invalid).toHaveLength(1);
+    await watcher.reload();
+    expect(invalid).toHaveLength(2);
   });
 
   it('reload() of a deleted file reports it and keeps the config', async () => {

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { memoryLogger, createLogger } from '../../src/core/logger.js';
 import { forgetSecrets, registerSecret, redact } from '../../src/core/secrets.js';
 import { PttError, describeError } from '../../src/core/errors.js';
+import { AplayPlayer } from '../../src/audio/index.js';
+import { createAlsaSandbox } from '../support/alsa.js';
 
 afterEach(() => forgetSecrets());
 
@@ -36,6 +38,46 @@ describe('logger', () => {
     const [rec] = log.records();
     expect(rec!.err).toEqual({ code: 'AUDIO_OPEN', message: 'cannot open "mic"', hint: 'use plughw:1,0', device: 'mic' });
     expect(log.lines[0]).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  it('caps long values at any depth: a 5 MB bad value makes a short line that says how much was cut', () => {
+    const log = memoryLogger();
+    const huge = 'x'.repeat(5_000_000);
+    log.error(`bad value ${huge}`, {
+      problems: [{ key: 'session.instructions', value: huge }],
+      list: Array.from({ length: 10_000 }, (_, i) => i),
+      err: new PttError('CONFIG_INVALID', huge, { context: { raw: huge } }),
+    });
+    expect(log.lines[0]!.length).toBeLessThan(10_000);
+    const rec = log.records()[0]!;
+    expect(rec.msg).toMatch(/^bad value x+\.\.\. \(4999510 more characters\)$/);
+    expect((rec.problems as { value: string }[])[0]!.value).toMatch(/\.\.\. \(4999500 more characters\)$/);
+    expect((rec.list as unknown[]).at(-1)).toBe('... (9950 more items)');
+    expect(rec.err).toMatchObject({ code: 'CONFIG_INVALID', raw: expect.stringMatching(/more characters\)$/) });
+  });
+
+  it('an error context never overwrites the error code: a killed aplay logs AUDIO_PLAYBACK_DIED with its exit code beside it', async () => {
+    const alsa = await createAlsaSandbox();
+    const player = new AplayPlayer({
+      device: alsa.playbackDevice,
+      env: { ...process.env, ...alsa.env },
+      leadMs: 60,
+      periodMs: 20,
+      respawnMinMs: 50,
+      respawnMaxMs: 100,
+    });
+    const log = memoryLogger();
+    try {
+      await player.start();
+      const failed = new Promise<PttError>((resolve) => player.once('error', resolve));
+      process.kill(player.pid!, 'SIGKILL');
+      // What the conductor does with a speaker error.
+      log.error('speaker error', { error: await failed });
+    } finally {
+      await player.stop();
+      await alsa.cleanup();
+    }
+    expect(log.records()[0]!.error).toMatchObject({ code: 'AUDIO_PLAYBACK_DIED', 'context.code': null, signal: 'SIGKILL' });
   });
 
   it('pretty format is one readable line', () => {

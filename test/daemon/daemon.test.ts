@@ -138,13 +138,13 @@ describe('Daemon', () => {
 
     logger.setLevel('debug');
     save(body({ session: { instructions: 'second instructions' }, log: { level: 'debug' } }));
-    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['live', 'session'], ok: true });
+    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['live', 'apply-profile'], ok: true });
     const update = sim.framesOf('session.update', 0).at(-1)!;
     expect(update.event.session).toMatchObject({ instructions: 'second instructions' });
     expect(sim.connections, 'the same connection carried it').toHaveLength(1);
 
     save(body({ session: { instructions: 'second instructions' }, realtime: { model: 'gpt-realtime-mini' } }));
-    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['live', 'reconnect'] });
+    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['rebuild-session'] });
     await sim.waitForFrame((f) => f.connection === 1 && f.type === 'session.update');
     expect(sim.connections[1]!.query.model).toBe('gpt-realtime-mini');
     expect(sim.connections[0]!.closedWith?.by).toBe('client');
@@ -156,7 +156,7 @@ describe('Daemon', () => {
         audio: { input: { preRollMs: 200 } },
       }),
     );
-    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['live', 'restart-audio'] });
+    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['restart-audio'] });
     save(
       body({
         session: { instructions: 'second instructions' },
@@ -165,7 +165,7 @@ describe('Daemon', () => {
         gpio: { longPressMs: 2_000 },
       }),
     );
-    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['live', 'restart-gpio'] });
+    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ applied: ['restart-gpio'] });
     expect(logger.records().filter((r) => r.msg === 'audio restarted' || r.msg === 'gpio restarted')).toHaveLength(2);
 
     // Everything restarted still works together.
@@ -232,7 +232,7 @@ describe('Daemon', () => {
     const { d } = await boot();
     await startReady(d);
     save(body({ session: { transcription: { enabled: false } } }));
-    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ keys: ['session.transcription.enabled'], applied: ['live', 'reconnect'] });
+    expect((await d.next('reloaded', 5_000))[0]).toMatchObject({ keys: ['session.transcription.enabled'], applied: ['rebuild-session'] });
     const update = await sim.waitForFrame((f) => f.connection === 1 && f.type === 'session.update');
     expect((update.event.session as { audio: { input: Record<string, unknown> } }).audio.input.transcription ?? null).toBeNull();
   });
@@ -283,7 +283,7 @@ describe('Daemon', () => {
     save(body({ session: { instructions: 'after sighup' } }));
     const reloaded = d2.next('reloaded', 5_000);
     await d2.reload();
-    expect((await reloaded)[0]).toMatchObject({ applied: ['live', 'session'] });
+    expect((await reloaded)[0]).toMatchObject({ applied: ['apply-profile'] });
     expect(n2.calls.filter((c) => c === 'reloading').length).toBeGreaterThan(0);
     expect(n2.calls.at(-1)).toMatch(/^ready/);
     expect(notifier.calls).toContain('stop');

@@ -89,9 +89,13 @@ describe('realtime-ptt doctor', () => {
     const path = config('missing', { audio: { input: { device: alsa.missingDevice }, output: { device: alsa.playbackDevice } } });
     const r = await doctor(['--config', path], { CREDENTIALS_DIRECTORY: keys });
     const lines = r.out.split('\n');
-    const at = lines.findIndex((l) => /^FAIL\s+capture device\s+capture device "ptt_no_such_device" does not open/.test(l));
+    const at = lines.findIndex((l) =>
+      /^FAIL\s+capture device\s+"ptt_no_such_device" is missing \(not connected or not defined\): .*; the daemon waits for it to appear/.test(
+        l,
+      ),
+    );
     expect(at, r.out).toBeGreaterThanOrEqual(0);
-    expect(lines[at + 1]).toMatch(/^\s+fix: pick a device from `arecord -L`/);
+    expect(lines[at + 1]).toMatch(/^\s+fix: plug it in, or set audio.input.device to one of: .*ptt_mic/);
     expect(line(r.out, 'playback device')).toMatch(/^OK /);
     expect(line(r.out, 'api key')).toMatch(
       /^WARN\s+api key\s+found \(credential .*\), 10 characters, but it does not look like an OpenAI key/,

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../src/core/logger.js';
@@ -87,6 +88,56 @@ describe('ControlServer', () => {
     });
     expect(await sendControlCommand(socketPath, 'status')).toBe('error: conductor not ready');
     expect(await sendControlCommand(socketPath, 'press')).toBe('ok');
+  });
+
+  it('a client that sends 10 MB of status lines and never reads is paused, then closed; memory stays bounded', async () => {
+    const socketPath = join(root, `run${++n}`, 'control.sock');
+    const logger = memoryLogger();
+    const server = new ControlServer({ socketPath, target: new VirtualBackend(), logger, unreadTimeoutMs: 500 });
+    servers.push(server);
+    await server.start();
+    let answered = 0;
+    server.setStatusProvider(() => {
+      answered++;
+      return 'idle';
+    });
+    const heapBefore = process.memoryUsage().heapUsed;
+    const client = connect(socketPath);
+    client.pause(); // never reads
+    client.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
+    client.write('status\n'.repeat((10 * 1024 * 1024) / 7));
+    await closed;
+    const lines = (10 * 1024 * 1024) / 7;
+    // What the kernel's socket buffers and the 64 KiB cap hold: a small fraction of the 1.5 million asked.
+    expect(answered).toBeLessThan(lines / 10);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(60 * 1024 * 1024);
+    expect(logger.records().map((r) => r.msg)).toContain('a control client sends commands but does not read the answers; closing it');
+    // The socket still serves everyone else.
+    expect(await sendControlCommand(socketPath, 'status')).toBe('idle');
+  });
+
+  it('a client that pipelines 20000 commands and reads them gets every answer, in order (paused, never dropped)', async () => {
+    const { socketPath, server } = await setup();
+    servers.push(server);
+    let i = 0;
+    server.setStatusProvider(() => `s${i++}`);
+    const client = connect(socketPath);
+    client.setEncoding('utf8');
+    let got = '';
+    const all = new Promise<void>((resolve) =>
+      client.on('data', (d: string) => {
+        got += d;
+        if (got.split('\n').length > 20_000) resolve();
+      }),
+    );
+    client.write('status\n'.repeat(20_000));
+    await all;
+    client.destroy();
+    const answers = got.trim().split('\n');
+    expect(answers).toHaveLength(20_000);
+    expect(answers[0]).toBe('s0');
+    expect(answers.at(-1)).toBe('s19999');
   });
 
   it('replaces a stale socket file but refuses a live one and a non-socket file', async () => {
