@@ -289,7 +289,7 @@ describe('connection: on-demand', () => {
     const h = await setup({
       connection: 'on-demand',
       timeouts: { idleCloseMs: 50 },
-      sim: { replyMs: 600, deltaMs: 100, realtimePacing: true },
+      sim: { replyMs: 600, deltaMs: 100, pace: 'realtime' },
     });
     await h.session.start();
     h.session.createResponse();
@@ -553,7 +553,7 @@ describe('rotation before expires_at', () => {
   });
 
   it('does not rotate while a response is in progress; it rotates after response.done', async () => {
-    const h = await setup({ timeouts: { rotateBeforeMs: 60_000 }, sim: { replyMs: 800, deltaMs: 100, realtimePacing: true } });
+    const h = await setup({ timeouts: { rotateBeforeMs: 60_000 }, sim: { replyMs: 800, deltaMs: 100, pace: 'realtime' } });
     h.sim.setFaults(rotating);
     await h.session.start();
     // A whole turn held in the gate: it goes out the moment the session is verified, which is
