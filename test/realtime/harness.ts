@@ -4,6 +4,7 @@
  * check (no audio or turn command on a connection before that connection's profile was verified)
  * and distinct PCM patterns to check that audio arrives complete and in order.
  */
+import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { expect } from 'vitest';
 import type { PttError } from '../../src/core/errors.js';
 import {
@@ -93,6 +94,8 @@ export async function startRig(
     session?: Partial<RealtimeSessionOptions>;
     /** Leave the session unstarted (the test appends or listens first). */
     noStart?: boolean;
+    /** The URL the session connects to instead of the simulator's own (a relay in front of it). */
+    via?: (sim: RealtimeSimulator) => Promise<string>;
   } = {},
 ): Promise<Rig> {
   const sim = new RealtimeSimulator({ replyMs: 300, apiKey: API_KEY, ...options.sim });
@@ -102,7 +105,7 @@ export async function startRig(
   sim.on('frame', (f) => wire.push({ dir: 'in', connection: f.connection, type: f.type, event: f.event }));
   sim.on('sent', (f) => wire.push({ dir: 'out', connection: f.connection, type: f.type, event: f.event }));
   const session = new RealtimeSession({
-    url: sim.url,
+    url: options.via ? await options.via(sim) : sim.url,
     model: 'gpt-realtime',
     provider: 'openai',
     apiKey: API_KEY,
@@ -137,9 +140,72 @@ export async function startRig(
   return rig;
 }
 
-/** For afterEach: stops every rig started since the last call. */
+const cleanups: Array<() => Promise<void>> = [];
+
+/** For afterEach: stops every rig started since the last call, and the relays in front of them. */
 export async function stopRigs(): Promise<void> {
   for (const rig of rigs.splice(0)) await rig.stop();
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+}
+
+export interface Relay {
+  /** The WebSocket URL of the relay, for the session. */
+  url: string;
+  /** Stops reading from the client (a slow uplink: the client's socket fills up), or reads again. */
+  stall(): void;
+  resume(): void;
+  /** Lets nothing through, either way, and closes nothing (a network black hole). */
+  blackhole(): void;
+  /** TCP connections relayed so far. */
+  readonly pairs: number;
+}
+
+/** A TCP relay on 127.0.0.1 in front of `targetPort`, stopped by stopRigs(). */
+export async function startRelay(targetPort: number): Promise<Relay> {
+  const pairs: Array<{ client: Socket; upstream: Socket; holed: boolean }> = [];
+  let stalled = false;
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(targetPort, '127.0.0.1');
+    const pair = { client, upstream, holed: false };
+    pairs.push(pair);
+    if (stalled) client.pause();
+    client.on('data', (d) => void (pair.holed || upstream.write(d)));
+    upstream.on('data', (d) => void (pair.holed || client.write(d)));
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) {
+      s.on('close', end);
+      s.on('error', end);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  cleanups.push(async () => {
+    for (const p of pairs) {
+      p.client.destroy();
+      p.upstream.destroy();
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return {
+    url: `ws://127.0.0.1:${port}/v1/realtime`,
+    stall() {
+      stalled = true;
+      for (const p of pairs) p.client.pause();
+    },
+    resume() {
+      stalled = false;
+      for (const p of pairs) p.client.resume();
+    },
+    blackhole() {
+      for (const p of pairs) p.holed = true;
+    },
+    get pairs() {
+      return pairs.length;
+    },
+  };
 }
 
 /** `ms` of PCM16 whose bytes are a pattern unique to `n` (no two chunks alike, no chunk alike shifted). */
