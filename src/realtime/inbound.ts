@@ -1,10 +1,10 @@
 /**
  * Inbound server events of one socket: each updates what the session knows about the socket and
- * becomes a session event. Verification and server errors are the session's own business, handed
- * back through the host.
+ * becomes a session event. Verification is the session's own business, handed back through the host.
  */
 import type { Logger } from '../core/logger.js';
 import { bytesToMs } from '../core/pcm-format.js';
+import { realtimeErrors } from './errors.js';
 import { parseServerFrame, type ServerEvent } from './protocol.js';
 import type { RealtimeSessionEvents } from './session-types.js';
 import type { Sock } from './socket-state.js';
@@ -14,7 +14,10 @@ export interface InboundHost {
   log: Logger;
   /** session.created or session.updated arrived: the verification in progress may be decided. */
   onSessionEvent(sock: Sock, kind: 'created' | 'updated', session: Record<string, unknown>): void;
-  onServerError(sock: Sock, error: Extract<ServerEvent, { type: 'error' }>['error']): void;
+  /** An error answering the session.update being verified: the verification fails (true), else false. */
+  rejectsUpdate(sock: Sock, error: Extract<ServerEvent, { type: 'error' }>['error']): boolean;
+  /** Nothing may be in flight any more: a pending reconnect may run. */
+  maybeIdle(): void;
   /** A response ended: the session may be idle now. */
   onResponseDone(): void;
 }
@@ -40,9 +43,20 @@ export function handleEvent(host: InboundHost, sock: Sock, e: ServerEvent): void
       if (e.expiresAt !== undefined) sock.expiresAtMs = e.expiresAt * 1000;
       host.onSessionEvent(sock, 'updated', e.session);
       return;
-    case 'error':
-      host.onServerError(sock, e.error);
+    case 'error': {
+      if (host.rejectsUpdate(sock, e.error)) return;
+      const err = e.error;
+      const clientEvent = err.eventId ? sock.transport.sentType(err.eventId) : undefined;
+      const error = realtimeErrors.server(err.message, err.type, err.code, clientEvent, err.eventId, err.param);
+      host.log.warn(error.message, { code: error.code, ...error.context });
+      host.emit('error', error);
+      if (clientEvent === 'response.create') {
+        // A refused response.create will get no response.created: it no longer holds the session busy.
+        sock.responsesRequested = Math.max(0, sock.responsesRequested - 1);
+        host.maybeIdle();
+      }
       return;
+    }
     case 'response.created':
       sock.activeResponse = e.responseId;
       sock.responsesRequested = Math.max(0, sock.responsesRequested - 1);

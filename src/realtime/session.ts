@@ -18,7 +18,7 @@ import { mintClientSecret, type ClientSecret } from './client-secret.js';
 import { realtimeErrors, realtimeRecovery } from './errors.js';
 import { handleFrame, type InboundHost } from './inbound.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, Outbox, type TurnCommand } from './outbox.js';
-import type { ClientEvent, GaSessionConfig, ServerEvent } from './protocol.js';
+import type { ClientEvent, GaSessionConfig } from './protocol.js';
 import {
   DEFAULT_TIMEOUTS,
   type ApplyResult,
@@ -28,26 +28,11 @@ import {
   type RealtimeTimeouts,
   type SessionState,
 } from './session-types.js';
-import { clearTimers, endOutcome, type Retry, type Sock } from './socket-state.js';
+import { clearTimers, endOutcome, newSock, type Retry, type Sock } from './socket-state.js';
 import { RealtimeTransport, type TransportEnd } from './transport.js';
-import { TurnLedger } from './turn-ledger.js';
-import { diffSession } from './verify.js';
+import { answers, awaitedEvent, judge, onNextConnection, withoutVoice, type Verification } from './verification.js';
 
 export * from './session-types.js';
-
-interface Verification {
-  purpose: 'bootstrap' | 'apply';
-  wanted: GaSessionConfig;
-  /** Fields left out of the check (voice deferred to a reconnect). */
-  ignore: string[];
-  updateEventId: string | undefined;
-  resent: boolean;
-  /** session.update frames sent for this verification (the message counts these, not the socket's). */
-  updates: number;
-  timer: NodeJS.Timeout;
-  settle: ((result: ApplyResult) => void) | undefined;
-  previous: GaSessionConfig | undefined;
-}
 
 type Link =
   | { status: 'none' }
@@ -225,19 +210,18 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     const link = this.#link;
     if (link.status === 'connecting' || link.status === 'verifying') {
       // A bootstrap under the old profile is in flight: restart it under the new one.
-      if (link.status === 'verifying')
-        link.v.settle?.({ ok: true, mode: 'next-connection', deferred: [], message: 'superseded by a newer profile' });
+      if (link.status === 'verifying') link.v.settle?.(onNextConnection('superseded by a newer profile'));
       this.#lose(link.sock, undefined, 'now', 'profile changed during bootstrap');
-      return Promise.resolve({ ok: true, mode: 'next-connection', deferred: [], message: 'profile applied on the new connection' });
+      return Promise.resolve(onNextConnection('profile applied on the new connection'));
     }
     if (link.status === 'minting') {
       // The secret being minted carries the old configuration: drop that request, mint under the new one.
       this.#link = { status: 'none' };
       this.#connect('profile changed while minting a client secret');
-      return Promise.resolve({ ok: true, mode: 'next-connection', deferred: [], message: 'profile applied on the new connection' });
+      return Promise.resolve(onNextConnection('profile applied on the new connection'));
     }
     if (link.status !== 'ready') {
-      return Promise.resolve({ ok: true, mode: 'next-connection', deferred: [], message: 'profile applied at the next connection' });
+      return Promise.resolve(onNextConnection('profile applied at the next connection'));
     }
     const sock = link.sock;
     const voiceChanged = JSON.stringify(previous.audio?.output?.voice) !== JSON.stringify(session.audio?.output?.voice);
@@ -330,29 +314,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       this.#scheduleReconnect('backoff', 'socket creation failed');
       return;
     }
-    const ledger = new TurnLedger(this.#maxQueuedMs);
-    const sock: Sock = {
-      transport: opened,
-      openedAt: performance.now(),
-      sessionId: undefined,
-      expiresAtMs: undefined,
-      createdSession: undefined,
-      audioReplied: false,
-      activeResponse: undefined,
-      responsesRequested: 0,
-      ledger,
-      wire: {
-        ledger,
-        get bufferedAmount() {
-          return opened.bufferedAmount;
-        },
-        send: (event) => void opened.send(event),
-        responseRequested: () => void (sock.responsesRequested += 1),
-      },
-      itemBytes: new Map(),
-      updatesSent: 0,
-      timers: [],
-    };
+    const sock = newSock(opened, this.#maxQueuedMs);
     this.#link = { status: 'connecting', sock };
     this.#setState('connecting', reason);
     this.#log.info('connecting', { url: o.url, bootstrap: o.bootstrap, attempt: this.#attempts });
@@ -390,7 +352,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     settle: Verification['settle'],
     previous: GaSessionConfig | undefined,
   ): void {
-    const waitingFor = this.#o.bootstrap === 'client-secret' && purpose === 'bootstrap' ? 'session.created' : 'session.updated';
+    const waitingFor = awaitedEvent(this.#o.bootstrap, purpose);
     const timer = setTimeout(
       () => this.#failVerification(sock, realtimeErrors.verifyTimeout(this.#t.verifyMs, waitingFor)),
       this.#t.verifyMs,
@@ -415,20 +377,13 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#send(sock, { type: 'session.update', session: v.wanted, event_id: eventId });
   }
 
-  /** Checks an effective session against the profile: verified, re-send once, or fail. */
   #evaluate(sock: Sock, v: Verification, session: Record<string, unknown>): void {
-    const mismatches = diffSession(v.wanted, session, v.ignore);
-    if (mismatches.length === 0) {
-      this.#verified(sock, v);
-      return;
-    }
-    this.#log.warn('session differs from the profile', { fields: mismatches.map((m) => m.field), resent: v.resent });
-    if (!v.resent) {
-      v.resent = true;
-      this.#sendUpdate(sock, v);
-      return;
-    }
-    this.#failVerification(sock, realtimeErrors.mismatch(mismatches, v.updates));
+    const verdict = judge(v, session);
+    if (verdict.verdict === 'verified') return this.#verified(sock, v);
+    this.#log.warn('session differs from the profile', { fields: verdict.fields, resent: v.resent });
+    if (verdict.verdict === 'failed') return this.#failVerification(sock, verdict.error);
+    v.resent = true;
+    this.#sendUpdate(sock, v);
   }
 
   #failVerification(sock: Sock, error: PttError): void {
@@ -495,12 +450,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     const link = this.#link;
     if (link.status === 'verifying') {
       clearTimeout(link.v.timer);
-      link.v.settle?.({
-        ok: true,
-        mode: 'next-connection',
-        deferred: [],
-        message: 'the connection was replaced; the profile is applied on the new one',
-      });
+      link.v.settle?.(onNextConnection('the connection was replaced; the profile is applied on the new one'));
     }
     this.#link = { status: 'none' };
     this.#losing = true;
@@ -629,42 +579,19 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       log: this.#log,
       onSessionEvent: (sock, kind, session) => {
         const v = this.#verification();
-        if (!v) return;
-        // A client secret's session.created is the verification; session.updated does not echo our
-        // event_id, but only one update is ever in flight, so it answers that one.
-        if (kind === 'created' && this.#o.bootstrap === 'client-secret' && v.purpose === 'bootstrap' && v.updateEventId === undefined)
-          this.#evaluate(sock, v, session);
-        else if (kind === 'updated' && v.updateEventId !== undefined) this.#evaluate(sock, v, session);
+        if (v && answers(v, kind, this.#o.bootstrap)) this.#evaluate(sock, v, session);
       },
-      onServerError: (sock, error) => this.#onServerError(sock, error),
+      rejectsUpdate: (sock, err) => {
+        const v = this.#verification();
+        if (!v || err.eventId === undefined || err.eventId !== v.updateEventId) return false;
+        this.#failVerification(sock, realtimeErrors.rejected(err.message, err.param, err.eventId, err.code));
+        return true;
+      },
+      maybeIdle: () => this.#maybeReconnectWhenIdle(),
       onResponseDone: () => {
         this.#touch();
         this.#maybeReconnectWhenIdle();
       },
     };
   }
-
-  #onServerError(sock: Sock, err: Extract<ServerEvent, { type: 'error' }>['error']): void {
-    const v = this.#verification();
-    if (v && err.eventId !== undefined && err.eventId === v.updateEventId) {
-      this.#failVerification(sock, realtimeErrors.rejected(err.message, err.param, err.eventId, err.code));
-      return;
-    }
-    const clientEvent = err.eventId ? sock.transport.sentType(err.eventId) : undefined;
-    const error = realtimeErrors.server(err.message, err.type, err.code, clientEvent, err.eventId, err.param);
-    this.#log.warn(error.message, { code: error.code, ...error.context });
-    this.emit('error', error);
-    if (clientEvent === 'response.create') {
-      // A refused response.create will get no response.created: it no longer holds the session busy.
-      sock.responsesRequested = Math.max(0, sock.responsesRequested - 1);
-      this.#maybeReconnectWhenIdle();
-    }
-  }
-}
-
-function withoutVoice(session: GaSessionConfig): GaSessionConfig {
-  const output = session.audio?.output;
-  if (!output || output.voice === undefined) return session;
-  const { voice: _voice, ...rest } = output;
-  return { ...session, audio: { ...session.audio, output: rest } };
 }

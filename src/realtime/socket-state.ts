@@ -6,7 +6,7 @@ import type { PttError } from '../core/errors.js';
 import { realtimeErrors, realtimeRecovery } from './errors.js';
 import type { Wire } from './outbox.js';
 import type { RealtimeTransport, TransportEnd } from './transport.js';
-import type { TurnLedger } from './turn-ledger.js';
+import { TurnLedger } from './turn-ledger.js';
 
 /** Everything tied to one socket; dropped with it. */
 export interface Sock {
@@ -29,6 +29,34 @@ export interface Sock {
   updatesSent: number;
   /** The rotation timer; the transport keeps its own. */
   timers: NodeJS.Timeout[];
+}
+
+/** A socket's state as it opens; the ledger is bounded like the gate a replay goes into. */
+export function newSock(transport: RealtimeTransport, maxQueuedMs: number): Sock {
+  const ledger = new TurnLedger(maxQueuedMs);
+  const sock: Sock = {
+    transport,
+    wire: {
+      ledger,
+      get bufferedAmount() {
+        return transport.bufferedAmount;
+      },
+      send: (event) => void transport.send(event),
+      responseRequested: () => void (sock.responsesRequested += 1),
+    },
+    openedAt: performance.now(),
+    sessionId: undefined,
+    expiresAtMs: undefined,
+    createdSession: undefined,
+    audioReplied: false,
+    activeResponse: undefined,
+    responsesRequested: 0,
+    ledger,
+    itemBytes: new Map(),
+    updatesSent: 0,
+    timers: [],
+  };
+  return sock;
 }
 
 export type Retry = 'now' | 'backoff' | 'slow';
