@@ -327,7 +327,13 @@ export const schema = {
       doc: 'hold: talk while held. toggle: one press starts, the next press ends the turn.',
       default: 'hold',
     }),
-    longPressMs: int({ doc: 'A hold this long is a long press (cancels the answer).', default: 1_500, min: 200, max: 10_000, unit: 'ms' }),
+    longPressMs: int({
+      doc: 'A hold this long is a long press: the microphone closes and, after interrupting an answer, nothing is asked.',
+      default: 1_500,
+      min: 200,
+      max: 10_000,
+      unit: 'ms',
+    }),
     doublePressMs: int({ doc: 'Two presses within this window are a double press.', default: 400, min: 100, max: 2_000, unit: 'ms' }),
     ledPin: int({ doc: 'BCM number of a status LED; null is no LED.', default: null, nullable: true, min: 0, max: 27, example: 27 }),
     chip: str({
@@ -419,7 +425,7 @@ export const schema = {
       unit: 'ms',
     }),
     cancelBelowDbfs: int({
-      doc: 'After interrupting an answer, a long press cancels (asks nothing) only if the microphone stayed below this peak level; talking while holding is a question.',
+      doc: 'A press that interrupts an answer only stops it: the hold asks something only if its audio peaks over this level (speech); a silent hold, however long, asks nothing.',
       default: -35,
       min: -90,
       max: 0,
