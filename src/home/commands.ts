@@ -9,12 +9,10 @@ import { PttError } from '../core/errors.js';
 export const MAX_TEXT_CHARS = 1000;
 
 export type DeviceCommand =
-  | { name: 'say'; text: string }
-  | { name: 'ask'; text: string }
-  | { name: 'stop' }
+  | { name: 'say' | 'ask'; text: string }
+  | { name: 'stop' | 'talk' }
   | { name: 'volume'; level: number }
-  | { name: 'mute'; on: boolean }
-  | { name: 'talk' };
+  | { name: 'mute'; on: boolean };
 
 export type CommandName = DeviceCommand['name'];
 
