@@ -94,7 +94,10 @@ function checkMintUrl(v: unknown): string | undefined {
   }
   if (url.protocol === 'https:') return undefined;
   // The device token would travel in clear text.
-  if (url.protocol === 'http:') return LOOPBACK.test(url.hostname) ? undefined : `uses http:// to a non-loopback host (${url.hostname}); the device token would travel unencrypted`;
+  if (url.protocol === 'http:')
+    return LOOPBACK.test(url.hostname)
+      ? undefined
+      : `uses http:// to a non-loopback host (${url.hostname}); the device token would travel unencrypted`;
   return `has scheme ${url.protocol}, not https:`;
 }
 
@@ -116,7 +119,7 @@ const TOPIC_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function checkTopicPrefix(v: unknown): string | undefined {
   if (typeof v !== 'string' || v === '') return 'must be a non-empty string';
-  if (/[+#\u0000]/.test(v)) return 'must not contain +, # or NUL (they are MQTT wildcards)';
+  if (/[+#]/.test(v) || v.includes('\0')) return 'must not contain +, # or NUL (they are MQTT wildcards)';
   if (v.startsWith('/') || v.endsWith('/') || v.includes('//')) return 'must not start or end with / or have empty levels';
   return undefined;
 }
@@ -131,7 +134,8 @@ function checkHooks(v: unknown): string | undefined {
     if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) {
       return `${state} must be a non-empty list of strings (program and arguments, no shell)`;
     }
-    if (!isAbsolute(argv[0] as string)) return `${state}: the program ${JSON.stringify(argv[0])} must be an absolute path (the service has a minimal PATH)`;
+    if (!isAbsolute(argv[0] as string))
+      return `${state}: the program ${JSON.stringify(argv[0])} must be an absolute path (the service has a minimal PATH)`;
   }
   return undefined;
 }
@@ -171,7 +175,7 @@ export const schema = {
       env: 'REALTIME_PTT_REALTIME_BOOTSTRAP',
     }),
     mintUrl: custom<string | null>({
-      doc: 'client-secret bootstrap from the owner\'s mint server (realtime-ptt mint-server) instead of OpenAI: the device then holds no API key, only its device token. https:// only; http:// is allowed for loopback hosts. null mints with the API key directly.',
+      doc: "client-secret bootstrap from the owner's mint server (realtime-ptt mint-server) instead of OpenAI: the device then holds no API key, only its device token. https:// only; http:// is allowed for loopback hosts. null mints with the API key directly.",
       default: null,
       allowed: 'an https:// URL (http:// to localhost/127.0.0.1/::1), or null',
       check: checkMintUrl,
@@ -180,7 +184,7 @@ export const schema = {
       env: 'REALTIME_PTT_REALTIME_MINT_URL',
     }),
     deviceTokenFile: str({
-      doc: 'File holding this device\'s token for realtime.mintUrl (one line). Used when the systemd credential $CREDENTIALS_DIRECTORY/device-token is absent.',
+      doc: "File holding this device's token for realtime.mintUrl (one line). Used when the systemd credential $CREDENTIALS_DIRECTORY/device-token is absent.",
       default: null,
       nullable: true,
       absolutePath: true,
@@ -439,11 +443,18 @@ export const schema = {
       doc: 'This device in topics and in Home Assistant; null is the host name (made topic-safe).',
       default: null,
       allowed: '1-64 letters, digits, _ or -, or null',
-      check: (v) => (v === null || (typeof v === 'string' && TOPIC_ID.test(v)) ? undefined : 'must be 1-64 letters, digits, _ or - (no /, + or #)'),
+      check: (v) =>
+        v === null || (typeof v === 'string' && TOPIC_ID.test(v)) ? undefined : 'must be 1-64 letters, digits, _ or - (no /, + or #)',
       kind: 'string',
       example: 'kitchen',
     }),
-    username: str({ doc: 'Broker user name; null connects without one.', default: null, nullable: true, nonEmpty: true, example: 'kitchen' }),
+    username: str({
+      doc: 'Broker user name; null connects without one.',
+      default: null,
+      nullable: true,
+      nonEmpty: true,
+      example: 'kitchen',
+    }),
     passwordFile: str({
       doc: 'File holding the broker password (one line). Used when the systemd credential $CREDENTIALS_DIRECTORY/mqtt-password is absent.',
       default: null,
@@ -482,7 +493,13 @@ export const schema = {
       check: checkHooks,
       example: { listening: ['/usr/bin/mpc', 'pause'], idle: ['/usr/bin/mpc', 'play'] },
     }),
-    timeoutMs: int({ doc: 'A hook still running after this long is killed (its whole process group).', default: 5_000, min: 100, max: 600_000, unit: 'ms' }),
+    timeoutMs: int({
+      doc: 'A hook still running after this long is killed (its whole process group).',
+      default: 5_000,
+      min: 100,
+      max: 600_000,
+      unit: 'ms',
+    }),
   }),
 };
 

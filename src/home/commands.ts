@@ -52,6 +52,14 @@ function clip(value: string): string {
   return value.length > 60 ? `${value.slice(0, 60)}... (${value.length} characters)` : value;
 }
 
+function hasControlCharacter(t: string): boolean {
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f) return true;
+  }
+  return false;
+}
+
 function text(name: 'say' | 'ask', arg: string | undefined): DeviceCommand | PttError {
   const t = arg?.trim() ?? '';
   if (t === '') return bad('COMMAND_MISSING_VALUE', name, arg, 'needs a text', COMMAND_USAGE[name]);
@@ -59,7 +67,7 @@ function text(name: 'say' | 'ask', arg: string | undefined): DeviceCommand | Ptt
     return bad('COMMAND_TOO_LONG', name, t, `text is ${t.length} characters, over the limit of ${MAX_TEXT_CHARS}`, COMMAND_USAGE[name]);
   }
   // NUL and other C0 controls (but tab/newline) have no business in speech and break logs.
-  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(t)) {
+  if (hasControlCharacter(t)) {
     return bad('COMMAND_BAD_VALUE', name, t, 'text contains control characters', COMMAND_USAGE[name]);
   }
   return { name, text: t };
@@ -100,7 +108,13 @@ export function parseCommand(name: string, arg: string | undefined, options: { l
       const v = arg?.trim().toLowerCase() ?? '';
       if (v === 'on' || v === 'true' || v === '1') return { name: n, on: true };
       if (v === 'off' || v === 'false' || v === '0') return { name: n, on: false };
-      return bad(v === '' ? 'COMMAND_MISSING_VALUE' : 'COMMAND_BAD_VALUE', n, arg, v === '' ? 'needs on or off' : `'${clip(arg ?? '')}' is not on or off`, COMMAND_USAGE.mute);
+      return bad(
+        v === '' ? 'COMMAND_MISSING_VALUE' : 'COMMAND_BAD_VALUE',
+        n,
+        arg,
+        v === '' ? 'needs on or off' : `'${clip(arg ?? '')}' is not on or off`,
+        COMMAND_USAGE.mute,
+      );
     }
   }
 }

@@ -31,16 +31,35 @@ function error(r: DeviceCommand | PttError): PttError {
 describe('parseCommandLine', () => {
   it('parses every command of the set and the handler gets exactly the validated value', async () => {
     const h = recorder();
-    for (const line of ['say  the washing machine is done ', 'ask what time is it?', 'stop', 'volume 0.4', 'volume 1', 'mute on', 'MUTE Off', 'talk']) {
+    for (const line of [
+      'say  the washing machine is done ',
+      'ask what time is it?',
+      'stop',
+      'volume 0.4',
+      'volume 1',
+      'mute on',
+      'MUTE Off',
+      'talk',
+    ]) {
       const c = parseCommandLine(line);
       if (c instanceof PttError) throw c;
       await dispatchCommand(c, h);
     }
-    expect(h.calls).toEqual(['say:the washing machine is done', 'ask:what time is it?', 'stop', 'volume:0.4', 'volume:1', 'mute:true', 'mute:false', 'talk']);
+    expect(h.calls).toEqual([
+      'say:the washing machine is done',
+      'ask:what time is it?',
+      'stop',
+      'volume:0.4',
+      'volume:1',
+      'mute:true',
+      'mute:false',
+      'talk',
+    ]);
   });
 
   it('round-trips through formatCommand', () => {
-    for (const line of ['say hello there', 'volume 0.25', 'mute off', 'talk']) expect(formatCommand(parseCommandLine(line) as DeviceCommand)).toBe(line);
+    for (const line of ['say hello there', 'volume 0.25', 'mute off', 'talk'])
+      expect(formatCommand(parseCommandLine(line) as DeviceCommand)).toBe(line);
   });
 
   it('names an unknown command, the value and the commands that exist', () => {
