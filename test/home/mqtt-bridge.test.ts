@@ -309,3 +309,20 @@ describe('MQTT bridge over TLS', () => {
     expect(e.hint).toMatch(/mqtt.caFile/);
   });
 });
+
+describe('several devices on one broker', () => {
+  it('each has its own topics and discovery, and a command reaches only its device', async () => {
+    const names = ['kitchen', 'hall', 'office'];
+    const devices = names.map((nodeId) => ({ nodeId, ...bridgeOn({ nodeId }) }));
+    await Promise.all(devices.map((d) => connected(d.bridge)));
+    const ha = await observer(['homeassistant/device/+/config']);
+    await ha.waitFor(() => new Set(ha.seen.map((m) => m.topic)).size === 3, 'three discoveries');
+    expect(new Set(ha.seen.map((m) => (JSON.parse(m.payload) as { dev: { ids: string[] } }).dev.ids[0]))).toEqual(
+      new Set(names.map((n) => `realtime-ptt_${n}`)),
+    );
+    for (const d of devices) await ha.publish(`realtime-ptt/${d.nodeId}/command`, `say hello ${d.nodeId}`);
+    for (const d of devices) expect(await d.commands.next()).toBe(`say:hello ${d.nodeId}`);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(devices.map((d) => d.commands.calls)).toEqual(names.map((n) => [`say:hello ${n}`]));
+  });
+});
