@@ -8,8 +8,12 @@
  * topics keep their latest value, events go into a bounded queue) and writes it when connected;
  * every (re)connect re-publishes the latest values. Reconnects use core/backoff with a fresh
  * client per attempt (MQTT.js's own fixed reconnectPeriod is off).
+ *
+ * `connect()` with our own settle logic rather than `connectAsync`: we hold the client from the
+ * first moment, so stop() can end an attempt that is still connecting, and the client keeps an
+ * 'error' listener for its whole life (connectAsync removes its own when it settles).
  */
-import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Component } from '../core/component.js';
 import { Backoff } from '../core/backoff.js';
 import { PttError, toPttError } from '../core/errors.js';
@@ -57,6 +61,11 @@ export type MqttBridgeEvents = {
 
 type Message = { payload: string; retain: boolean; qos: 0 | 1 };
 
+/** Unsent bytes we let the socket hold before skipping writes. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+/** A command line is at most a `say` text; anything far larger is refused unread. */
+const MAX_COMMAND_BYTES = 16 * 1024;
+
 export class MqttBridge extends TypedEmitter<MqttBridgeEvents> implements Component {
   readonly name = 'mqtt';
   readonly topics: DeviceTopics;
@@ -67,6 +76,8 @@ export class MqttBridge extends TypedEmitter<MqttBridgeEvents> implements Compon
   readonly #queue: Array<{ topic: string } & Message> = [];
   #dropped = 0;
   #client: MqttClient | undefined;
+  /** A client still connecting (ended by stop()). */
+  #connecting: MqttClient | undefined;
   #backoff: Backoff;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
@@ -96,6 +107,9 @@ export class MqttBridge extends TypedEmitter<MqttBridgeEvents> implements Compon
     this.#running = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    const pending = this.#connecting;
+    this.#connecting = undefined;
+    if (pending) await pending.endAsync(true).catch(() => undefined);
     const client = this.#client;
     this.#client = undefined;
     if (!client) return;
@@ -197,8 +211,16 @@ export class MqttBridge extends TypedEmitter<MqttBridgeEvents> implements Compon
   }
 
   #write(topic: string, m: Message): void {
+    const client = this.#client;
+    if (!client) return;
+    // A broker that stopped reading (but did not drop us yet) must not grow our memory: past
+    // the bound, writes are skipped; retained values go out again on the next connect.
+    if ((client.stream?.writableLength ?? 0) > MAX_BUFFERED_BYTES) {
+      this.#dropped += 1;
+      return;
+    }
     // Fire and forget: a failure is logged, never waited for.
-    this.#client?.publish(topic, m.payload, { retain: m.retain, qos: m.qos }, (err) => {
+    client.publish(topic, m.payload, { retain: m.retain, qos: m.qos }, (err) => {
       if (err) this.#log.debug('publish failed', { topic, error: err.message });
     });
   }
@@ -221,22 +243,33 @@ export class MqttBridge extends TypedEmitter<MqttBridgeEvents> implements Compon
   async #attempt(): Promise<void> {
     this.#timer = undefined;
     if (!this.#running) return;
-    let client: MqttClient;
-    try {
-      client = await connectAsync(this.#o.settings.url, this.#options(), false);
-    } catch (err) {
-      this.#failed(describeConnectError(err, this.#o.settings));
-      return;
-    }
-    if (!this.#running) {
-      await client.endAsync(true).catch(() => undefined);
+    const client = connect(this.#o.settings.url, this.#options());
+    this.#connecting = client;
+    const failure = await new Promise<unknown>((resolve) => {
+      let settled = false;
+      const settle = (value: unknown) => {
+        if (settled) return;
+        settled = true;
+        resolve(value);
+      };
+      // The first error ends the attempt: a refused login (CONNACK) does not close the socket
+      // by itself, and a socket or TLS error comes before its close with the better message.
+      client.on('error', (err) => settle(err));
+      client.once('connect', () => settle(undefined));
+      client.once('close', () => settle(new Error('the connection closed before the broker answered')));
+    });
+    if (this.#connecting !== client) return; // stop() ended it
+    this.#connecting = undefined;
+    if (failure !== undefined) {
+      client.end(true);
+      this.#failed(describeConnectError(failure, this.#o.settings));
       return;
     }
     this.#client = client;
     this.#backoff.reset();
     this.#lastErrorCode = undefined;
-    client.on('error', (err) => this.#log.warn('broker connection error', { error: err.message }));
-    client.on('message', (topic, payload) => this.#onMessage(topic, payload.toString('utf8')));
+    client.on('error', (err) => this.#log.debug('broker connection error', { error: err.message }));
+    client.on('message', (topic, payload) => this.#onMessage(topic, payload));
     client.once('close', () => {
       if (this.#client !== client) return;
       this.#client = undefined;
@@ -283,8 +316,18 @@ export class MqttBridge extends TypedEmitter<MqttBridgeEvents> implements Compon
     this.#write(this.topics.discovery, { payload: JSON.stringify(payload), retain: true, qos: 1 });
   }
 
-  #onMessage(topic: string, payload: string): void {
+  #onMessage(topic: string, raw: Buffer): void {
     const t = this.topics;
+    if (raw.length > MAX_COMMAND_BYTES && topic !== t.haStatus) {
+      this.#reject(
+        new PttError('COMMAND_TOO_LONG', `command payload is ${raw.length} bytes, over the limit of ${MAX_COMMAND_BYTES}`, {
+          context: { command: null, value: null, allowed: `at most ${MAX_COMMAND_BYTES} bytes` },
+        }),
+        topic,
+      );
+      return;
+    }
+    const payload = raw.toString('utf8');
     if (topic === t.haStatus) {
       // HA restarted: it forgets non-retained discovery, so announce again.
       if (payload.trim() === 'online' && this.#o.settings.discovery) {

@@ -195,13 +195,22 @@ describe('MQTT bridge on a real Mosquitto', () => {
       'x'.repeat(MAX_TEXT_CHARS + 5),
     ];
     for (let i = 0; i < bad.length; i += 2) await ha.publish(bad[i]!, bad[i + 1]!);
-    await ha.waitFor(() => ha.seen.length >= 4, 'four errors');
+    // A payload far over any command is refused before it is even decoded.
+    await ha.publish(`${root}/command`, `say ${'y'.repeat(100_000)}`);
+    await ha.waitFor(() => ha.seen.length >= 5, 'five errors');
     const errors = ha.seen.map((m) => JSON.parse(m.payload) as Record<string, unknown>);
-    expect(errors.map((e) => e.code)).toEqual(['COMMAND_BAD_VALUE', 'COMMAND_BAD_VALUE', 'COMMAND_UNKNOWN', 'COMMAND_TOO_LONG']);
+    expect(errors.map((e) => e.code)).toEqual([
+      'COMMAND_BAD_VALUE',
+      'COMMAND_BAD_VALUE',
+      'COMMAND_UNKNOWN',
+      'COMMAND_TOO_LONG',
+      'COMMAND_TOO_LONG',
+    ]);
+    expect(errors[4]!.message).toBe('command payload is 100004 bytes, over the limit of 16384');
     expect(errors[0]).toMatchObject({ command: 'volume', value: 'loud', allowed: 'volume LEVEL (a number from 0 to 1)' });
     expect(errors[2]).toMatchObject({ message: "unknown command 'dance'" });
     expect(commands.calls).toHaveLength(12);
-    expect(logger.records().filter((r) => String(r.msg).startsWith('refused an MQTT command'))).toHaveLength(4);
+    expect(logger.records().filter((r) => String(r.msg).startsWith('refused an MQTT command'))).toHaveLength(5);
   });
 
   it('a handler that fails is reported on the error topic, not thrown', async () => {
@@ -281,6 +290,28 @@ describe('MQTT bridge on a real Mosquitto', () => {
     await new Promise((r) => setTimeout(r, 300));
     // An empty retained payload deletes the retained message: nothing is delivered to a late subscriber.
     expect(late.seen).toEqual([]);
+  });
+});
+
+describe('MQTT bridge against a broker that never answers', () => {
+  it('start() returns at once, and stop() ends the attempt that is still connecting (no socket left)', async () => {
+    const { createServer } = await import('node:net');
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createServer((s) => {
+      s.resume(); // read (and ignore) the CONNECT, so the client's close is seen
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => silent.close(r)));
+    const port = (silent.address() as { port: number }).port;
+    const { bridge } = bridgeOn({}, { ...broker, url: `mqtt://127.0.0.1:${port}` });
+    await bridge.start();
+    while (sockets.size === 0) await new Promise((r) => setTimeout(r, 10));
+    bridge.publishState('listening');
+    await bridge.stop();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sockets.size).toBe(0);
   });
 });
 
