@@ -45,7 +45,7 @@ export interface MintServerOptions {
   watchTokens?: boolean;
 }
 
-type Reply = { status: number; body: Record<string, unknown>; headers?: Record<string, string> };
+type Reply = { status: number; body: Record<string, unknown>; headers?: Record<string, string>; quiet?: boolean };
 
 function refuse(status: number, code: string, message: string, headers?: Record<string, string>): Reply {
   return { status, body: { error: { code, message } }, ...(headers ? { headers } : {}) };
@@ -58,6 +58,8 @@ export class MintServer implements Component {
   #server: Server | undefined;
   #tokens: TokenTable = { byHash: new Map(), problems: [] };
   #limiter: RateLimiter;
+  /** Refused tokens per client address (guessing 256-bit tokens is pointless, but noisy). */
+  #failures = new RateLimiter(30, 10);
   #watcher: FSWatcher | undefined;
   #reloadTimer: NodeJS.Timeout | undefined;
   #minted = 0;
@@ -159,7 +161,7 @@ export class MintServer implements Component {
     let reply: Reply;
     let device: string | undefined;
     try {
-      const r = await this.#mint(req);
+      const r = await this.#mint(req, remote);
       reply = r.reply;
       device = r.device;
     } catch (err) {
@@ -168,14 +170,11 @@ export class MintServer implements Component {
     }
     const ms = Math.round(performance.now() - started);
     if (reply.status === 200) this.#log.info('client secret minted', { device, remote, ms, expiresAt: reply.body.expires_at });
-    else
-      this.#log.warn('mint refused', {
-        device: device ?? null,
-        remote,
-        status: reply.status,
-        reason: (reply.body.error as { code?: string }).code,
-        ms,
-      });
+    else {
+      const fields = { device: device ?? null, remote, status: reply.status, reason: (reply.body.error as { code?: string }).code, ms };
+      if (reply.quiet) this.#log.debug('mint refused', fields);
+      else this.#log.warn('mint refused', fields);
+    }
     if (res.headersSent || res.destroyed) return;
     let body = JSON.stringify(reply.body);
     // Defence in depth: the secret we mint must go out, but the key never may (an upstream
@@ -194,15 +193,34 @@ export class MintServer implements Component {
     res.end(body);
   }
 
-  async #mint(req: IncomingMessage): Promise<{ reply: Reply; device?: string }> {
+  async #mint(req: IncomingMessage, remote: string): Promise<{ reply: Reply; device?: string }> {
     const path = new URL(req.url ?? '/', 'http://mint').pathname;
     if (path !== MINT_PATH) return { reply: refuse(404, 'not_found', `no such endpoint; devices POST ${MINT_PATH}`) };
     if (req.method !== 'POST') return { reply: refuse(405, 'method_not_allowed', 'use POST') };
     const auth = req.headers.authorization;
     const token = typeof auth === 'string' && /^Bearer\s+\S+$/i.test(auth) ? auth.replace(/^Bearer\s+/i, '') : undefined;
-    if (!token) return { reply: refuse(401, 'missing_token', 'send the device token as Authorization: Bearer <token>') };
-    const device = deviceForToken(this.#tokens, token);
-    if (!device) return { reply: refuse(401, 'invalid_token', 'unknown or revoked device token') };
+    const device = token === undefined ? undefined : deviceForToken(this.#tokens, token);
+    if (!device) {
+      // A valid token is never blocked by someone else's guesses from the same address; past
+      // the budget, refusals become quiet 429s so a flood cannot fill the journal.
+      const wait = this.#failures.take(remote);
+      if (wait > 0) {
+        return {
+          reply: {
+            ...refuse(429, 'too_many_failures', 'too many refused tokens from this address', {
+              'Retry-After': String(Math.ceil(wait / 1000)),
+            }),
+            quiet: true,
+          },
+        };
+      }
+      return {
+        reply:
+          token === undefined
+            ? refuse(401, 'missing_token', 'send the device token as Authorization: Bearer <token>')
+            : refuse(401, 'invalid_token', 'unknown or revoked device token'),
+      };
+    }
 
     const max = this.#o.maxBodyBytes ?? 64 * 1024;
     const declared = Number(req.headers['content-length'] ?? Number.NaN);

@@ -1,4 +1,4 @@
-/** A token bucket per device: `burst` mints at once, refilled at `perMinute`. */
+/** A token bucket per key (device, address): `burst` at once, refilled at `perMinute`. */
 export class RateLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
   constructor(
@@ -7,17 +7,28 @@ export class RateLimiter {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  /** 0 when allowed (and counted), else the milliseconds until the next mint is allowed. */
+  /** 0 when allowed (and counted), else the milliseconds until the next one is allowed. */
   take(key: string): number {
+    const b = this.#refill(key);
+    const wait = this.#waitFor(b.tokens);
+    if (wait === 0) b.tokens -= 1;
+    this.#store(key, b);
+    return wait;
+  }
+
+  #waitFor(tokens: number): number {
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) * 60_000) / this.perMinute);
+  }
+
+  #refill(key: string): { tokens: number; at: number } {
     const t = this.now();
     const b = this.#buckets.get(key) ?? { tokens: this.burst, at: t };
-    b.tokens = Math.min(this.burst, b.tokens + ((t - b.at) * this.perMinute) / 60_000);
-    b.at = t;
-    this.#buckets.set(key, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - b.tokens) * 60_000) / this.perMinute);
+    return { tokens: Math.min(this.burst, b.tokens + ((t - b.at) * this.perMinute) / 60_000), at: t };
+  }
+
+  #store(key: string, b: { tokens: number; at: number }): void {
+    // A full bucket is the same as none: dropping it bounds memory under a flood of keys.
+    if (b.tokens >= this.burst) this.#buckets.delete(key);
+    else this.#buckets.set(key, b);
   }
 }

@@ -34,7 +34,7 @@ const STDERR_KEEP = 500;
 
 export class StateHooks implements Component {
   readonly name = 'hooks';
-  readonly #o: StateHooksOptions;
+  #o: StateHooksOptions;
   readonly #log: Logger;
   #previous: HookState | undefined;
   #pending: { state: HookState; previous: HookState | undefined } | undefined;
@@ -64,6 +64,11 @@ export class StateHooks implements Component {
       return;
     }
     this.#run(state, previous);
+  }
+
+  /** hooks.* is applied live: the next state change uses the new commands (a running hook finishes). */
+  configure(on: StateHooksOptions['on'], timeoutMs: number): void {
+    this.#o = { ...this.#o, on, timeoutMs };
   }
 
   /** True while a hook process runs. */

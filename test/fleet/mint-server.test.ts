@@ -121,6 +121,18 @@ describe('mint server', () => {
     expect(logger.lines.join('\n')).not.toContain(`${tokens.kitchen!.slice(0, -1)}x`);
   });
 
+  it('an address that keeps guessing gets quiet 429s, while a valid token from it still mints', async () => {
+    const { file, tokens } = tokensFor(['kitchen']);
+    const { s, logger } = await server(file);
+    const statuses: number[] = [];
+    for (let i = 0; i < 14; i++) statuses.push((await mint(s, `rtd_guess_${i}_0123456789abcdef`)).status);
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(statuses.slice(10)).toEqual(Array(4).fill(429));
+    expect((await mint(s, tokens.kitchen)).status).toBe(200);
+    // Ten warnings, then the flood goes to debug only.
+    expect(logger.records().filter((l) => l.msg === 'mint refused' && l.level === 'warn')).toHaveLength(10);
+  });
+
   it('a revoked token (line removed, file reloaded) stops that device and only that device', async () => {
     const { file, tokens } = tokensFor(['kitchen', 'hall']);
     const { s, logger } = await server(file, { watchTokens: true });

@@ -123,6 +123,15 @@ describe('state hooks', () => {
     expect(outcomes.map((o) => o.state)).toEqual(['listening', 'idle']);
   });
 
+  it('configure() applies new hooks from the next state change on', async () => {
+    const { h, settled, outcomes } = hooks({});
+    h.onState('listening');
+    h.configure({ idle: ['/bin/sh', '-c', 'exit 0'] }, 1_000);
+    h.onState('idle');
+    await settled(1);
+    expect(outcomes.map((o) => o.state)).toEqual(['idle']);
+  });
+
   it('stop() kills a running hook and runs nothing after it', async () => {
     const pidFile = join(dir, 'pid');
     const { h } = hooks({
