@@ -218,6 +218,33 @@ describe('mint server', () => {
     expect(JSON.stringify(r.body)).not.toContain('not-the-real-key');
   });
 
+  it('serves HTTPS with --tls-cert/--tls-key, and a device that trusts the CA mints over it', async () => {
+    const { makeTlsFiles } = await import('../support/mosquitto.js');
+    const { request } = await import('node:https');
+    const { readFileSync, mkdirSync } = await import('node:fs');
+    const tlsDir = join(dir, 'tls');
+    mkdirSync(tlsDir);
+    const tls = makeTlsFiles(tlsDir);
+    const { file, tokens } = tokensFor(['kitchen']);
+    const { s } = await server(file, { tls: { cert: readFileSync(tls.cert, 'utf8'), key: readFileSync(tls.key, 'utf8') } });
+    expect(s.url).toMatch(/^https:\/\//);
+    const post = (ca?: Buffer) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          s.url,
+          { method: 'POST', headers: { Authorization: `Bearer ${tokens.kitchen}` }, ...(ca ? { ca } : {}) },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end('{"session":{"type":"realtime"}}');
+      });
+    expect(await post(readFileSync(tls.ca))).toBe(200);
+    await expect(post()).rejects.toThrow(/self[- ]signed|unable to verify/i);
+  });
+
   it('a missing tokens file is a clear start error', async () => {
     const s = new MintServer({
       apiKey: KEY,
