@@ -18,6 +18,7 @@ import type { Component } from '../core/component.js';
 import { Backoff } from '../core/backoff.js';
 import { PttError, toPttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { redact } from '../core/secrets.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { VERSION } from '../core/version.js';
 import { dispatchCommand, formatCommand, parseCommand, parseCommandLine, type DeviceCommand, type DeviceCommands } from './commands.js';
@@ -155,13 +156,16 @@ export class MqttBridge extends TypedEmitter<MqttBridgeEvents> implements Compon
   /** An error event (not retained): queued while disconnected, the oldest dropped past the bound. */
   publishError(err: unknown): void {
     const e = toPttError(err);
-    const payload = JSON.stringify({
-      code: e.code,
-      message: e.message,
-      ...(e.hint ? { hint: e.hint } : {}),
-      ...e.context,
-      at: new Date().toISOString(),
-    });
+    // Like a log line: an error's text or context must not carry a secret to the broker.
+    const payload = redact(
+      JSON.stringify({
+        code: e.code,
+        message: e.message,
+        ...(e.hint ? { hint: e.hint } : {}),
+        ...e.context,
+        at: new Date().toISOString(),
+      }),
+    );
     this.#send({ topic: this.topics.error, payload, retain: false, qos: 0 });
   }
 

@@ -28,10 +28,11 @@ async function observer(topics?: string[]): Promise<Observer> {
   return o;
 }
 
-function bridgeOn(over: Partial<MqttSettings> = {}, b: Broker = broker) {
+function bridgeOn(over: Partial<MqttSettings> = {}, b: Broker = broker, maxQueued?: number) {
   const commands = recordingCommands();
   const logger = memoryLogger();
   const bridge = new MqttBridge({
+    ...(maxQueued ? { maxQueued } : {}),
     settings: settingsFor(b, { username: 'kitchen', password: USERS.kitchen, ...over }),
     commands,
     logger,
@@ -270,6 +271,23 @@ describe('MQTT bridge on a real Mosquitto', () => {
     await ha.waitFor((m) => m.topic.endsWith('/profile') && JSON.parse(m.payload).voice === 'marin', 'profile');
   });
 
+  it('errors raised while disconnected are queued (the oldest dropped past the bound) and go out redacted after the reconnect', async () => {
+    const ha = await observer(['realtime-ptt/queue/error']);
+    const { bridge } = bridgeOn({ nodeId: 'queue' }, broker, 3);
+    await connected(bridge);
+    // A client that takes over our client id makes the broker drop the bridge's connection;
+    // while the bridge knows it is disconnected, errors can only be queued.
+    bridge.once('disconnected', () => {
+      for (let i = 1; i <= 5; i++) bridge.publishError(new Error(`failure ${i} (key sk-proj-abcdefghijklmnop)`));
+    });
+    const back = bridge.next('connected', 10_000);
+    const imposter = await Observer.connect(broker, { username: 'kitchen', password: USERS.kitchen, clientId: 'realtime-ptt-queue' }, []);
+    cleanup.push(() => imposter.close());
+    await back;
+    await ha.waitFor(() => ha.seen.length >= 3, 'three queued errors');
+    expect(ha.seen.map((m) => JSON.parse(m.payload).message)).toEqual([3, 4, 5].map((i) => `failure ${i} (key [redacted])`));
+  });
+
   it('a wrong password is a clear error naming the user, and start() does not wait for it', async () => {
     const { bridge, logger } = bridgeOn({ password: 'wrong-password-000' });
     const failed = bridge.next('error', 10_000);
@@ -346,7 +364,7 @@ describe('several devices on one broker', () => {
     const names = ['kitchen', 'hall', 'office'];
     const devices = names.map((nodeId) => ({ nodeId, ...bridgeOn({ nodeId }) }));
     await Promise.all(devices.map((d) => connected(d.bridge)));
-    const ha = await observer(['homeassistant/device/+/config']);
+    const ha = await observer(names.map((n) => `homeassistant/device/${n}/config`));
     await ha.waitFor(() => new Set(ha.seen.map((m) => m.topic)).size === 3, 'three discoveries');
     expect(new Set(ha.seen.map((m) => (JSON.parse(m.payload) as { dev: { ids: string[] } }).dev.ids[0]))).toEqual(
       new Set(names.map((n) => `realtime-ptt_${n}`)),

@@ -23,7 +23,7 @@ export class Observer {
   static async connect(broker: Broker, options: IClientOptions = {}, topics: string[] = ['#']): Promise<Observer> {
     const client = await connectAsync(broker.url, { reconnectPeriod: 0, ...options }, false);
     const o = new Observer(client);
-    await client.subscribeAsync(topics, { qos: 1 });
+    if (topics.length) await client.subscribeAsync(topics, { qos: 1 });
     return o;
   }
 
