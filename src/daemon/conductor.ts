@@ -214,6 +214,61 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#update('options changed');
   }
 
+  // ---- commands from the home layer (say, ask, stop, mute, talk: home-wiring.ts) ----
+
+  /** Nobody is talking and no answer is awaited or playing: an announcement may start now. */
+  get quiet(): boolean {
+    return !this.#turn?.open && !this.#playback.answerPending;
+  }
+
+  get muted(): boolean {
+    return this.#muted;
+  }
+
+  /**
+   * A turn that does not start at the microphone (announcer.ts). `send` puts it on the verified
+   * session (false: it could not, nothing starts). Its answer plays, a press cuts it, it is logged.
+   */
+  textTurn(mode: 'say' | 'ask', send: () => boolean, question?: { itemId: string; text: string }): boolean {
+    if (!this.#started || !this.quiet || !this.#linkReady || !send()) return false;
+    const turn = new Turn(++this.#turnSeq, mode, this.#now(), false);
+    this.#turn = turn;
+    turn.asked(this.#now());
+    if (question) {
+      this.#transcripts.remember(question.itemId, turn.id);
+      this.emit('transcript', { time: new Date().toISOString(), turn: turn.id, role: 'user', ...question });
+    }
+    this.#answer.expect(turn, this.#opts.answerTimeoutMs);
+    this.#update(mode);
+    return true;
+  }
+
+  /** Cuts the answer awaited or playing (the stop command); false when there was none. */
+  stopAnswer(reason: string): boolean {
+    const cut = this.#cutAnswer(reason);
+    this.#update(reason);
+    return cut;
+  }
+
+  /** Mutes the microphone (nothing of it is sent) or unmutes it; hands-free, as the button toggles it. */
+  setMuted(on: boolean): void {
+    if (this.#muted === on) return;
+    if (this.handsFree) return this.#onPress({ at: this.#now() });
+    this.#muted = on;
+    this.#log.info(on ? 'microphone muted' : 'microphone unmuted');
+    if (on && this.#turn?.phase === 'recording') this.#abandon(this.#turn, 'cancelled', 'microphone muted');
+    this.#update(on ? 'muted' : 'unmuted');
+  }
+
+  /** The talk command's press and release, as the button would give them (talk.ts decides when). */
+  press(): void {
+    this.#onPress({ at: this.#now() });
+  }
+
+  release(): void {
+    this.#onRelease({ at: this.#now() });
+  }
+
   // ---- button ----
 
   #onPress({ at }: ButtonEvents['press'][0]): void {
@@ -236,7 +291,8 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#d.session.clearInput();
     this.#earcon('press');
     const preRoll = this.#openMic();
-    if (preRoll.length > 0) this.#send(preRoll);
+    if (this.#muted) this.#log.warn('the microphone is muted: this press sends nothing (mute off to talk)');
+    else if (preRoll.length > 0) this.#send(preRoll);
     this.#update(bargeIn ? 'barge-in' : 'press');
   }
 
@@ -292,7 +348,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   }
 
   #onMicAudio(pcm: Buffer): void {
-    if (!this.#micOpen) return;
+    if (!this.#micOpen || this.#muted) return;
     if (this.handsFree) {
       // Gated while the assistant speaks, unless speech is allowed to interrupt it.
       if (this.#playback.answerPending && !this.#opts.bargeInByVoice) return;
@@ -509,7 +565,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #statusLine(state: ConductorState): string {
     if (state === 'error' && this.#linkProblem) return `error: ${this.#linkProblem.message}`;
     if (state === 'connecting') return 'connecting to the Realtime API';
-    if (state === 'idle' && this.handsFree && this.#muted) return 'idle (microphone muted)';
+    if (state === 'idle' && this.#muted) return 'idle (microphone muted)';
     return state;
   }
 
