@@ -8,6 +8,7 @@
  *   reconnect     the session is rebuilt (endpoint, model, key, or a field GA cannot clear in place)
  *   restart-audio the audio parts restart (after the turn in progress)
  *   restart-gpio  button, control socket and LED restart
+ *   restart-home  the MQTT bridge reconnects under the new settings
  *   restart       logged: takes effect when the daemon restarts
  */
 import { actionFor, diffConfig } from './diff.js';
@@ -21,6 +22,7 @@ export type ReloadStep =
   | { kind: 'rebuild-session'; keys: string[] }
   | { kind: 'restart-audio'; keys: string[] }
   | { kind: 'restart-gpio'; keys: string[] }
+  | { kind: 'restart-home'; keys: string[] }
   /** Nothing to run: these keys wait for a daemon restart (the daemon logs which). */
   | { kind: 'needs-restart'; keys: string[] };
 
@@ -34,7 +36,15 @@ export interface ReloadPlan {
 }
 
 /** Execution order: cheap and in place first, part restarts after, the restart notice last. */
-const ORDER: readonly ReloadStepKind[] = ['live', 'apply-profile', 'rebuild-session', 'restart-audio', 'restart-gpio', 'needs-restart'];
+const ORDER: readonly ReloadStepKind[] = [
+  'live',
+  'apply-profile',
+  'rebuild-session',
+  'restart-audio',
+  'restart-gpio',
+  'restart-home',
+  'needs-restart',
+];
 
 const STEP_FOR_TAG = {
   live: 'live',
@@ -42,6 +52,7 @@ const STEP_FOR_TAG = {
   reconnect: 'rebuild-session',
   'restart-audio': 'restart-audio',
   'restart-gpio': 'restart-gpio',
+  'restart-home': 'restart-home',
   restart: 'needs-restart',
 } as const satisfies Record<string, ReloadStepKind>;
 

@@ -571,7 +571,7 @@ export const schema = {
       max: 20,
     }),
   }),
-  mqtt: applyAll('restart', {
+  mqtt: applyAll('restart-home', {
     url: custom<string | null>({
       doc: 'MQTT broker, mqtt:// or mqtts:// (TLS); null is off. A broker that is down never blocks a conversation.',
       default: null,

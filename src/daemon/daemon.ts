@@ -16,6 +16,9 @@ import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionP
 import { describeAwaited, type AwaitedDevice } from './device-wait.js';
 import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
+import type { DeviceCommands } from '../home/commands.js';
+import type { OutOfBandResponse, TextItem } from '../realtime/out-of-band.js';
+import { HomeWiring } from './home-wiring.js';
 import type { TurnRecord } from './turn.js';
 
 /** systemd's notify protocol, as sd-notify.ts provides it (a no-op without NOTIFY_SOCKET). */
@@ -42,6 +45,10 @@ export interface SessionPart extends SessionPort, Component {
     session: ReturnType<typeof profileToSession>,
   ): Promise<{ ok: true; mode: string; message: string; deferred?: string[] } | { ok: false; error: PttError }>;
   setTiming(timing: SessionTiming): void;
+  /** say/ask (announcer.ts): connect now, and the out-of-band events, sent only when verified. */
+  connect(): void;
+  createItem(item: TextItem): boolean;
+  createResponse(options?: OutOfBandResponse): boolean;
 }
 
 export interface GpioParts {
@@ -54,8 +61,8 @@ export interface GpioParts {
 export interface PartsFactory {
   audio(config: Config): AudioParts;
   session(config: Config): SessionPart;
-  /** `status` answers the control socket's `status` command. */
-  gpio(config: Config, status: () => string): GpioParts;
+  /** `status` answers the control socket's `status` command; `commands` its say/ask/stop/volume/mute/talk. */
+  gpio(config: Config, status: () => string, commands?: DeviceCommands): GpioParts;
   earcon(name: EarconName): Buffer;
   /** Configured audio devices that do not exist yet (the daemon waits for them); none if absent. */
   missingDevices?(config: Config): Promise<AwaitedDevice[]>;
@@ -87,7 +94,7 @@ export type DaemonEvents = {
   fatal: [PttError];
 };
 
-type Group = 'transcripts' | 'audio' | 'session' | 'conductor' | 'gpio' | 'watcher';
+type Group = 'transcripts' | 'audio' | 'session' | 'conductor' | 'home' | 'gpio' | 'watcher';
 
 export function conductorOptions(config: Config): Partial<ConductorOptions> {
   return {
@@ -110,6 +117,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #conductor: Conductor | undefined;
   #transcripts: TranscriptFile | undefined;
   #watcher: ConfigWatcher | undefined;
+  /** The home layer (commands, MQTT, hooks): home-wiring.ts. */
+  readonly #home: HomeWiring;
   /** What is running, per group, in start order. */
   readonly #running = new Map<Group, Component[]>();
   #readySent = false;
@@ -124,6 +133,26 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.#o = options;
     this.#config = options.config;
     this.#log = options.logger.child('daemon');
+    this.#home = new HomeWiring({
+      config: options.config,
+      logger: options.logger,
+      ...(options.env ? { env: options.env as NodeJS.ProcessEnv } : {}),
+      host: {
+        conductor: () => this.#conductor,
+        session: () => this.#session,
+        mic: () => this.#audio?.mic,
+        setVolume: (level) => {
+          if (!this.#audio?.setVolume) return false;
+          this.#audio.setVolume(level);
+          return true;
+        },
+      },
+    });
+  }
+
+  /** The device commands (say, ask, stop, volume, mute, talk), as the control socket and MQTT run them. */
+  get commands(): DeviceCommands {
+    return this.#home;
   }
 
   get config(): Config {
@@ -145,11 +174,11 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         await this.#startGroup('transcripts', [this.#transcripts]);
       }
       // Built now, started last: presses only count once everything they drive is running.
-      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine(), this.#home);
       if (!(await this.#waitForDevices(config))) return;
       this.#audio = this.#o.parts.audio(config);
       await this.#startGroup('audio', this.#audio.components);
-      this.#session.on('verified', () => this.#onVerified());
+      this.#wireSession(this.#session);
       const conductor = new Conductor(
         {
           mic: this.#audio.mic,
@@ -164,14 +193,23 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         conductorOptions(config),
       );
       this.#conductor = conductor;
-      conductor.on('state', (state) => this.emit('state', state));
-      conductor.on('turn', (record) => this.emit('turn', record));
+      conductor.on('state', (state) => {
+        this.#home.onState(state);
+        this.emit('state', state);
+      });
+      conductor.on('turn', (record) => {
+        this.#home.onTurn(record);
+        this.emit('turn', record);
+      });
       conductor.on('transcript', (entry) => {
         void this.#transcripts?.append(entry);
+        this.#home.onTranscript(entry);
         this.emit('transcript', entry);
       });
       // The session connects as it starts; the conductor must already be listening for it.
       await this.#startGroup('conductor', [conductor]);
+      // A broker never blocks: the bridge connects in the background.
+      await this.#startGroup('home', this.#home.build(config));
       await this.#startGroup('session', [this.#session]);
       if (!this.#running.has('gpio')) await this.#startGroup('gpio', this.#gpio.components);
       this.#gpio.led?.setState(conductor.state);
@@ -245,7 +283,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.#o.notifier.stopping();
     // Reverse of start, except that the conductor goes before the session: it ends a turn in
     // progress (and logs it) while the session can still be told.
-    const order: Group[] = ['watcher', 'gpio', 'conductor', 'session', 'audio', 'transcripts'];
+    const order: Group[] = ['watcher', 'gpio', 'home', 'conductor', 'session', 'audio', 'transcripts'];
     for (const group of order) await this.#stopGroup(group);
     this.#o.notifier.stop();
     this.#log.info('daemon stopped');
@@ -312,6 +350,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         this.#o.logger.setLevel(next.log.level);
         if (before.audio.output.volume !== next.audio.output.volume) this.#audio?.setVolume?.(next.audio.output.volume);
         if (JSON.stringify(sessionTiming(before)) !== JSON.stringify(sessionTiming(next))) this.#session?.setTiming(sessionTiming(next));
+        this.#home.applyLive(next);
         return true;
       case 'apply-profile': {
         const result = await this.#session!.applyProfile(profileToSession(next));
@@ -330,6 +369,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         return this.#restart('audio', before, next, 'audio settings changed');
       case 'restart-gpio':
         return this.#restart('gpio', before, next, 'GPIO settings changed');
+      case 'restart-home':
+        return this.#restartHome(before, next);
       case 'needs-restart':
         this.#log.warn('these settings take effect when the daemon restarts (systemctl restart realtime-ptt)', { keys: step.keys });
         return true;
@@ -381,11 +422,11 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       await conductor.rewire({ mic: this.#audio.mic, speaker: this.#audio.speaker }, 'audio restarted');
     } else if (group === 'session') {
       this.#session = this.#o.parts.session(config);
-      this.#session.on('verified', () => this.#onVerified());
+      this.#wireSession(this.#session);
       await conductor.rewire({ session: this.#session }, 'session rebuilt');
       await this.#startGroup('session', [this.#session]);
     } else {
-      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine(), this.#home);
       await this.#startGroup('gpio', this.#gpio.components);
       await conductor.rewire({ button: this.#gpio.button, ...(this.#gpio.led ? { led: this.#gpio.led } : {}) }, 'GPIO restarted');
     }
@@ -411,7 +452,32 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     });
   }
 
+  /** mqtt.* changed: the bridge reconnects under the new settings (a bad one keeps the old). */
+  async #restartHome(before: Config, next: Config): Promise<boolean> {
+    await this.#stopGroup('home');
+    try {
+      await this.#startGroup('home', this.#home.build(next));
+      this.#log.info('home parts restarted', { reason: 'mqtt settings changed' });
+      return true;
+    } catch (err) {
+      this.#log.error('the MQTT bridge could not restart with the new settings; keeping the previous ones', {
+        error: toPttError(err, 'RELOAD_RESTART'),
+      });
+      this.#config = { ...this.#config, mqtt: before.mqtt };
+      await this.#startGroup('home', this.#home.build(this.#config));
+      return false;
+    }
+  }
+
   // ---- lifecycle helpers ----
+
+  #wireSession(session: SessionPart): void {
+    session.on('verified', () => {
+      this.#onVerified();
+      this.#home.onVerified();
+    });
+    session.on('error', (error) => this.#home.onError(error));
+  }
 
   #onVerified(): void {
     if (!this.#readySent) this.#sendReady(this.#statusLine());
