@@ -276,7 +276,8 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   #connect(reason: string): void {
     if (!this.#started) return;
     this.#attempts += 1;
-    if (this.#o.bootstrap === 'client-secret' && !secretFresh(this.#secret, this.#t.secretMarginMs)) {
+    // Through a mint server every connection mints: a revoked device token stops it at its next session.
+    if (this.#o.bootstrap === 'client-secret' && (this.#o.mintVia !== undefined || !secretFresh(this.#secret, this.#t.secretMarginMs))) {
       const token = Symbol('mint');
       this.#link = { status: 'minting', token };
       this.#setState('connecting', `minting a client secret (${reason})`);
@@ -284,6 +285,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
         if (this.#link.status !== 'minting' || this.#link.token !== token) return;
         if (result instanceof PttError) {
           this.#link = { status: 'none' };
+          this.#log.warn(result.message, { code: result.code, ...result.context, ...(result.hint ? { hint: result.hint } : {}) });
           this.emit('error', result);
           this.#scheduleReconnect(realtimeRecovery(result)?.retry === 'slow' ? 'slow' : 'backoff', result.message);
           return;
