@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Component } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
-import { selectBackend, checkDeviceAccess } from './board.js';
+import { checkDeviceAccess, hostOf, selectBackend } from './board.js';
 import { toolChildEnv } from '../core/child-env.js';
 import type { CreateButtonDeps } from './create-button.js';
 import { LED_PATTERNS, type LedState, type LedStep } from './led-patterns.js';
@@ -155,7 +155,7 @@ export class Led implements Component {
 export function createLed(options: GpioOptions, deps: CreateButtonDeps): Led {
   const logger = deps.logger.child('led');
   if (options.ledPin === null) return new Led(undefined);
-  const choice = selectBackend(options, deps.host);
+  const choice = selectBackend(options, hostOf(deps));
   if (!choice.ok) throw choice.error;
   if (choice.backend === 'virtual') {
     logger.info('gpio.ledPin is ignored with the virtual backend');
