@@ -257,7 +257,9 @@ async function main(): Promise<void> {
       .map(([k, ms]) => `${k} ${((ms / 1000) * (60 / daemonIdle.wallS)).toFixed(2)} s`)
       .join(', ');
     console.log('CPU per minute (user+sys, whole process tree, 10 ms ticks):');
-    console.log(`  idle:  daemon ${fmt(daemonIdle.perMin)}  floor (arecord | aplay) ${fmt(floorIdle.perMin)}  ratio ${ratio(daemonIdle.perMin, floorIdle.perMin)}`);
+    console.log(
+      `  idle:  daemon ${fmt(daemonIdle.perMin)}  floor (arecord | aplay) ${fmt(floorIdle.perMin)}  ratio ${ratio(daemonIdle.perMin, floorIdle.perMin)}`,
+    );
     console.log(`         daemon by part: ${parts || 'nothing measurable'}`);
     console.log(
       `  turns: daemon ${fmt(daemonTurns.perMin)} (${turns} turns)  floor (arecord | aplay + ws client) ${fmt(floorTurns)}  ratio ${ratio(daemonTurns.perMin, floorTurns)}`,

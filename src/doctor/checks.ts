@@ -143,7 +143,12 @@ export async function checkGpio(config: Config, deps: GpioDeps): Promise<CheckRe
   const chosen =
     backend === undefined
       ? []
-      : [ok('gpio backend', backend === 'virtual' ? 'virtual button on the control socket only' : `${backend}, pin ${config.gpio.pin}: ${why}`)];
+      : [
+          ok(
+            'gpio backend',
+            backend === 'virtual' ? 'virtual button on the control socket only' : `${backend}, pin ${config.gpio.pin}: ${why}`,
+          ),
+        ];
   if (problems.length === 0) return [...chosen, ok('gpio', backend === 'virtual' ? 'nothing to check' : 'accessible')];
   return [...chosen, ...problems.map((p) => fromError('gpio', 'fail', p))];
 }

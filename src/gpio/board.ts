@@ -70,7 +70,10 @@ export function selectBackend(options: Pick<GpioOptions, 'backend'>, host: GpioH
   if (chips.length > 0 && gpiomon) {
     return { ok: true, backend: 'gpiomon', reason: `${model}: kernel edge events (${join(devDir(host), chips[0]!)} and ${gpiomon} exist)` };
   }
-  const missing = [chips.length === 0 ? `no ${join(devDir(host), 'gpiochip*')}` : '', gpiomon ? '' : 'no gpiomon on PATH (sudo apt install gpiod)']
+  const missing = [
+    chips.length === 0 ? `no ${join(devDir(host), 'gpiochip*')}` : '',
+    gpiomon ? '' : 'no gpiomon on PATH (sudo apt install gpiod)',
+  ]
     .filter(Boolean)
     .join(', ');
   // The Pi 5 family has nothing else: let the gpiomon checks name what is missing.

@@ -149,6 +149,10 @@ describe('GPIO access', () => {
     expect({ backend, why }).toEqual({ backend: 'gpiomon', why: expect.stringContaining('Pi 5 family') });
     expect(problems.map((p) => p.code)).toEqual(['GPIO_PIN_CLASH', 'GPIO_ACCESS', 'GPIOMON_MISSING']);
     expect(problems.every((p) => p.hint)).toBe(true);
-    expect(await checkGpioAccess(options({ backend: 'virtual' }), { host: h })).toEqual({ backend: 'virtual', why: 'configured', problems: [] });
+    expect(await checkGpioAccess(options({ backend: 'virtual' }), { host: h })).toEqual({
+      backend: 'virtual',
+      why: 'configured',
+      problems: [],
+    });
   });
 });
