@@ -157,6 +157,23 @@ ws.on('open', async () => {
   }
 });`;
 
+/** Starts the inspector's CPU profiler in the daemon and writes the profile when it exits. */
+function cpuProfPreload(file: string): string {
+  return `
+import { Session } from 'node:inspector';
+import { writeFileSync } from 'node:fs';
+const session = new Session();
+session.connect();
+session.post('Profiler.setSamplingInterval', { interval: 1000 });
+session.post('Profiler.enable');
+session.post('Profiler.start');
+process.on('exit', () => {
+  // Same-thread inspector sessions answer synchronously, so this runs before the process ends.
+  session.post('Profiler.stop', (err, r) => { if (!err) writeFileSync(${JSON.stringify(file)}, JSON.stringify(r.profile)); });
+});
+`;
+}
+
 function stopGroup(child: ChildProcess): Promise<void> {
   return new Promise((done) => {
     if (child.exitCode !== null || child.signalCode !== null) return done();
@@ -222,8 +239,14 @@ async function main(): Promise<void> {
       }),
     );
     const profDir = values['cpu-prof'];
-    if (profDir) mkdirSync(profDir, { recursive: true });
-    const daemonEnv = profDir ? { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(profDir)}` } : env;
+    let daemonEnv = env;
+    if (profDir) {
+      // `--cpu-prof` is refused in NODE_OPTIONS; a preloaded module runs the same V8 profiler.
+      mkdirSync(profDir, { recursive: true });
+      const preload = join(dir, 'cpu-prof.mjs');
+      writeFileSync(preload, cpuProfPreload(resolve(profDir, `daemon-${Date.now()}.cpuprofile`)));
+      daemonEnv = { ...env, NODE_OPTIONS: `--import=${preload}` };
+    }
     daemon = new DaemonProcess({ configPath, socketPath, env: daemonEnv });
     await daemon.waitForControl(20_000);
     await daemon.waitFor((r) => r.msg === 'profile verified', 'the first verification', 10_000);
