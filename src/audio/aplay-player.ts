@@ -40,9 +40,14 @@ export class AplayPlayer extends PacedSink {
   readonly #alsaBufferMs: number;
 
   constructor(private readonly options: AplayPlayerOptions) {
-    const alsaBufferMs = options.alsaBufferMs ?? (options.periodMs ?? 20) * 3;
+    const periodMs = options.periodMs ?? 20;
+    const alsaBufferMs = options.alsaBufferMs ?? periodMs * 3;
     // A real DAC plays what it is handed about max(lead, ALSA buffer) later (aplay starts when its buffer is full).
-    super({ idleFill: true, deviceDelayMs: Math.max(options.leadMs ?? 120, alsaBufferMs), ...options });
+    const deviceDelayMs = options.deviceDelayMs ?? Math.max(options.leadMs ?? 120, alsaBufferMs);
+    // Between answers aplay is fed nothing and the device underruns: no wake-ups, no writes. A
+    // silent tail first pushes the answer's last samples out of the ALSA buffer and leaves only
+    // zeros in it, so the stopped DAC rests on silence (no click).
+    super({ deviceDelayMs, idleTailMs: deviceDelayMs + 2 * periodMs, ...options });
     this.#alsaBufferMs = alsaBufferMs;
     this.#respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 200, maxMs: options.respawnMaxMs ?? 5000 });
   }

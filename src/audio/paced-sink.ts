@@ -25,8 +25,13 @@ export interface PacedSinkOptions {
   deviceDelayMs?: number;
   /** A stream with nothing queued for this long counts as finished even without endStream(). */
   drainGraceMs?: number;
-  /** Deliver silence while idle, so the device never underruns between answers (aplay). */
-  idleFill?: boolean;
+  /**
+   * After a stream, keep delivering silence for this long (aplay: until the device has played
+   * the stream out and holds only zeros), then hand over nothing and stop waking up until the
+   * next write: an idle speaker costs no CPU. The device then underruns quietly (ALSA stops
+   * the stream; aplay prepares it again at the next write). Default 0: stop at once.
+   */
+  idleTailMs?: number;
   /** Hand everything over at once instead of in real time (a WAV file for tests). */
   unpaced?: boolean;
   logger?: Logger;
@@ -68,6 +73,8 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   #gapBytes = 0;
   #lastOut = 0;
   #underruns = 0;
+  #lastAudioAt = -Infinity; // when the last audio (not silence) chunk was handed over
+  #quiet = false; // nothing due and the clock stopped until the next write
   protected respawnCount = 0;
 
   constructor(protected readonly sinkOptions: PacedSinkOptions) {
@@ -107,6 +114,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.#queuedBytes += pcm.length;
     this.#lastWriteAt = performance.now();
     if (this.sinkOptions.unpaced) this.#pump();
+    else if (this.#quiet) this.#wake();
   }
 
   beginStream(): void {
@@ -151,12 +159,26 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.#marks = [];
     this.#lastOut = 0; // a fresh device starts from silence: nothing to ramp down from
     this.#starvedSince = undefined;
+    this.#lastAudioAt = -Infinity; // and holds no audio to push out with a silent tail
+    this.#quiet = false;
     this.#schedule(0);
+  }
+
+  /**
+   * The first write after a quiet spell: the device has played everything and stopped, so the
+   * clock starts again from now (no burst to make up for the quiet time) and audio goes out at once.
+   */
+  #wake(): void {
+    this.#quiet = false;
+    this.#clockStart = performance.now();
+    this.#clockBytes = 0;
+    this.#pump();
   }
 
   /** Stops handing over audio (the device is gone); queued audio waits for resumeClock(). */
   protected pauseClock(): void {
     this.#paused = true;
+    this.#quiet = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -201,6 +223,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
         break;
       }
       this.#starvedSince = undefined;
+      if (chunk.audio > 0) this.#lastAudioAt = performance.now();
       this.#clockBytes += chunk.bytes.length;
       const mark = {
         deviceStart: this.#delivered,
@@ -215,8 +238,15 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     }
     this.#pruneMarks();
     this.#checkDrained();
-    // Wake once per period; the clock, not the timer, decides how much is due.
-    this.#schedule(this.periodMs / 2);
+    if (this.#starvedSince !== undefined && this.#streamStart === undefined && this.#queuedBytes === 0) {
+      // Nothing to play and nothing pending: sleep until write() wakes the clock.
+      if (this.#running && !this.#paused) this.#quiet = true;
+      return;
+    }
+    // Wake when the next period is due (the clock, not the timer, decides how much that is);
+    // starved, only the drain check is left to do, once a period.
+    const due = bytesToMs(this.#clockBytes) - this.leadMs - (performance.now() - this.#clockStart) + 1;
+    this.#schedule(this.#starvedSince === undefined ? due : this.periodMs);
   }
 
   #nextChunk(period: number): { bytes: Buffer; audio: number } | undefined {
@@ -234,7 +264,8 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     }
     if (this.sinkOptions.unpaced) return undefined;
     const streaming = this.#streamStart !== undefined && !this.#ended;
-    if (!streaming && !this.sinkOptions.idleFill) return undefined;
+    const tail = performance.now() - this.#lastAudioAt < (this.sinkOptions.idleTailMs ?? 0);
+    if (!streaming && !tail) return undefined;
     const fill = Buffer.alloc(period);
     if (this.#lastOut !== 0) {
       // Ramp from where the waveform stopped instead of jumping to zero.

@@ -65,8 +65,8 @@ describe('AplayPlayer on a real ALSA file device', () => {
     expect(p.stats.underruns).toBe(0);
   });
 
-  it('without idle fill, still drains: the device plays out what it holds while fed nothing', async () => {
-    const p = make({ idleFill: false });
+  it('without a silent tail, still drains: the device plays out what it holds while fed nothing', async () => {
+    const p = make({ idleTailMs: 0 });
     await p.start();
     const pcm = testPcm(200);
     p.write(pcm);
@@ -74,6 +74,41 @@ describe('AplayPlayer on a real ALSA file device', () => {
     await p.next('drained', 3000);
     await p.stop();
     expect(trimSilence(alsa.readOutput()).subarray(0, pcm.length)).toEqual(pcm);
+  });
+
+  it('goes quiet between answers: after a silent tail it hands the open aplay nothing, then plays the next answer whole', async () => {
+    const p = make();
+    await p.start();
+    const first = testPcm(200, 1);
+    p.write(first);
+    p.endStream();
+    await p.next('drained', 3000);
+    await sleep(300); // the silent tail (device delay + 2 periods) is over
+    const quietFrom = alsa.readOutput().length;
+    const pid = p.pid;
+    await sleep(500);
+    expect(alsa.readOutput().length).toBe(quietFrom); // nothing written while idle
+    expect(p.stats.deliveredBytes).toBe(quietFrom + 60 * 48); // the ALSA buffer's worth is still in aplay
+    expect(p.pid).toBe(pid); // the device stays open
+    // The first answer ended on zeros (its tail pushed it out), and the next one plays at once and whole.
+    expect(
+      alsa
+        .readOutput()
+        .subarray(-960)
+        .every((b) => b === 0),
+    ).toBe(true);
+    const second = testPcm(300, 2);
+    const before = Date.now();
+    p.write(second);
+    p.endStream();
+    await p.next('drained', 3000);
+    expect(Date.now() - before).toBeLessThan(300 + 60 + 200);
+    await p.stop();
+    const out = trimSilence(alsa.readOutput());
+    expect(out.subarray(0, first.length)).toEqual(first);
+    const at = out.indexOf(second.subarray(0, 96), first.length);
+    expect(at).toBeGreaterThan(first.length);
+    expect(out.subarray(at, at + second.length)).toEqual(second);
   });
 
   it('knows how much has played (within one period of what reached the device) and stops at once on interrupt', async () => {
