@@ -5,7 +5,8 @@
  * backlog builds in the pipe (a real DAC adds the lead: the default max(lead, buffer)).
  * The tests therefore tell the player deviceDelayMs = alsaBufferMs.
  */
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PttError } from '../../src/core/errors.js';
@@ -186,6 +187,26 @@ describe('AplayPlayer on a real ALSA file device', () => {
     await p.next('drained', 3000);
   });
 
+  it('stop() while aplay is still opening the device ends that aplay too (nothing outlives the player)', async () => {
+    // A file device whose output is a FIFO nobody reads: aplay blocks inside snd_pcm_open().
+    const fifo = join(alsa.dir, 'blocked.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const config = join(alsa.dir, 'blocked.asoundrc');
+    writeFileSync(config, `pcm.ptt_blocked { type file; slave.pcm "null"; file "${fifo}"; format "raw" }\n`);
+    const env = { ...process.env, ALSA_CONFIG_PATH: `${alsa.env.ALSA_CONFIG_PATH}:${config}` };
+    const p = make({ device: 'ptt_blocked', env, openTimeoutMs: 30_000 });
+    const starting = p.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await waitUntil(() => aplayChildren().length === 1);
+    await sleep(200); // it has had time to open, and is stuck
+    expect(p.pid).toBeUndefined();
+    await p.stop();
+    expect(aplayChildren()).toEqual([]);
+    expect(await starting).toMatchObject({ code: 'AUDIO_PLAYBACK_STOPPED', message: expect.stringContaining('ptt_blocked') });
+  });
+
   it('fails to open a missing device with an error listing the playback devices', async () => {
     const p = make({ device: alsa.missingDevice });
     const err = (await p.start().then(
@@ -219,6 +240,22 @@ describe('AplayPlayer on a real ALSA file device', () => {
     expect(p.argv.join(' ')).not.toContain(secret);
   });
 });
+
+/** Live aplay processes started by this test process. */
+function aplayChildren(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (stat.includes('(aplay)') && Number(ppid) === process.pid && state !== 'Z') out.push(Number(name));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
 
 async function waitUntil(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs;
