@@ -83,6 +83,34 @@ describe('AlsaCapture on a real ALSA file device', () => {
     await waitFor(() => captureThreadsHeld() === 0);
   });
 
+  it('reports a microphone that stops delivering (MIC_STALLED, through the gated mic too) and logs when it delivers again', async () => {
+    const logger = memoryLogger();
+    cap = new AlsaCapture({ device: alsa.captureDevice, periodMs: 20, stallMs: 300, logger });
+    const mic = new GatedMic(cap);
+    const errors: PttError[] = [];
+    mic.on('error', (e) => errors.push(e));
+    await cap.start();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(errors).toEqual([]); // a device that delivers is not stalled
+    alsa.mic.pause(); // the writer stops: the capture is open but gets no frames
+    try {
+      await waitFor(() => errors.length > 0);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(errors).toHaveLength(1); // once per stall, not once per check
+      const [err] = errors;
+      expect(err).toMatchObject({ code: 'MIC_STALLED', context: { device: alsa.captureDevice } });
+      expect(err!.message).toMatch(/^capture device "ptt_mic" has delivered no audio for \d+ ms$/);
+      expect(err!.context.msSinceLastFrame).toBeGreaterThanOrEqual(300);
+    } finally {
+      alsa.mic.resume();
+    }
+    await waitFor(() => logger.records().some((r) => r.msg === 'microphone delivers again'));
+    const back = logger.records().find((r) => r.msg === 'microphone delivers again')!;
+    expect(back).toMatchObject({ device: alsa.captureDevice });
+    expect(back.stalledMs).toBeGreaterThanOrEqual(700);
+    mic.detach();
+  });
+
   it('fails to open a missing device with an error that lists the devices that exist', async () => {
     cap = new AlsaCapture({ device: alsa.missingDevice, periodMs: 20 });
     const err = await cap.start().then(
