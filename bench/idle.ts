@@ -2,7 +2,7 @@
  * Idle cost: CPU per minute of the real daemon against the floor, in one run, on the test
  * sandbox's ALSA `file` devices (real libasound, no sound card):
  *
- *   npx tsx bench/idle.ts [--seconds 15] [--hold 1000] [--reply 1500] [--cpu-prof DIR]   (npm run bench:idle)
+ *   npx tsx bench/idle.ts [--seconds 15] [--hold 1000] [--reply 1500] [--cpu-prof DIR] [--idle-only]   (npm run bench:idle)
  *
  * - idle: the daemon (`dist/cli.js run`, session verified, nobody talking) against the floor
  *   `arecord | aplay` moving the same bytes on the same devices (capture at real time, played);
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     hold: { type: 'string', default: '1000' },
     reply: { type: 'string', default: '1500' },
     'cpu-prof': { type: 'string' },
+    'idle-only': { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -260,7 +261,7 @@ async function main(): Promise<void> {
     const d = daemon;
     const speech = testPcm(HOLD_MS, 7);
     const daemonTurns = await measure(pid, async (until) => {
-      while (performance.now() < until) {
+      while (performance.now() < until && !values['idle-only']) {
         const next = d.nextTurn(20_000);
         await d.control('press');
         void alsa.mic.feed(speech);

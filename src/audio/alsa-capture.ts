@@ -75,7 +75,7 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
   #reopens = 0;
   #frames = 0;
   #lastFrameAt = 0;
-  /** Fires when no frame came for stallMs; re-armed (refresh) by every frame, so it costs no wake-up. */
+  /** Fires stallMs after the last frame it knows of; frames only note the time (no timer work per frame). */
   #stallTimer: NodeJS.Timeout | undefined;
   #stalled = false;
 
@@ -294,8 +294,9 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
   }
 
   #armStall(): void {
-    if (this.#stallTimer) return void this.#stallTimer.refresh();
-    this.#stallTimer = setTimeout(() => this.#onStall(), this.options.stallMs ?? 1000);
+    if (this.#stallTimer) return;
+    const wait = this.#lastFrameAt + (this.options.stallMs ?? 1000) - performance.now();
+    this.#stallTimer = setTimeout(() => this.#onStall(), Math.max(1, wait));
     this.#stallTimer.unref(); // a watchdog never keeps the process alive
   }
 
@@ -315,12 +316,14 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
       });
     }
     this.#lastFrameAt = now;
-    this.#armStall();
+    if (!this.#stallTimer) this.#armStall(); // after a stall; otherwise the armed timer looks at #lastFrameAt
   }
 
   #onStall(): void {
     this.#stallTimer = undefined;
     if (this.#stopped || !this.#current) return;
+    // Frames came meanwhile: look again stallMs after the last one (about one wake-up per stallMs).
+    if (performance.now() - this.#lastFrameAt < (this.options.stallMs ?? 1000)) return this.#armStall();
     // Reported once per stall; the next frame re-arms the watchdog and logs the recovery.
     this.#stalled = true;
     const { device } = this.options;
