@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     };
   });
   console.log(
-    `  => above baseline: sampling ${(sampling - base).toFixed(0)} ms/min, poll ${(poll - base).toFixed(0)} ms/min (${((poll - base) / Math.max(1, sampling - base)).toFixed(1)}x); gpiomon edges ${edges.toFixed(0)} ms/min in all (below the noisy baseline)\n`,
+    `  => above baseline: sampling ${(sampling - base).toFixed(0)} ms/min, poll ${(poll - base).toFixed(0)} ms/min (${((poll - base) / Math.max(1, sampling - base)).toFixed(1)}x); gpiomon edges ${edges.toFixed(0)} ms/min in all\n`,
   );
 
   console.log('Press-to-event latency per backend harness:');
