@@ -73,7 +73,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   #gapBytes = 0;
   #lastOut = 0;
   #underruns = 0;
-  #lastAudioAt = -Infinity; // when the last audio (not silence) chunk was handed over
+  #lastAudioEnd = -Infinity; // device position (bytes delivered) where the last audio chunk ended
   #quiet = false; // nothing due and the clock stopped until the next write
   protected respawnCount = 0;
 
@@ -159,7 +159,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.#marks = [];
     this.#lastOut = 0; // a fresh device starts from silence: nothing to ramp down from
     this.#starvedSince = undefined;
-    this.#lastAudioAt = -Infinity; // and holds no audio to push out with a silent tail
+    this.#lastAudioEnd = -Infinity; // and holds no audio to push out with a silent tail
     this.#quiet = false;
     this.#schedule(0);
   }
@@ -223,7 +223,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
         break;
       }
       this.#starvedSince = undefined;
-      if (chunk.audio > 0) this.#lastAudioAt = performance.now();
+      if (chunk.audio > 0) this.#lastAudioEnd = this.#delivered + chunk.bytes.length;
       this.#clockBytes += chunk.bytes.length;
       const mark = {
         deviceStart: this.#delivered,
@@ -264,7 +264,8 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     }
     if (this.sinkOptions.unpaced) return undefined;
     const streaming = this.#streamStart !== undefined && !this.#ended;
-    const tail = performance.now() - this.#lastAudioAt < (this.sinkOptions.idleTailMs ?? 0);
+    // Counted in delivered bytes, not wall time: a late timer must not cut the tail short.
+    const tail = this.#delivered - this.#lastAudioEnd < msToBytes(this.sinkOptions.idleTailMs ?? 0);
     if (!streaming && !tail) return undefined;
     const fill = Buffer.alloc(period);
     if (this.#lastOut !== 0) {
