@@ -3,7 +3,8 @@
  * in period-sized chunks, never more than `leadMs` ahead of the clock, so a stop is heard
  * within lead + device buffer and the position of the device is known. Gaps inside a stream are
  * bridged with silence that ramps from the last sample to zero (no click), and the resumed
- * audio fades in. Subclasses only deliver bytes.
+ * audio fades in. Between streams it hands over nothing and its timer stops (an idle speaker
+ * costs no wake-ups); the next write restarts the clock. Subclasses only deliver bytes.
  */
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -56,7 +57,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #carry: Buffer | undefined;
-  #starvedSince: number | undefined; // nothing handed over since then (no idle fill)
+  #starvedSince: number | undefined; // nothing handed over since then (quiet, or no silent tail)
   #timer: NodeJS.Timeout | undefined;
   #clockStart = 0;
   #clockBytes = 0; // delivered since the clock was (re)anchored
@@ -192,7 +193,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   #audioPlayed(): number {
     if (this.sinkOptions.unpaced) return this.#audioDelivered;
     let at = this.#delivered - msToBytes(this.sinkOptions.deviceDelayMs ?? 0);
-    // Without idle fill the device keeps playing what it holds while we hand it nothing.
+    // While we hand it nothing the device keeps playing what it holds.
     if (this.#starvedSince !== undefined) at = Math.min(this.#delivered, at + msToBytes(performance.now() - this.#starvedSince));
     for (let i = this.#marks.length - 1; i >= 0; i--) {
       const m = this.#marks[i]!;

@@ -58,7 +58,7 @@ describe('AplayPlayer on a real ALSA file device', () => {
     await p.stop();
     const out = trimSilence(alsa.readOutput());
     expect(out.subarray(0, pcm.length)).toEqual(pcm);
-    // Then the idle silence begins with a 3 ms ramp from the last sample to zero instead of a click.
+    // Then the silent tail begins with a 3 ms ramp from the last sample to zero instead of a click.
     const tail = out.subarray(pcm.length);
     expect(tail.length).toBeLessThanOrEqual(72 * 2);
     const last = Math.abs(pcm.readInt16LE(pcm.length - 2));
@@ -124,7 +124,7 @@ describe('AplayPlayer on a real ALSA file device', () => {
     await sleep(200);
     const atInterrupt = p.interrupt();
     expect(p.playedMs()).toBe(0);
-    await sleep(300); // a fresh aplay is running meanwhile, fed silence
+    await sleep(300); // a fresh aplay is running meanwhile, fed nothing
     await p.stop();
     const out = trimSilence(alsa.readOutput());
     // What was heard is the start of the answer, and it ended where interrupt() said it did.
