@@ -17,6 +17,8 @@ import { describeAwaited, type AwaitedDevice } from './device-wait.js';
 import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
 import { DaemonTools, withDeviceTools } from './tools-wiring.js';
+import { ToolCalls } from './tool-calls.js';
+import type { ConversationItem } from '../realtime/protocol.js';
 import type { TurnRecord } from './turn.js';
 
 /** systemd's notify protocol, as sd-notify.ts provides it (a no-op without NOTIFY_SOCKET). */
@@ -43,6 +45,8 @@ export interface SessionPart extends SessionPort, Component {
     session: ReturnType<typeof profileToSession>,
   ): Promise<{ ok: true; mode: string; message: string; deferred?: string[] } | { ok: false; error: PttError }>;
   setTiming(timing: SessionTiming): void;
+  /** A conversation item (a function call's output); false when the link is not verified. */
+  sendItem(item: ConversationItem): boolean;
 }
 
 export interface GpioParts {
@@ -111,6 +115,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #conductor: Conductor | undefined;
   #transcripts: TranscriptFile | undefined;
   #tools: DaemonTools | undefined;
+  #toolCalls: ToolCalls | undefined;
   /** A re-apply of the profile for changed tool definitions is queued. */
   #toolsDirty = false;
   /** The speaker's gain now (config, or set by voice through the volume tool). */
@@ -155,7 +160,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       if (!(await this.#waitForDevices(config))) return;
       this.#audio = this.#o.parts.audio(config);
       await this.#startGroup('audio', this.#audio.components);
-      this.#session.on('verified', () => this.#onVerified());
+      this.#session.on('verified', (info) => this.#onVerified(info.sessionId));
       const conductor = new Conductor(
         {
           mic: this.#audio.mic,
@@ -166,6 +171,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
           earcon: (name) => this.#o.parts.earcon(name),
           logger: this.#o.logger,
           status: { status: (text) => this.#o.notifier.status(text) },
+          toolCalls: this.#toolCallsHook(),
         },
         conductorOptions(config),
       );
@@ -398,7 +404,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       await conductor.rewire({ mic: this.#audio.mic, speaker: this.#audio.speaker }, 'audio restarted');
     } else if (group === 'session') {
       this.#session = this.#o.parts.session(config);
-      this.#session.on('verified', () => this.#onVerified());
+      this.#session.on('verified', (info) => this.#onVerified(info.sessionId));
       await this.#session.applyProfile(this.#sessionFor(config));
       await conductor.rewire({ session: this.#session }, 'session rebuilt');
       await this.#startGroup('session', [this.#session]);
@@ -448,6 +454,21 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     await this.#startGroup('tools', [this.#tools]);
   }
 
+  #toolCallsHook() {
+    const calls = new ToolCalls({
+      session: () => this.#session,
+      executor: () => this.#tools!.executor,
+      maxRounds: () => this.#config.tools.maxRoundsPerTurn,
+      logger: this.#o.logger,
+    });
+    this.#toolCalls = calls;
+    return {
+      run: calls.run.bind(calls),
+      endTurn: calls.endTurn.bind(calls),
+      budgetMs: () => this.#config.tools.callTimeoutMs + this.#config.tools.confirmWindowMs,
+    };
+  }
+
   /** The session the config asks for, with the device's tools after the profile's own. */
   #sessionFor(config: Config): ReturnType<typeof profileToSession> {
     const session = profileToSession(config);
@@ -469,7 +490,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
 
   // ---- lifecycle helpers ----
 
-  #onVerified(): void {
+  #onVerified(sessionId: string | undefined): void {
+    this.#toolCalls?.verified(sessionId);
     if (!this.#readySent) this.#sendReady(this.#statusLine());
   }
 
