@@ -506,7 +506,7 @@ export const schema = {
       unit: 'dBFS',
     }),
   }),
-  tools: applyAll('session', {
+  tools: applyAll('tools', {
     builtins: {
       time: bool({ doc: 'Built-in tool get_local_time: the date, time and time zone of the device.', default: true }),
       timers: bool({

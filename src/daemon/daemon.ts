@@ -16,6 +16,9 @@ import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionP
 import { describeAwaited, type AwaitedDevice } from './device-wait.js';
 import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
+import { DaemonTools, withDeviceTools } from './tools-wiring.js';
+import { ToolCalls } from './tool-calls.js';
+import type { ConversationItem } from '../realtime/protocol.js';
 import type { TurnRecord } from './turn.js';
 
 /** systemd's notify protocol, as sd-notify.ts provides it (a no-op without NOTIFY_SOCKET). */
@@ -42,6 +45,8 @@ export interface SessionPart extends SessionPort, Component {
     session: ReturnType<typeof profileToSession>,
   ): Promise<{ ok: true; mode: string; message: string; deferred?: string[] } | { ok: false; error: PttError }>;
   setTiming(timing: SessionTiming): void;
+  /** A conversation item (a function call's output); false when the link is not verified. */
+  sendItem(item: ConversationItem): boolean;
 }
 
 export interface GpioParts {
@@ -87,7 +92,7 @@ export type DaemonEvents = {
   fatal: [PttError];
 };
 
-type Group = 'transcripts' | 'audio' | 'session' | 'conductor' | 'gpio' | 'watcher';
+type Group = 'transcripts' | 'audio' | 'tools' | 'session' | 'conductor' | 'gpio' | 'watcher';
 
 export function conductorOptions(config: Config): Partial<ConductorOptions> {
   return {
@@ -109,6 +114,12 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #gpio: GpioParts | undefined;
   #conductor: Conductor | undefined;
   #transcripts: TranscriptFile | undefined;
+  #tools: DaemonTools | undefined;
+  #toolCalls: ToolCalls | undefined;
+  /** A re-apply of the profile for changed tool definitions is queued. */
+  #toolsDirty = false;
+  /** The speaker's gain now (config, or set by voice through the volume tool). */
+  #gain = 1;
   #watcher: ConfigWatcher | undefined;
   /** What is running, per group, in start order. */
   readonly #running = new Map<Group, Component[]>();
@@ -149,7 +160,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       if (!(await this.#waitForDevices(config))) return;
       this.#audio = this.#o.parts.audio(config);
       await this.#startGroup('audio', this.#audio.components);
-      this.#session.on('verified', () => this.#onVerified());
+      this.#session.on('verified', (info) => this.#onVerified(info.sessionId));
       const conductor = new Conductor(
         {
           mic: this.#audio.mic,
@@ -160,6 +171,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
           earcon: (name) => this.#o.parts.earcon(name),
           logger: this.#o.logger,
           status: { status: (text) => this.#o.notifier.status(text) },
+          toolCalls: this.#toolCallsHook(),
         },
         conductorOptions(config),
       );
@@ -172,7 +184,11 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       });
       // The session connects as it starts; the conductor must already be listening for it.
       await this.#startGroup('conductor', [conductor]);
+      // Tools before the session: the first profile it sends already carries them.
+      await this.#startTools(config);
+      await this.#session.applyProfile(this.#sessionFor(config));
       await this.#startGroup('session', [this.#session]);
+      this.#tools?.on('toolsChanged', () => this.#queueToolsApply());
       if (!this.#running.has('gpio')) await this.#startGroup('gpio', this.#gpio.components);
       this.#gpio.led?.setState(conductor.state);
       this.#watcher = new ConfigWatcher({ path: this.#o.configPath, initial: config, env: this.#o.env, logger: this.#o.logger });
@@ -245,7 +261,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.#o.notifier.stopping();
     // Reverse of start, except that the conductor goes before the session: it ends a turn in
     // progress (and logs it) while the session can still be told.
-    const order: Group[] = ['watcher', 'gpio', 'conductor', 'session', 'audio', 'transcripts'];
+    const order: Group[] = ['watcher', 'gpio', 'conductor', 'session', 'tools', 'audio', 'transcripts'];
     for (const group of order) await this.#stopGroup(group);
     this.#o.notifier.stop();
     this.#log.info('daemon stopped');
@@ -310,11 +326,18 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     switch (step.kind) {
       case 'live':
         this.#o.logger.setLevel(next.log.level);
-        if (before.audio.output.volume !== next.audio.output.volume) this.#audio?.setVolume?.(next.audio.output.volume);
+        if (before.audio.output.volume !== next.audio.output.volume) {
+          this.#gain = next.audio.output.volume;
+          this.#audio?.setVolume?.(next.audio.output.volume);
+        }
         if (JSON.stringify(sessionTiming(before)) !== JSON.stringify(sessionTiming(next))) this.#session?.setTiming(sessionTiming(next));
         return true;
+      case 'apply-tools':
+        // Changed definitions re-apply the profile through `toolsChanged` (queued after this reload).
+        await this.#tools?.applyConfig(next);
+        return true;
       case 'apply-profile': {
-        const result = await this.#session!.applyProfile(profileToSession(next));
+        const result = await this.#session!.applyProfile(this.#sessionFor(next));
         if (result.ok) {
           this.#log.info('changed profile applied', { mode: result.mode, message: result.message, keys: step.keys });
           return true;
@@ -381,7 +404,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       await conductor.rewire({ mic: this.#audio.mic, speaker: this.#audio.speaker }, 'audio restarted');
     } else if (group === 'session') {
       this.#session = this.#o.parts.session(config);
-      this.#session.on('verified', () => this.#onVerified());
+      this.#session.on('verified', (info) => this.#onVerified(info.sessionId));
+      await this.#session.applyProfile(this.#sessionFor(config));
       await conductor.rewire({ session: this.#session }, 'session rebuilt');
       await this.#startGroup('session', [this.#session]);
     } else {
@@ -411,9 +435,63 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     });
   }
 
+  // ---- tools ----
+
+  async #startTools(config: Config): Promise<void> {
+    this.#gain = config.audio.output.volume;
+    this.#tools = new DaemonTools({
+      config,
+      logger: this.#o.logger,
+      env: { ...(this.#o.env ?? process.env) },
+      volume: {
+        get: () => this.#gain,
+        set: (value) => {
+          this.#gain = value;
+          this.#audio?.setVolume?.(value);
+        },
+      },
+    });
+    await this.#startGroup('tools', [this.#tools]);
+  }
+
+  #toolCallsHook() {
+    const calls = new ToolCalls({
+      session: () => this.#session,
+      executor: () => this.#tools!.executor,
+      maxRounds: () => this.#config.tools.maxRoundsPerTurn,
+      logger: this.#o.logger,
+    });
+    this.#toolCalls = calls;
+    return {
+      run: calls.run.bind(calls),
+      endTurn: calls.endTurn.bind(calls),
+      budgetMs: () => this.#config.tools.callTimeoutMs + this.#config.tools.confirmWindowMs,
+    };
+  }
+
+  /** The session the config asks for, with the device's tools after the profile's own. */
+  #sessionFor(config: Config): ReturnType<typeof profileToSession> {
+    const session = profileToSession(config);
+    return this.#tools ? withDeviceTools(session, this.#tools.definitions()) : session;
+  }
+
+  /** An MCP server went down or came back: the profile follows, verified like any change. */
+  #queueToolsApply(): void {
+    if (this.#toolsDirty) return;
+    this.#toolsDirty = true;
+    this.#reloads = this.#reloads.then(async () => {
+      this.#toolsDirty = false;
+      if (this.#stopping || !this.#session) return;
+      const result = await this.#session.applyProfile(this.#sessionFor(this.#config));
+      if (result.ok) this.#log.info('profile applied with the changed tools', { mode: result.mode, message: result.message });
+      else this.#log.error('the server did not accept the profile with the changed tools', { error: result.error });
+    });
+  }
+
   // ---- lifecycle helpers ----
 
-  #onVerified(): void {
+  #onVerified(sessionId: string | undefined): void {
+    this.#toolCalls?.verified(sessionId);
     if (!this.#readySent) this.#sendReady(this.#statusLine());
   }
 
