@@ -22,7 +22,7 @@ export interface AnnouncerConductor {
 export interface AnnouncerSession {
   readonly state: SessionState;
   connect(): void;
-  createItem(item: TextItem): boolean;
+  sendItem(item: TextItem): boolean;
   createResponse(options?: OutOfBandResponse): boolean;
 }
 
@@ -129,7 +129,7 @@ export class Announcer implements Component {
     if (p.kind === 'say') return conductor.textTurn('say', () => session.createResponse(announcementResponse(p.text)));
     this.#seq += 1;
     const itemId = `ptt_ask_${Date.now().toString(36)}${this.#seq}`;
-    const send = () => session.createItem(questionItem(p.text, itemId)) && session.createResponse();
+    const send = () => session.sendItem(questionItem(p.text, itemId)) && session.createResponse();
     return conductor.textTurn('ask', send, { itemId, text: p.text });
   }
 

@@ -9,23 +9,11 @@ import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { AnswerSide, type CutInfo } from './answer.js';
-import type {
-  ButtonEvents,
-  Events,
-  ButtonPort,
-  ConductorState,
-  EarconName,
-  LedPort,
-  MicEvents,
-  MicPort,
-  SessionAudio,
-  SessionEvents,
-  SessionPort,
-  SessionTranscript,
-  SpeakerEvents,
-  SpeakerPort,
-  StatusPort,
-} from './ports.js';
+import type { FunctionCallItem } from '../realtime/protocol.js';
+import type { RoundResult } from './tool-calls.js';
+// Two lines rather than one name a line: this file is near the 600-line limit.
+import type { ButtonEvents, ButtonPort, ConductorState, EarconName, Events, LedPort, MicEvents, MicPort } from './ports.js';
+import type { SessionAudio, SessionEvents, SessionPort, SessionTranscript, SpeakerEvents, SpeakerPort, StatusPort } from './ports.js';
 import { realtimeRecovery } from '../realtime/index.js';
 import { Playback } from './playback.js';
 import { carriesSpeech, onlyStopped, whyNotAsked } from './release-rules.js';
@@ -81,6 +69,15 @@ export interface ConductorDeps {
   now?: () => number;
   /** How often the first-delta-to-DAC probe reads the speaker position. */
   dacProbeMs?: number;
+  /** Runs a response's function calls (tool-calls.ts); without it calls are not answered. */
+  toolCalls?: ToolCallsHook;
+}
+
+export interface ToolCallsHook {
+  run(turnId: number, calls: FunctionCallItem[]): Promise<RoundResult>;
+  endTurn(turnId: number): void;
+  /** How long a round may take before the answer timer starts again (the call timeout). */
+  budgetMs(): number;
 }
 
 /** Session states in which no connection is wanted (on-demand between turns). */
@@ -167,7 +164,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#listen(session, 'audio', (a) => this.#onAudio(a));
     this.#listen(session, 'transcript', (t) => this.#onTranscript(t));
     this.#listen(session, 'responseStarted', (r) => this.#answer.started(r.responseId));
-    this.#listen(session, 'responseDone', (r) => this.#answer.done(this.#turn, r));
+    this.#listen(session, 'responseDone', (r) => this.#toolRound(r) || this.#answer.done(this.#turn, r));
     this.#listen(session, 'speechStarted', () => this.#onSpeechStarted());
     this.#listen(session, 'speechStopped', () => this.#onSpeechStopped());
     this.#listen(session, 'inputCommitted', (c) => this.#onCommitted(c.itemId));
@@ -221,23 +218,14 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     return !this.#turn?.open && !this.#playback.answerPending;
   }
 
-  get muted(): boolean {
-    return this.#muted;
-  }
-
-  /**
-   * A turn that does not start at the microphone (announcer.ts). `send` puts it on the verified
-   * session (false: it could not, nothing starts). Its answer plays, a press cuts it, it is logged.
-   */
+  /** A turn not from the mic (announcer.ts): `send` puts it on the verified session; played, cut by a press, logged. */
   textTurn(mode: 'say' | 'ask', send: () => boolean, question?: { itemId: string; text: string }): boolean {
     if (!this.#started || !this.quiet || !this.#linkReady || !send()) return false;
     const turn = new Turn(++this.#turnSeq, mode, this.#now(), false);
     this.#turn = turn;
     turn.asked(this.#now());
-    if (question) {
-      this.#transcripts.remember(question.itemId, turn.id);
-      this.emit('transcript', { time: new Date().toISOString(), turn: turn.id, role: 'user', ...question });
-    }
+    if (question) this.#transcripts.remember(question.itemId, turn.id);
+    if (question) this.emit('transcript', { time: new Date().toISOString(), turn: turn.id, role: 'user', ...question });
     this.#answer.expect(turn, this.#opts.answerTimeoutMs);
     this.#update(mode);
     return true;
@@ -260,13 +248,10 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#update(on ? 'muted' : 'unmuted');
   }
 
-  /** The talk command's press and release, as the button would give them (talk.ts decides when). */
-  press(): void {
-    this.#onPress({ at: this.#now() });
-  }
-
-  release(): void {
-    this.#onRelease({ at: this.#now() });
+  /** The talk command's press (true) and release, as the button would give them (talk.ts decides when). */
+  pressed(down: boolean): void {
+    if (down) this.#onPress({ at: this.#now() });
+    else this.#onRelease({ at: this.#now() });
   }
 
   // ---- button ----
@@ -530,11 +515,31 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
 
   #finish(turn: Turn, outcome: TurnOutcome, reason?: string): void {
     if (!turn.open) return;
+    this.#d.toolCalls?.endTurn(turn.id);
     this.#answer.turnOver();
     const record = turn.finish(outcome, reason);
     const level = outcome === 'dropped' || outcome === 'failed' || outcome === 'silent' ? 'warn' : 'info';
     this.#log[level]('turn', { ...record });
     this.emit('turn', record);
+  }
+
+  // ---- tools ----
+
+  /** A completed response of the turn asked for tools: the turn stays open for the answer that uses them. */
+  #toolRound(r: SessionEvents['responseDone'][0]): boolean {
+    const turn = this.#turn;
+    const hook = this.#d.toolCalls;
+    if (!hook || r.status !== 'completed' || !r.functionCalls?.length || !turn?.answerInProgress) return false;
+    if (r.responseId !== undefined && turn.responseId !== undefined && r.responseId !== turn.responseId) return false;
+    turn.toolRound();
+    this.#answer.expect(turn, hook.budgetMs() + this.#opts.answerTimeoutMs);
+    this.#update('tool calls');
+    void hook.run(turn.id, r.functionCalls).then((result) => {
+      turn.calls.push(...result.records);
+      if (result.kind === 'limit' && turn.open) this.#fail(turn, 'failed', result.reason);
+      else if (result.kind === 'answered' && turn.open) this.#answer.expect(turn, this.#opts.answerTimeoutMs);
+    });
+    return true;
   }
 
   // ---- state ----

@@ -17,8 +17,11 @@ import { describeAwaited, type AwaitedDevice } from './device-wait.js';
 import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
 import type { DeviceCommands } from '../home/commands.js';
-import type { OutOfBandResponse, TextItem } from '../realtime/out-of-band.js';
+import type { OutOfBandResponse } from '../realtime/out-of-band.js';
 import { HomeWiring } from './home-wiring.js';
+import { DaemonTools, withDeviceTools } from './tools-wiring.js';
+import { ToolCalls } from './tool-calls.js';
+import type { ConversationItem } from '../realtime/protocol.js';
 import type { TurnRecord } from './turn.js';
 
 /** systemd's notify protocol, as sd-notify.ts provides it (a no-op without NOTIFY_SOCKET). */
@@ -45,9 +48,10 @@ export interface SessionPart extends SessionPort, Component {
     session: ReturnType<typeof profileToSession>,
   ): Promise<{ ok: true; mode: string; message: string; deferred?: string[] } | { ok: false; error: PttError }>;
   setTiming(timing: SessionTiming): void;
-  /** say/ask (announcer.ts): connect now, and the out-of-band events, sent only when verified. */
+  /** A conversation item (a function call's output, a typed question); false when the link is not verified. */
+  sendItem(item: ConversationItem): boolean;
+  /** say/ask (announcer.ts): connect now, and an out-of-band response.create, sent only when verified. */
   connect(): void;
-  createItem(item: TextItem): boolean;
   createResponse(options?: OutOfBandResponse): boolean;
 }
 
@@ -94,7 +98,7 @@ export type DaemonEvents = {
   fatal: [PttError];
 };
 
-type Group = 'transcripts' | 'audio' | 'session' | 'conductor' | 'home' | 'gpio' | 'watcher';
+type Group = 'transcripts' | 'audio' | 'tools' | 'session' | 'conductor' | 'home' | 'gpio' | 'watcher';
 
 export function conductorOptions(config: Config): Partial<ConductorOptions> {
   return {
@@ -116,6 +120,12 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #gpio: GpioParts | undefined;
   #conductor: Conductor | undefined;
   #transcripts: TranscriptFile | undefined;
+  #tools: DaemonTools | undefined;
+  #toolCalls: ToolCalls | undefined;
+  /** A re-apply of the profile for changed tool definitions is queued. */
+  #toolsDirty = false;
+  /** The speaker's gain now (config, or set by voice through the volume tool). */
+  #gain = 1;
   #watcher: ConfigWatcher | undefined;
   /** The home layer (commands, MQTT, hooks): home-wiring.ts. */
   readonly #home: HomeWiring;
@@ -141,11 +151,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         conductor: () => this.#conductor,
         session: () => this.#session,
         mic: () => this.#audio?.mic,
-        setVolume: (level) => {
-          if (!this.#audio?.setVolume) return false;
-          this.#audio.setVolume(level);
-          return true;
-        },
+        setVolume: (level) => this.#setGain(level),
       },
     });
   }
@@ -189,6 +195,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
           earcon: (name) => this.#o.parts.earcon(name),
           logger: this.#o.logger,
           status: { status: (text) => this.#o.notifier.status(text) },
+          toolCalls: this.#toolCallsHook(),
         },
         conductorOptions(config),
       );
@@ -208,9 +215,13 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       });
       // The session connects as it starts; the conductor must already be listening for it.
       await this.#startGroup('conductor', [conductor]);
+      // Tools before the session: the first profile it sends already carries them.
+      await this.#startTools(config);
+      await this.#session.applyProfile(this.#sessionFor(config));
       // A broker never blocks: the bridge connects in the background.
       await this.#startGroup('home', this.#home.build(config));
       await this.#startGroup('session', [this.#session]);
+      this.#tools?.on('toolsChanged', () => this.#queueToolsApply());
       if (!this.#running.has('gpio')) await this.#startGroup('gpio', this.#gpio.components);
       this.#gpio.led?.setState(conductor.state);
       this.#watcher = new ConfigWatcher({ path: this.#o.configPath, initial: config, env: this.#o.env, logger: this.#o.logger });
@@ -283,7 +294,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.#o.notifier.stopping();
     // Reverse of start, except that the conductor goes before the session: it ends a turn in
     // progress (and logs it) while the session can still be told.
-    const order: Group[] = ['watcher', 'gpio', 'home', 'conductor', 'session', 'audio', 'transcripts'];
+    const order: Group[] = ['watcher', 'gpio', 'home', 'conductor', 'session', 'tools', 'audio', 'transcripts'];
     for (const group of order) await this.#stopGroup(group);
     this.#o.notifier.stop();
     this.#log.info('daemon stopped');
@@ -348,12 +359,19 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     switch (step.kind) {
       case 'live':
         this.#o.logger.setLevel(next.log.level);
-        if (before.audio.output.volume !== next.audio.output.volume) this.#audio?.setVolume?.(next.audio.output.volume);
+        if (before.audio.output.volume !== next.audio.output.volume) {
+          this.#gain = next.audio.output.volume;
+          this.#audio?.setVolume?.(next.audio.output.volume);
+        }
         if (JSON.stringify(sessionTiming(before)) !== JSON.stringify(sessionTiming(next))) this.#session?.setTiming(sessionTiming(next));
         this.#home.applyLive(next);
         return true;
+      case 'apply-tools':
+        // Changed definitions re-apply the profile through `toolsChanged` (queued after this reload).
+        await this.#tools?.applyConfig(next);
+        return true;
       case 'apply-profile': {
-        const result = await this.#session!.applyProfile(profileToSession(next));
+        const result = await this.#session!.applyProfile(this.#sessionFor(next));
         if (result.ok) {
           this.#log.info('changed profile applied', { mode: result.mode, message: result.message, keys: step.keys });
           return true;
@@ -369,8 +387,13 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         return this.#restart('audio', before, next, 'audio settings changed');
       case 'restart-gpio':
         return this.#restart('gpio', before, next, 'GPIO settings changed');
-      case 'restart-home':
-        return this.#restartHome(before, next);
+      case 'restart-home': {
+        await this.#stopGroup('home');
+        const { components, ok } = this.#home.rebuild(next, before);
+        if (!ok) this.#config = { ...this.#config, mqtt: before.mqtt };
+        await this.#startGroup('home', components);
+        return ok;
+      }
       case 'needs-restart':
         this.#log.warn('these settings take effect when the daemon restarts (systemctl restart realtime-ptt)', { keys: step.keys });
         return true;
@@ -423,6 +446,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     } else if (group === 'session') {
       this.#session = this.#o.parts.session(config);
       this.#wireSession(this.#session);
+      await this.#session.applyProfile(this.#sessionFor(config));
       await conductor.rewire({ session: this.#session }, 'session rebuilt');
       await this.#startGroup('session', [this.#session]);
     } else {
@@ -452,34 +476,75 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     });
   }
 
-  /** mqtt.* changed: the bridge reconnects under the new settings (a bad one keeps the old). */
-  async #restartHome(before: Config, next: Config): Promise<boolean> {
-    await this.#stopGroup('home');
-    try {
-      await this.#startGroup('home', this.#home.build(next));
-      this.#log.info('home parts restarted', { reason: 'mqtt settings changed' });
-      return true;
-    } catch (err) {
-      this.#log.error('the MQTT bridge could not restart with the new settings; keeping the previous ones', {
-        error: toPttError(err, 'RELOAD_RESTART'),
-      });
-      this.#config = { ...this.#config, mqtt: before.mqtt };
-      await this.#startGroup('home', this.#home.build(this.#config));
-      return false;
-    }
+  /** Playback gain now (the volume command, the volume tool); false when the audio parts are not running. */
+  #setGain(level: number): boolean {
+    this.#gain = level;
+    this.#audio?.setVolume?.(level);
+    return this.#audio?.setVolume !== undefined;
+  }
+
+  // ---- tools ----
+
+  async #startTools(config: Config): Promise<void> {
+    this.#gain = config.audio.output.volume;
+    this.#tools = new DaemonTools({
+      config,
+      logger: this.#o.logger,
+      env: { ...(this.#o.env ?? process.env) },
+      volume: {
+        get: () => this.#gain,
+        set: (value) => void this.#setGain(value),
+      },
+    });
+    await this.#startGroup('tools', [this.#tools]);
+  }
+
+  #toolCallsHook() {
+    const calls = new ToolCalls({
+      session: () => this.#session,
+      executor: () => this.#tools!.executor,
+      maxRounds: () => this.#config.tools.maxRoundsPerTurn,
+      logger: this.#o.logger,
+    });
+    this.#toolCalls = calls;
+    return {
+      run: calls.run.bind(calls),
+      endTurn: calls.endTurn.bind(calls),
+      budgetMs: () => this.#config.tools.callTimeoutMs + this.#config.tools.confirmWindowMs,
+    };
+  }
+
+  /** The session the config asks for, with the device's tools after the profile's own. */
+  #sessionFor(config: Config): ReturnType<typeof profileToSession> {
+    const session = profileToSession(config);
+    return this.#tools ? withDeviceTools(session, this.#tools.definitions()) : session;
+  }
+
+  /** An MCP server went down or came back: the profile follows, verified like any change. */
+  #queueToolsApply(): void {
+    if (this.#toolsDirty) return;
+    this.#toolsDirty = true;
+    this.#reloads = this.#reloads.then(async () => {
+      this.#toolsDirty = false;
+      if (this.#stopping || !this.#session) return;
+      const result = await this.#session.applyProfile(this.#sessionFor(this.#config));
+      if (result.ok) this.#log.info('profile applied with the changed tools', { mode: result.mode, message: result.message });
+      else this.#log.error('the server did not accept the profile with the changed tools', { error: result.error });
+    });
   }
 
   // ---- lifecycle helpers ----
 
   #wireSession(session: SessionPart): void {
-    session.on('verified', () => {
-      this.#onVerified();
+    session.on('verified', (info) => {
+      this.#onVerified(info.sessionId);
       this.#home.onVerified();
     });
     session.on('error', (error) => this.#home.onError(error));
   }
 
-  #onVerified(): void {
+  #onVerified(sessionId: string | undefined): void {
+    this.#toolCalls?.verified(sessionId);
     if (!this.#readySent) this.#sendReady(this.#statusLine());
   }
 

@@ -41,6 +41,8 @@ export class HomeWiring implements DeviceCommands {
   #parts: HomeParts | undefined;
   #config: Config;
   #volume: number;
+  /** As the last mute command left it (the hands-free button toggles it too; its state line says so). */
+  #muted = false;
   /** The last text of each role, for the turn record on MQTT. */
   #lastText: { user?: string; assistant?: string } = {};
 
@@ -69,10 +71,22 @@ export class HomeWiring implements DeviceCommands {
     if (parts instanceof PttError) throw parts;
     this.#parts = parts;
     parts.bridge?.publishVolume(this.#volume);
-    parts.bridge?.publishMute(this.#o.host.conductor()?.muted ?? false);
+    parts.bridge?.publishMute(this.#muted);
     const state = this.#o.host.conductor()?.state;
     if (state) parts.onState(state);
     return [this.announcer, ...parts.components];
+  }
+
+  /** mqtt.* changed: the parts under `next`; settings that cannot be used keep `before`'s (ok false). */
+  rebuild(next: Config, before: Config): { components: Component[]; ok: boolean } {
+    try {
+      return { components: this.build(next), ok: true };
+    } catch (err) {
+      this.#log.error('the MQTT bridge cannot use the new settings; keeping the previous ones', {
+        error: toPttError(err, 'RELOAD_RESTART'),
+      });
+      return { components: this.build({ ...next, mqtt: before.mqtt }), ok: false };
+    }
   }
 
   get bridge(): HomeParts['bridge'] {
@@ -147,6 +161,7 @@ export class HomeWiring implements DeviceCommands {
 
   setMute(on: boolean): void {
     this.#conductor().setMuted(on);
+    this.#muted = on;
     this.bridge?.publishMute(on);
   }
 

@@ -11,8 +11,7 @@ import type { Events, MicEvents } from './ports.js';
 import type { TurnRecord } from './turn.js';
 
 export interface TalkConductor extends Events<{ turn: [TurnRecord] }> {
-  press(): void;
-  release(): void;
+  pressed(down: boolean): void;
 }
 
 export interface TalkOptions {
@@ -53,7 +52,7 @@ export class VoiceReleasedTurn {
       clearInterval(timer);
       if (why) {
         o.logger.debug('talk: released', { why, ms: Math.round(now() - startedAt) });
-        conductor.release();
+        conductor.pressed(false);
       }
     };
     const check = (): void => {
@@ -74,7 +73,7 @@ export class VoiceReleasedTurn {
     const timer = setInterval(check, 100);
     this.#end = () => finish(undefined);
     mic.on('audio', onAudio);
-    conductor.press();
+    conductor.pressed(true);
     conductor.on('turn', onTurn);
     return true;
   }

@@ -17,9 +17,9 @@ import { bytesToMs, msToBytes } from '../core/pcm-format.js';
 import { mintForSession, secretFresh, type ClientSecret } from './client-secret.js';
 import { realtimeErrors, realtimeRecovery } from './errors.js';
 import { handleFrame, type InboundHost } from './inbound.js';
-import { itemCreateEvent, responseCreateEvent, truncateEvent, type OutOfBandResponse, type TextItem } from './out-of-band.js';
+import { responseCreateEvent, truncateEvent, type OutOfBandResponse } from './out-of-band.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, Outbox, type TurnCommand } from './outbox.js';
-import type { ClientEvent, GaSessionConfig } from './protocol.js';
+import type { ClientEvent, ConversationItem, GaSessionConfig } from './protocol.js';
 import {
   DEFAULT_TIMEOUTS,
   type ApplyResult,
@@ -196,14 +196,16 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     return this.#sendLive({ type: 'response.cancel' });
   }
 
+  /** Adds an item (a call's output, a typed question) on a verified link; false otherwise: the caller keeps it for the next one. */
+  sendItem(item: ConversationItem): boolean {
+    if (!this.#started || this.#link.status !== 'ready') return false;
+    this.#touch();
+    return this.#sendLive({ type: 'conversation.item.create', item });
+  }
+
   /** Tells the server how much of an assistant item was actually played. */
   truncate(itemId: string, audioEndMs: number): boolean {
     return this.#sendLive(truncateEvent(itemId, audioEndMs));
-  }
-
-  /** Adds a text item (a typed question, out-of-band.ts); only on a verified session, else false. */
-  createItem(item: TextItem): boolean {
-    return this.#link.status === 'ready' && this.#sendLive(itemCreateEvent(item));
   }
 
   /** Connects now if it is not (on-demand: an announcement is coming); verified later, as ever. */
