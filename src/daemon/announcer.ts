@@ -21,6 +21,8 @@ export interface AnnouncerConductor {
 /** What the announcer needs of the session (the one in use: a reload may replace it). */
 export interface AnnouncerSession {
   readonly state: SessionState;
+  /** A response is still running on the server (a cut one until its response.done): one at a time. */
+  readonly responding: boolean;
   connect(): void;
   sendItem(item: TextItem): boolean;
   createResponse(options?: OutOfBandResponse): boolean;
@@ -118,7 +120,7 @@ export class Announcer implements Component {
     const session = this.#o.session();
     const conductor = this.#o.conductor();
     if (session && session.state !== 'ready') session.connect();
-    if (session?.state === 'ready' && conductor?.quiet && this.#begin(head, session, conductor)) {
+    if (session?.state === 'ready' && !session.responding && conductor?.quiet && this.#begin(head, session, conductor)) {
       this.#queue.shift();
       this.#log.info(`${head.kind} started`, { waiting: this.#queue.length });
     }

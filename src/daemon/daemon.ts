@@ -52,6 +52,7 @@ export interface SessionPart extends SessionPort, Component {
   sendItem(item: ConversationItem): boolean;
   /** say/ask (announcer.ts): connect now, and an out-of-band response.create, sent only when verified. */
   connect(): void;
+  readonly responding: boolean;
   createResponse(options?: OutOfBandResponse): boolean;
 }
 

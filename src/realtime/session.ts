@@ -168,21 +168,22 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     return { committed: true, shortTap: false, audioMs };
   }
 
-  /**
-   * Without options: the turn's response.create, in order after its audio (held until verified).
-   * With options (an announcement, out-of-band.ts): sent only on a verified session, else false.
-   */
+  /** Without options: the turn's response.create, after its audio (held until verified). With: out-of-band.ts, verified only. */
   createResponse(options?: OutOfBandResponse): boolean {
     if (!options) {
       this.#command('response');
       return true;
     }
-    const link = this.#link;
-    if (link.status !== 'ready') return false;
+    if (this.#link.status !== 'ready') return false;
     this.#touch();
-    link.sock.wire.responseRequested();
-    this.#send(link.sock, responseCreateEvent(options));
-    return true;
+    this.#link.sock.wire.responseRequested();
+    return this.#sendLive(responseCreateEvent(options));
+  }
+
+  /** A response is requested or running on the server (a cut one until its response.done): another must wait. */
+  get responding(): boolean {
+    const link = this.#link;
+    return link.status === 'ready' && (link.sock.activeResponse !== undefined || link.sock.responsesRequested > 0);
   }
 
   /** Drops the current turn's input audio (sent or held). */
