@@ -18,6 +18,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   release: { summary: 'release the virtual button of a running daemon', load: () => import('./cli/control.js') },
   tap: { summary: 'press and release the virtual button ([ms] held)', load: () => import('./cli/control.js') },
   status: { summary: 'print the state of a running daemon', load: () => import('./cli/control.js') },
+  profile: {
+    summary: 'print the active profile and the list, or switch a running daemon to [NAME]',
+    load: () => import('./cli/control.js'),
+  },
+  forget: { summary: 'make a running daemon forget the conversation so far', load: () => import('./cli/control.js') },
 };
 
 function usage(): string {

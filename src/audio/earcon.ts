@@ -51,3 +51,22 @@ export function earcon(name: EarconName): Buffer {
 }
 
 export const EARCON_NAMES = Object.keys(SHAPES) as EarconName[];
+
+const PROFILE_TONES_MAX = 8;
+const profileCache = new Map<number, Buffer>();
+
+/**
+ * The cue of the Nth profile (1-based, file order, main first): N short high tones, so a person
+ * counts which profile is now active without a voice saying it. Capped at 8 tones.
+ */
+export function profileEarcon(position: number): Buffer {
+  const n = Math.min(PROFILE_TONES_MAX, Math.max(1, Math.floor(position)));
+  let pcm = profileCache.get(n);
+  if (!pcm) {
+    const notes: Note[] = [];
+    for (let i = 0; i < n; i++) notes.push({ hz: 1_047, ms: 60 }, { hz: 0, ms: 70 });
+    pcm = Buffer.concat(notes.map(note));
+    profileCache.set(n, pcm);
+  }
+  return Buffer.from(pcm);
+}

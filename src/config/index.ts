@@ -18,3 +18,4 @@ export { diffConfig, actionsFor, actionFor, type ConfigChanges } from './diff.js
 export { ConfigWatcher, type ConfigWatcherEvents, type ConfigWatcherOptions } from './watcher.js';
 export { renderExampleConfig } from './example.js';
 export { planReload, type ReloadPlan, type ReloadStep, type ReloadStepKind } from './reload-plan.js';
+export { MAIN_PROFILE, profileNames, resolveProfile, withProfile } from './profiles.js';

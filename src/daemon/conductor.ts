@@ -49,6 +49,8 @@ export interface ConductorOptions {
    * (someone spoke); otherwise the press only stopped the answer, however long it was held.
    */
   speechPeakDbfs: number;
+  /** The active profile, named in each turn's log line. */
+  profile?: string;
 }
 
 export const DEFAULT_CONDUCTOR_OPTIONS: ConductorOptions = {
@@ -478,7 +480,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#answer.turnOver();
     const record = turn.finish(outcome, reason);
     const level = outcome === 'dropped' || outcome === 'failed' || outcome === 'silent' ? 'warn' : 'info';
-    this.#log[level]('turn', { ...record });
+    this.#log[level]('turn', { ...record, ...(this.#opts.profile ? { profile: this.#opts.profile } : {}) });
     this.emit('turn', record);
   }
 
@@ -512,6 +514,11 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     if (state === 'connecting') return 'connecting to the Realtime API';
     if (state === 'idle' && this.handsFree && this.#muted) return 'idle (microphone muted)';
     return state;
+  }
+
+  /** Plays a cue the daemon made (the profile switched); silent when earcons are off. */
+  cue(pcm: Buffer): void {
+    if (this.#opts.earcons) this.#playback.earcon(pcm);
   }
 
   #earcon(name: EarconName): void {

@@ -9,13 +9,25 @@ import { PttError, toPttError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { ConfigWatcher, formatProblems, planReload, profileToSession, type Config, type ConfigProblem } from '../config/index.js';
+import {
+  ConfigWatcher,
+  formatProblems,
+  planReload,
+  profileNames,
+  profileToSession,
+  withProfile,
+  type Config,
+  type ConfigProblem,
+} from '../config/index.js';
 import type { ReloadStep, ReloadStepKind } from '../config/index.js';
 import { Conductor, type ConductorOptions, type TranscriptEntry } from './conductor.js';
 import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionPort, SpeakerPort } from './ports.js';
 import { describeAwaited, type AwaitedDevice } from './device-wait.js';
 import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
+import { ProfileRuntime } from './profiles-runtime.js';
+import { profileEarcon } from '../audio/index.js';
+import type { DaemonCommands } from '../gpio/index.js';
 import type { TurnRecord } from './turn.js';
 
 /** systemd's notify protocol, as sd-notify.ts provides it (a no-op without NOTIFY_SOCKET). */
@@ -54,8 +66,8 @@ export interface GpioParts {
 export interface PartsFactory {
   audio(config: Config): AudioParts;
   session(config: Config): SessionPart;
-  /** `status` answers the control socket's `status` command. */
-  gpio(config: Config, status: () => string): GpioParts;
+  /** `status` answers the control socket's `status` command; `commands` its `profile` and `forget`. */
+  gpio(config: Config, status: () => string, commands?: DaemonCommands): GpioParts;
   earcon(name: EarconName): Buffer;
   /** Configured audio devices that do not exist yet (the daemon waits for them); none if absent. */
   missingDevices?(config: Config): Promise<AwaitedDevice[]>;
@@ -85,12 +97,15 @@ export type DaemonEvents = {
   invalidConfig: [ConfigProblem[]];
   /** A part could not be restarted and the old one could not be brought back: the daemon must exit. */
   fatal: [PttError];
+  /** Another profile is in force (verified by the server). */
+  profile: [{ name: string; from: string; mode: string }];
 };
 
 type Group = 'transcripts' | 'audio' | 'session' | 'conductor' | 'gpio' | 'watcher';
 
-export function conductorOptions(config: Config): Partial<ConductorOptions> {
+export function conductorOptions(config: Config, profile?: string): Partial<ConductorOptions> {
   return {
+    ...(profile ? { profile } : {}),
     turnDetection: config.session.turnDetection.type,
     bargeInByVoice: config.conversation.bargeInByVoice,
     earcons: config.conversation.earcons,
@@ -118,12 +133,19 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #awaited: AwaitedDevice[] = [];
   #wakeWait: (() => void) | undefined;
   #reloads: Promise<void> = Promise.resolve();
+  readonly #profiles: ProfileRuntime;
 
   constructor(options: DaemonOptions) {
     super();
     this.#o = options;
     this.#config = options.config;
     this.#log = options.logger.child('daemon');
+    this.#profiles = new ProfileRuntime({ logger: options.logger, ...(options.env ? { env: options.env } : {}) });
+  }
+
+  /** The profile in force. */
+  get profile(): string {
+    return this.#profiles.active;
   }
 
   get config(): Config {
@@ -138,14 +160,16 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   async start(): Promise<void> {
     const config = this.#config;
     try {
+      await this.#profiles.load(config);
       // Built first: a missing API key is reported before any device is opened.
-      this.#session = this.#o.parts.session(config);
+      this.#session = this.#o.parts.session(this.#effective());
       if (config.log.transcriptFile) {
         this.#transcripts = new TranscriptFile(config.log.transcriptFile, this.#log);
         await this.#startGroup('transcripts', [this.#transcripts]);
       }
       // Built now, started last: presses only count once everything they drive is running.
-      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine(), this.#commands());
+      this.#wireGestures();
       if (!(await this.#waitForDevices(config))) return;
       this.#audio = this.#o.parts.audio(config);
       await this.#startGroup('audio', this.#audio.components);
@@ -161,13 +185,13 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
           logger: this.#o.logger,
           status: { status: (text) => this.#o.notifier.status(text) },
         },
-        conductorOptions(config),
+        conductorOptions(this.#effective(), this.#profiles.active),
       );
       this.#conductor = conductor;
       conductor.on('state', (state) => this.emit('state', state));
       conductor.on('turn', (record) => this.emit('turn', record));
       conductor.on('transcript', (entry) => {
-        void this.#transcripts?.append(entry);
+        void this.#transcripts?.append({ ...entry, profile: this.#profiles.active });
         this.emit('transcript', entry);
       });
       // The session connects as it starts; the conductor must already be listening for it.
@@ -192,7 +216,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       version: VERSION,
       node: process.version,
       connection: config.realtime.connection,
-      turnDetection: config.session.turnDetection.type,
+      turnDetection: this.#effective().session.turnDetection.type,
+      profile: this.#profiles.active,
     });
   }
 
@@ -292,13 +317,14 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     const applied: ReloadStepKind[] = [];
     let ok = true;
     this.#config = next;
+    this.#profiles.reconcile(next);
     for (const step of plan.steps) {
       if (this.#stopping) return;
       if (await this.#runStep(step, before, next)) applied.push(step.kind);
       else ok = false;
     }
     // The conductor follows the config in force, whatever the steps kept or brought back.
-    this.#conductor?.setOptions(conductorOptions(this.#config));
+    this.#conductor?.setOptions(conductorOptions(this.#effective(), this.#profiles.active));
     this.#o.notifier.ready(this.#statusLine());
     const keys = plan.keys;
     this.#log.info('config reloaded', { keys, applied, ok });
@@ -314,7 +340,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         if (JSON.stringify(sessionTiming(before)) !== JSON.stringify(sessionTiming(next))) this.#session?.setTiming(sessionTiming(next));
         return true;
       case 'apply-profile': {
-        const result = await this.#session!.applyProfile(profileToSession(next));
+        const result = await this.#session!.applyProfile(profileToSession(this.#profiles.effective(next)));
         if (result.ok) {
           this.#log.info('changed profile applied', { mode: result.mode, message: result.message, keys: step.keys });
           return true;
@@ -380,12 +406,13 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       await this.#startGroup('audio', this.#audio.components);
       await conductor.rewire({ mic: this.#audio.mic, speaker: this.#audio.speaker }, 'audio restarted');
     } else if (group === 'session') {
-      this.#session = this.#o.parts.session(config);
+      this.#session = this.#o.parts.session(this.#profiles.effective(config));
       this.#session.on('verified', () => this.#onVerified());
       await conductor.rewire({ session: this.#session }, 'session rebuilt');
       await this.#startGroup('session', [this.#session]);
     } else {
-      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine(), this.#commands());
+      this.#wireGestures();
       await this.#startGroup('gpio', this.#gpio.components);
       await conductor.rewire({ button: this.#gpio.button, ...(this.#gpio.led ? { led: this.#gpio.led } : {}) }, 'GPIO restarted');
     }
@@ -409,6 +436,87 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       };
       conductor.on('state', onState);
     });
+  }
+
+  // ---- profiles ----
+
+  /** The config in force with `session` replaced by the active profile. */
+  #effective(): Config {
+    return this.#profiles.effective(this.#config);
+  }
+
+  #commands(): DaemonCommands {
+    return {
+      profile: async (name) => {
+        const config = this.#config;
+        if (name === undefined) return `active: ${this.#profiles.active}; profiles: ${profileNames(config).join(', ')}`;
+        const refused = this.#profiles.check(config, name);
+        if (refused) throw refused;
+        const busy = this.#busy();
+        const applied = this.switchProfile(name);
+        if (busy) return `ok: switching to ${name} when the answer in progress ends`;
+        const result = await applied;
+        return result.ok ? `ok: ${name} (${result.mode})` : `error: ${result.error.message}`;
+      },
+      forget: () => 'ok',
+    };
+  }
+
+  #wireGestures(): void {
+    this.#gpio?.button.on('doublePress', () => {
+      if (this.#config.profiles.switchGesture !== 'doublePress') return;
+      void this.switchProfile(this.#profiles.next(this.#config));
+    });
+  }
+
+  /**
+   * Switches the active profile like a hot reload: a verified session.update on the open session
+   * (a voice change after the first answer: a reconnect when idle). Queued behind reloads, and
+   * run only when no turn is in progress: the switch of a press during an answer is applied
+   * after that answer has played (or at the quiet wait's limit). A refused profile leaves the old one.
+   */
+  switchProfile(name: string): Promise<{ ok: true; mode: string } | { ok: false; error: PttError }> {
+    const refused = this.#profiles.check(this.#config, name);
+    if (refused) {
+      this.#log.warn('profile switch refused', { error: refused });
+      return Promise.resolve({ ok: false, error: refused });
+    }
+    const run = this.#reloads.then(async () => {
+      await this.#whenQuiet();
+      return this.#applySwitch(name);
+    });
+    this.#reloads = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  async #applySwitch(name: string): Promise<{ ok: true; mode: string } | { ok: false; error: PttError }> {
+    const from = this.#profiles.active;
+    const config = this.#config;
+    const target =
+      this.#profiles.check(config, name) ?? (this.#stopping ? new PttError('DAEMON_STOPPING', 'the daemon is stopping') : undefined);
+    if (target) return { ok: false, error: target };
+    const resolved = withProfile(config, name) ?? config;
+    const result = this.#session
+      ? await this.#session.applyProfile(profileToSession(resolved))
+      : { ok: true as const, mode: 'next-connection', message: '' };
+    if (!result.ok) {
+      this.#log.error(`the server did not accept profile "${name}"; "${from}" stays active`, { error: result.error });
+      return { ok: false, error: result.error };
+    }
+    await this.#profiles.set(name);
+    this.#conductor?.setOptions(conductorOptions(resolved, name));
+    this.#conductor?.cue(profileEarcon(this.#profiles.position(config, name)));
+    this.#log.info('profile switched', { profile: name, from, mode: result.mode });
+    this.emit('profile', { name, from, mode: result.mode });
+    return { ok: true, mode: result.mode };
+  }
+
+  #busy(): boolean {
+    const s = this.#conductor?.state;
+    return s === 'listening' || s === 'thinking' || s === 'speaking';
   }
 
   // ---- lifecycle helpers ----

@@ -15,6 +15,13 @@ export interface ControlTarget {
 
 export type StatusProvider = () => string | Promise<string>;
 
+/** What the daemon answers beyond the button: profiles and the conversation memory. */
+export interface DaemonCommands {
+  /** No name: the active profile and the list; a name: switch to it (resolves once applied). */
+  profile(name?: string): Promise<string>;
+  forget(): string;
+}
+
 export interface ControlServerOptions {
   socketPath: string;
   target: ControlTarget;
@@ -41,12 +48,18 @@ export class ControlServer implements Component {
   private server: Server | undefined;
   private readonly clients = new Set<Socket>();
   private status: StatusProvider = () => 'running';
+  private commands: DaemonCommands | undefined;
 
   constructor(private readonly options: ControlServerOptions) {}
 
   /** The daemon sets what `status` answers (its state line). */
   setStatusProvider(provider: StatusProvider): void {
     this.status = provider;
+  }
+
+  /** The daemon sets who answers `profile` and `forget`. */
+  setCommands(commands: DaemonCommands | undefined): void {
+    this.commands = commands;
   }
 
   get socketPath(): string {
@@ -188,6 +201,12 @@ export class ControlServer implements Component {
         return 'ok';
       case 'status':
         return await this.status();
+      case 'profile':
+        if (!this.commands) return 'error: this daemon has no profiles to switch';
+        return await this.commands.profile(command.name);
+      case 'forget':
+        if (!this.commands) return 'error: this daemon keeps no conversation memory';
+        return this.commands.forget();
     }
   }
 }

@@ -8,7 +8,13 @@ export { ButtonLogic, type ButtonLogicOptions } from './button-logic.js';
 export { RpioBackend, type RpioBackendOptions } from './rpio-backend.js';
 export { GpiomonBackend, type GpiomonBackendOptions } from './gpiomon-backend.js';
 export { VirtualBackend, DEFAULT_TAP_MS, MAX_TAP_MS } from './virtual-backend.js';
-export { ControlServer, type ControlServerOptions, type ControlTarget, type StatusProvider } from './control-server.js';
+export {
+  ControlServer,
+  type ControlServerOptions,
+  type ControlTarget,
+  type StatusProvider,
+  type DaemonCommands,
+} from './control-server.js';
 export { sendControlCommand } from './control-client.js';
 export { parseControlLine, CONTROL_COMMANDS, type ControlCommand } from './control-protocol.js';
 export { createLed, Led, RpioLedDriver, GpiosetLedDriver, type LedDriver } from './led.js';
