@@ -5,10 +5,10 @@
 import { PttError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { applyFaultSpec, FAULT_NAMES } from '../simulator/fault-spec.js';
-import { RealtimeSimulator, type FaultPlan } from '../simulator/index.js';
+import { DEFAULT_PACE, parsePace, RealtimeSimulator, type FaultPlan, type Pace } from '../simulator/index.js';
 import { parseCommandArgs, type CliCommand } from './command.js';
 
-const USAGE = `usage: realtime-ptt simulator [--port N] [--host H] [--fault NAME=VALUE ...] [--reply-ms N] [--realtime]
+const USAGE = `usage: realtime-ptt simulator [--port N] [--host H] [--fault NAME=VALUE ...] [--reply-ms N] [--pace N|realtime|instant]
 
 Runs a local server that speaks OpenAI's GA Realtime protocol (WebSocket at /v1/realtime,
 POST /v1/realtime/client_secrets) for tests and demos. Prints its URL, logs connections,
@@ -22,7 +22,9 @@ options:
                         e.g. --fault dropAfterEvents=5 --fault closeAfterMs=60000:1001
       --reply-ms N      length of each synthesized spoken reply (default 1500)
       --delta-ms N      audio per response.output_audio.delta (default 100)
-      --realtime        send reply audio at real time instead of as fast as possible
+      --pace P          how fast reply audio is streamed: a multiple of real time (default 4,
+                        like the real server), realtime (1x) or instant (as fast as possible)
+      --realtime        the same as --pace realtime
       --log-level L     debug | info | warn | error (default info)
   -h, --help            show this help
 
@@ -46,6 +48,7 @@ export const command: CliCommand = {
         fault: { type: 'string', multiple: true },
         'reply-ms': { type: 'string' },
         'delta-ms': { type: 'string' },
+        pace: { type: 'string' },
         realtime: { type: 'boolean' },
         'log-level': { type: 'string' },
       },
@@ -57,6 +60,18 @@ export const command: CliCommand = {
       throw new PttError('USAGE', `--log-level must be debug, info, warn or error, got '${level}'`);
     const port = whole('port', v.port, 0);
     if (port > 65535) throw new PttError('USAGE', `--port must be at most 65535, got ${port}`);
+    if (v.realtime && v.pace !== undefined && v.pace !== 'realtime')
+      throw new PttError('USAGE', `--realtime and --pace ${v.pace} contradict each other; give one\n\n${USAGE}`);
+    let pace: Pace = v.realtime ? 'realtime' : DEFAULT_PACE;
+    if (v.pace !== undefined) {
+      const parsed = parsePace(v.pace);
+      if (parsed === undefined)
+        throw new PttError(
+          'USAGE',
+          `--pace must be a positive number (a multiple of real time), realtime or instant, got '${v.pace}'\n\n${USAGE}`,
+        );
+      pace = parsed;
+    }
     let faults: FaultPlan = {};
     for (const spec of v.fault ?? []) faults = applyFaultSpec(faults, spec);
     const logger = createLogger({ level: level as 'info', sink: process.stderr, format: process.stderr.isTTY ? 'pretty' : 'json' });
@@ -65,7 +80,7 @@ export const command: CliCommand = {
       host: v.host ?? '127.0.0.1',
       replyMs: whole('reply-ms', v['reply-ms'], 1500),
       deltaMs: Math.max(1, whole('delta-ms', v['delta-ms'], 100)),
-      realtimePacing: v.realtime ?? false,
+      pace,
       faults,
       logger,
       maxRecordedFrames: 10_000,

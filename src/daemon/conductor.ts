@@ -26,6 +26,7 @@ import type {
   SpeakerPort,
   StatusPort,
 } from './ports.js';
+import { realtimeRecovery } from '../realtime/index.js';
 import { Playback } from './playback.js';
 import { carriesSpeech, onlyStopped, whyNotAsked } from './release-rules.js';
 import { type TranscriptEntry, Transcripts } from './transcripts.js';
@@ -84,8 +85,6 @@ export interface ConductorDeps {
   dacProbeMs?: number;
 }
 
-/** Errors after which the link will not come back by itself: a person must act (LED shows error). */
-const NEEDS_A_PERSON = new Set(['REALTIME_BAD_KEY', 'REALTIME_PROFILE_MISMATCH', 'REALTIME_PROFILE_REJECTED', 'REALTIME_BETA_REFUSED']);
 /** Session states in which no connection is wanted (on-demand between turns). */
 const DORMANT = new Set(['idle']);
 
@@ -373,7 +372,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
 
   #onSessionError(err: PttError): void {
     this.#lastLinkError = err;
-    if (NEEDS_A_PERSON.has(err.code)) this.#linkProblem = err;
+    if (realtimeRecovery(err)?.needsAPerson) this.#linkProblem = err;
     const turn = this.#turn;
     const about = typeof err.context.clientEvent === 'string' ? err.context.clientEvent : undefined;
     // A failed commit or response.create means this turn will get no answer: say so now.

@@ -6,6 +6,9 @@
  * Listener registration mirrors TypedEmitter so the real classes satisfy the ports as they are.
  */
 import type { PttError } from '../core/errors.js';
+import type { SessionState, VerifiedInfo } from '../realtime/session-types.js';
+
+export type { SessionState, VerifiedInfo };
 
 export type ConductorState = 'idle' | 'connecting' | 'listening' | 'thinking' | 'speaking' | 'error';
 
@@ -56,8 +59,8 @@ export interface SessionTranscript {
 
 export type SessionEvents = {
   /** `ready` means verified: audio and turn commands go straight to the wire. */
-  state: [string, string];
-  verified: [unknown];
+  state: [state: SessionState, detail: string];
+  verified: [info: VerifiedInfo];
   audio: [SessionAudio];
   transcript: [SessionTranscript];
   responseStarted: [{ responseId: string }];
@@ -75,7 +78,7 @@ export type SessionEvents = {
  */
 export interface SessionPort extends Events<SessionEvents> {
   /** 'ready' when verified; 'verifying' while a changed profile is re-applied on the same socket. */
-  readonly state: string;
+  readonly state: SessionState;
   appendAudio(pcm: Buffer): void;
   /** Commits the input; `committed: false` when it held too little audio and was cleared instead. */
   commit(): { committed: boolean; audioMs: number };

@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
   rmSync(transcripts, { force: true });
 
   const dir = mkdtempSync(join(tmpdir(), 'ptt-demo-'));
-  const sim = real ? undefined : new RealtimeSimulator({ port: 0, apiKey: SIM_KEY, replyMs: 2_500, realtimePacing: true });
+  const sim = real ? undefined : new RealtimeSimulator({ port: 0, apiKey: SIM_KEY, replyMs: 2_500, pace: 'realtime' });
   let daemon: DaemonProcess | undefined;
   try {
     // The microphone: the given recording, or generated speech-like sound, then silence.

@@ -8,6 +8,7 @@ import { createLogger } from '../core/logger.js';
 import type { Config } from '../config/index.js';
 import { buildSession } from '../daemon/parts.js';
 import type { ConnectionDeps } from './checks.js';
+import type { VerifiedInfo } from '../realtime/index.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -38,27 +39,9 @@ export function sessionVerifier(env: Env): ConnectionDeps {
               }),
             deadlineMs,
           );
-          // The daemon's port types `verified` as unknown; RealtimeSession sends VerifiedInfo.
-          const onVerified = (info: unknown): void => {
-            const v = (typeof info === 'object' && info !== null ? info : {}) as { ms?: unknown; sessionId?: unknown };
-            done({
-              ok: true,
-              ms: typeof v.ms === 'number' ? Math.round(v.ms) : -1,
-              sessionId: typeof v.sessionId === 'string' ? v.sessionId : undefined,
-            });
-          };
-          // The session's messages end in "; reconnecting": true for the daemon, not for doctor, which stops here.
-          const onError = (error: PttError): void =>
-            done({
-              ok: false,
-              error: new PttError(
-                error.code,
-                error.message.replace(/[;,] (the connection is dead, )?reconnecting$/, (_m, dead?: string) =>
-                  dead ? '; the connection is dead' : '',
-                ),
-                { context: { ...error.context }, ...(error.hint ? { hint: error.hint } : {}) },
-              ),
-            });
+          const onVerified = (info: VerifiedInfo): void => done({ ok: true, ms: Math.round(info.ms), sessionId: info.sessionId });
+          // The first error ends it: doctor reports, it does not retry (the messages do not claim it will).
+          const onError = (error: PttError): void => done({ ok: false, error });
           const done = (r: Parameters<typeof resolve>[0]): void => {
             clearTimeout(timer);
             session.off('verified', onVerified);

@@ -2,7 +2,8 @@
  * The `client-secret` bootstrap: mint an ephemeral key (`ek_...`) that carries the session
  * configuration, so the WebSocket session starts already configured.
  */
-import { PttError } from '../core/errors.js';
+import type { PttError } from '../core/errors.js';
+import { KEY_HINT, realtimeError } from './errors.js';
 import { registerSecret } from '../core/secrets.js';
 import type { GaSessionConfig } from './protocol.js';
 
@@ -46,7 +47,7 @@ export async function mintClientSecret(options: {
       signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch (err) {
-    return new PttError(
+    return realtimeError(
       'REALTIME_CLIENT_SECRET_FAILED',
       `could not reach ${endpoint} to mint a client secret: ${err instanceof Error ? err.message : String(err)}`,
       {
@@ -57,16 +58,20 @@ export async function mintClientSecret(options: {
   }
   const text = await res.text().catch(() => '');
   if (res.status === 401 || res.status === 403) {
-    return new PttError('REALTIME_BAD_KEY', `the API key was refused (HTTP ${res.status}) minting a client secret`, {
+    return realtimeError('REALTIME_BAD_KEY', `the API key was refused (HTTP ${res.status}) minting a client secret`, {
       context: { ...context, status: res.status },
-      hint: 'check the API key (systemd credential openai-api-key, realtime.apiKeyFile or OPENAI_API_KEY)',
+      hint: KEY_HINT,
     });
   }
   if (!res.ok) {
-    return new PttError('REALTIME_CLIENT_SECRET_FAILED', `minting a client secret failed with HTTP ${res.status}: ${serverMessage(text)}`, {
-      context: { ...context, status: res.status },
-      hint: 'the server refused the session configuration; run `realtime-ptt print-session` and check it',
-    });
+    return realtimeError(
+      'REALTIME_CLIENT_SECRET_FAILED',
+      `minting a client secret failed with HTTP ${res.status}: ${serverMessage(text)}`,
+      {
+        context: { ...context, status: res.status },
+        hint: 'the server refused the session configuration; run `realtime-ptt print-session` and check it',
+      },
+    );
   }
   let body: unknown;
   try {
@@ -77,7 +82,7 @@ export async function mintClientSecret(options: {
   const value = (body as { value?: unknown } | undefined)?.value;
   const expiresAt = (body as { expires_at?: unknown } | undefined)?.expires_at;
   if (typeof value !== 'string' || typeof expiresAt !== 'number') {
-    return new PttError('REALTIME_CLIENT_SECRET_FAILED', 'the client secret response has no string "value" and numeric "expires_at"', {
+    return realtimeError('REALTIME_CLIENT_SECRET_FAILED', 'the client secret response has no string "value" and numeric "expires_at"', {
       context,
     });
   }

@@ -66,6 +66,18 @@ export class AudioGate {
     return bytesToMs(Math.max(0, total - room));
   }
 
+  /** Removes and returns the oldest item. */
+  shift(): GateItem | undefined {
+    const item = this.#items.shift();
+    if (item?.kind === 'audio') this.#bytes -= item.pcm.length;
+    return item;
+  }
+
+  /** The oldest item, left in place. */
+  peek(): GateItem | undefined {
+    return this.#items[0];
+  }
+
   /** Removes and returns everything, in order. */
   drain(): GateItem[] {
     const items = this.#items;

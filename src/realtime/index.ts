@@ -13,6 +13,15 @@ export {
   type CommitResult,
   type ApplyResult,
 } from './session.js';
+export {
+  realtimeRecovery,
+  realtimeErrors,
+  isRealtimeErrorCode,
+  type RealtimeErrorCode,
+  type Recovery,
+} from './errors.js';
+export { TurnLedger, type Unacknowledged } from './turn-ledger.js';
+export { Outbox, DEFAULT_MAX_BUFFERED_BYTES, type UplinkReport, type Wire } from './outbox.js';
 export { RealtimeTransport, type TransportEnd, type TransportHandlers, type TransportOptions, type WebSocketFactory } from './transport.js';
 export {
   type GaSessionConfig,

@@ -13,168 +13,26 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { registerSecret } from '../core/secrets.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { Backoff } from '../core/backoff.js';
-import { mintClientSecret, type ClientSecret, type Provider } from './client-secret.js';
-import { realtimeErrors } from './errors.js';
-import { AudioGate, Chunker, type GateItem } from './gate.js';
 import { bytesToMs, msToBytes } from '../core/pcm-format.js';
+import { mintClientSecret, type ClientSecret } from './client-secret.js';
+import { realtimeErrors, realtimeRecovery } from './errors.js';
+import { handleFrame, type InboundHost } from './inbound.js';
+import { DEFAULT_MAX_BUFFERED_BYTES, Outbox, type TurnCommand } from './outbox.js';
+import type { ClientEvent, GaSessionConfig } from './protocol.js';
 import {
-  parseServerFrame,
-  type ClientEvent,
-  type GaSessionConfig,
-  type RateLimit,
-  type ResponseUsage,
-  type ServerEvent,
-} from './protocol.js';
-import { RealtimeTransport, type TransportEnd, type WebSocketFactory } from './transport.js';
-import { diffSession } from './verify.js';
+  DEFAULT_TIMEOUTS,
+  type ApplyResult,
+  type CommitResult,
+  type RealtimeSessionEvents,
+  type RealtimeSessionOptions,
+  type RealtimeTimeouts,
+  type SessionState,
+} from './session-types.js';
+import { clearTimers, endOutcome, newSock, type Retry, type Sock } from './socket-state.js';
+import { RealtimeTransport, type TransportEnd } from './transport.js';
+import { answers, awaitedEvent, judge, onNextConnection, withoutVoice, type Verification } from './verification.js';
 
-export type SessionState = 'stopped' | 'idle' | 'connecting' | 'verifying' | 'ready' | 'waiting';
-export type Bootstrap = 'session-update' | 'client-secret';
-
-export interface RealtimeTimeouts {
-  /** WebSocket handshake (and client-secret request) deadline. */
-  connectMs: number;
-  /** Open to verified: waiting for session.created / session.updated. */
-  verifyMs: number;
-  /** on-demand: close the socket after this long without audio, commands or a response. */
-  idleCloseMs: number;
-  /** Ping interval; a ping unanswered by the next one means a dead peer. 0 turns it off. */
-  pingMs: number;
-  /** Retry delay after the key was refused (401/403) or the beta shape refused (4000). */
-  slowRetryMs: number;
-  /** Reconnect this long before the session's expires_at, when idle. */
-  rotateBeforeMs: number;
-  /** Mint a new client secret when the cached one expires within this. */
-  secretMarginMs: number;
-  /** Graceful close deadline before the socket is destroyed. */
-  closeMs: number;
-}
-
-export const DEFAULT_TIMEOUTS: RealtimeTimeouts = {
-  connectMs: 10_000,
-  verifyMs: 10_000,
-  idleCloseMs: 60_000,
-  pingMs: 15_000,
-  slowRetryMs: 60_000,
-  rotateBeforeMs: 120_000,
-  secretMarginMs: 30_000,
-  closeMs: 2_000,
-};
-
-export interface RealtimeSessionOptions {
-  /** WebSocket endpoint, e.g. `wss://api.openai.com/v1/realtime`. */
-  url: string;
-  model: string;
-  provider: Provider;
-  apiKey: string;
-  bootstrap: Bootstrap;
-  connection: 'persistent' | 'on-demand';
-  /** The GA session object the profile produces; taken as given. */
-  session: GaSessionConfig;
-  timeouts?: Partial<RealtimeTimeouts>;
-  backoff?: { minMs: number; maxMs: number };
-  /** How much audio the gate holds while the session is not verified. */
-  maxQueuedMs?: number;
-  /** Size of each `input_audio_buffer.append` frame. */
-  appendChunkMs?: number;
-  logger?: Logger;
-  webSocketFactory?: WebSocketFactory;
-  fetchImpl?: typeof fetch;
-}
-
-export interface VerifiedInfo {
-  sessionId: string | undefined;
-  bootstrap: Bootstrap;
-  /** Connection attempts it took (1 = first try). */
-  attempts: number;
-  /** session.update frames sent on this connection (0 for a matching client secret). */
-  updatesSent: number;
-  /** Socket creation to verified. */
-  ms: number;
-}
-
-export interface AudioChunk {
-  itemId: string;
-  responseId: string;
-  contentIndex: number;
-  pcm: Buffer;
-  /** Position of this chunk within the item's audio. */
-  offsetMs: number;
-}
-
-export interface Transcript {
-  role: 'user' | 'assistant';
-  itemId: string;
-  text: string;
-  /** false: a delta to append; true: the whole final text. */
-  final: boolean;
-}
-
-export interface CommitResult {
-  committed: boolean;
-  /** Under 100 ms: the buffer was cleared instead (the server refuses such a commit). */
-  shortTap: boolean;
-  audioMs: number;
-}
-
-export type ApplyResult =
-  | { ok: true; mode: 'live' | 'next-connection'; deferred: string[]; message: string }
-  | { ok: true; mode: 'reconnect-when-idle'; deferred: string[]; message: string }
-  | { ok: false; error: PttError };
-
-export type RealtimeSessionEvents = {
-  state: [state: SessionState, detail: string];
-  verified: [info: VerifiedInfo];
-  audio: [chunk: AudioChunk];
-  transcript: [transcript: Transcript];
-  responseStarted: [info: { responseId: string }];
-  responseDone: [info: { responseId: string; status: string; usage: ResponseUsage | null }];
-  inputCommitted: [info: { itemId: string; audioMs: number }];
-  speechStarted: [info: { itemId: string; audioStartMs: number }];
-  speechStopped: [info: { itemId: string; audioEndMs: number }];
-  rateLimits: [limits: RateLimit[]];
-  error: [error: PttError];
-};
-
-/** Everything tied to one socket; dropped with it. */
-interface Sock {
-  transport: RealtimeTransport;
-  openedAt: number;
-  sessionId: string | undefined;
-  expiresAtMs: number | undefined;
-  createdSession: Record<string, unknown> | undefined;
-  /** Voice is fixed once the model has answered with audio on this session. */
-  audioReplied: boolean;
-  activeResponse: string | undefined;
-  /** response.create frames sent and not yet answered by response.created (or an error). */
-  responsesRequested: number;
-  /**
-   * What the server has not acknowledged: audio since the last acknowledged commit (or clear), the
-   * commits not yet answered by input_audio_buffer.committed and the response.create after them.
-   * Replayed, in order, on a new socket if this one dies.
-   */
-  turnSent: GateItem[];
-  /** Audio on the server's buffer, for `inputCommitted.audioMs`. */
-  wireUncommittedBytes: number;
-  itemBytes: Map<string, number>;
-  updatesSent: number;
-  /** The rotation timer; the transport keeps its own. */
-  timers: NodeJS.Timeout[];
-}
-
-interface Verification {
-  purpose: 'bootstrap' | 'apply';
-  wanted: GaSessionConfig;
-  /** Fields left out of the check (voice deferred to a reconnect). */
-  ignore: string[];
-  updateEventId: string | undefined;
-  resent: boolean;
-  /** session.update frames sent for this verification (the message counts these, not the socket's). */
-  updates: number;
-  timer: NodeJS.Timeout;
-  settle: ((result: ApplyResult) => void) | undefined;
-  previous: GaSessionConfig | undefined;
-}
+export * from './session-types.js';
 
 type Link =
   | { status: 'none' }
@@ -183,8 +41,6 @@ type Link =
   | { status: 'connecting'; sock: Sock }
   | { status: 'verifying'; sock: Sock; v: Verification }
   | { status: 'ready'; sock: Sock };
-
-type Retry = 'now' | 'backoff' | 'slow';
 
 const MIN_COMMIT_MS = 100;
 const noopLogger = (): Logger => createLogger({ level: 'error', format: 'json', sink: { write: () => {} } });
@@ -195,8 +51,8 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   #t: RealtimeTimeouts;
   readonly #log: Logger;
   #backoff: Backoff;
-  readonly #gate: AudioGate;
-  readonly #chunker: Chunker;
+  readonly #outbox: Outbox;
+  readonly #inbound: InboundHost;
   readonly #maxQueuedMs: number;
   #profile: GaSessionConfig;
   #link: Link = { status: 'none' };
@@ -209,7 +65,6 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   #idleTimer: NodeJS.Timeout | undefined;
   /** A rotation or deferred re-apply waiting for the session to be idle. */
   #pendingReconnect: string | undefined;
-  #overflowing = false;
   /** Inside #lose's events: audio or a command from a listener waits for #lose's own reconnect (with its backoff). */
   #losing = false;
 
@@ -220,9 +75,17 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#log = (options.logger ?? noopLogger()).child('realtime');
     this.#backoff = new Backoff(options.backoff ?? { minMs: 500, maxMs: 30_000 });
     this.#maxQueuedMs = options.maxQueuedMs ?? 10_000;
-    this.#gate = new AudioGate(this.#maxQueuedMs);
-    this.#chunker = new Chunker(msToBytes(options.appendChunkMs ?? 100));
+    this.#outbox = new Outbox({
+      maxQueuedMs: this.#maxQueuedMs,
+      chunkBytes: msToBytes(options.appendChunkMs ?? 100),
+      maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+      drainCheckMs: 20,
+      logger: this.#log,
+      onError: (error) => this.emit('error', error),
+      onUplink: (report) => this.emit('uplink', report),
+    });
     this.#profile = options.session;
+    this.#inbound = this.#inboundHost();
   }
 
   get state(): SessionState {
@@ -236,7 +99,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
 
   /** Milliseconds of audio held by the gate. */
   get queuedMs(): number {
-    return this.#gate.queuedMs;
+    return this.#outbox.queuedMs;
   }
 
   /** Starts the session; persistent connects now, on-demand on the first audio. Never waits for the network. */
@@ -254,6 +117,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#clearIdle();
     const link = this.#link;
     this.#link = { status: 'none' };
+    this.#outbox.detach();
     if (link.status === 'waiting') clearTimeout(link.timer);
     if (link.status === 'verifying') {
       clearTimeout(link.v.timer);
@@ -285,21 +149,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     }
     if (pcm.length === 0) return true;
     this.#touch();
-    const link = this.#link;
-    if (link.status === 'ready' && this.#gate.length === 0) {
-      // Accepted audio ends an overflow episode, so the next one is reported again.
-      this.#overflowing = false;
-      this.#turnBytes += pcm.length;
-      for (const chunk of this.#chunker.split(pcm)) this.#sendAppend(link.sock, chunk);
-      return true;
-    }
-    if (!this.#gate.pushAudio(pcm)) {
-      // One error per overflow episode: a stream of refusals would flood the journal.
-      if (!this.#overflowing) this.emit('error', realtimeErrors.gateOverflow(this.#maxQueuedMs, bytesToMs(pcm.length)));
-      this.#overflowing = true;
-      return false;
-    }
-    this.#overflowing = false;
+    if (!this.#outbox.audio(pcm)) return false;
     this.#turnBytes += pcm.length;
     this.#ensureConnecting();
     return true;
@@ -360,19 +210,18 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     const link = this.#link;
     if (link.status === 'connecting' || link.status === 'verifying') {
       // A bootstrap under the old profile is in flight: restart it under the new one.
-      if (link.status === 'verifying')
-        link.v.settle?.({ ok: true, mode: 'next-connection', deferred: [], message: 'superseded by a newer profile' });
+      if (link.status === 'verifying') link.v.settle?.(onNextConnection('superseded by a newer profile'));
       this.#lose(link.sock, undefined, 'now', 'profile changed during bootstrap');
-      return Promise.resolve({ ok: true, mode: 'next-connection', deferred: [], message: 'profile applied on the new connection' });
+      return Promise.resolve(onNextConnection('profile applied on the new connection'));
     }
     if (link.status === 'minting') {
       // The secret being minted carries the old configuration: drop that request, mint under the new one.
       this.#link = { status: 'none' };
       this.#connect('profile changed while minting a client secret');
-      return Promise.resolve({ ok: true, mode: 'next-connection', deferred: [], message: 'profile applied on the new connection' });
+      return Promise.resolve(onNextConnection('profile applied on the new connection'));
     }
     if (link.status !== 'ready') {
-      return Promise.resolve({ ok: true, mode: 'next-connection', deferred: [], message: 'profile applied at the next connection' });
+      return Promise.resolve(onNextConnection('profile applied at the next connection'));
     }
     const sock = link.sock;
     const voiceChanged = JSON.stringify(previous.audio?.output?.voice) !== JSON.stringify(session.audio?.output?.voice);
@@ -422,7 +271,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
         if (result instanceof PttError) {
           this.#link = { status: 'none' };
           this.emit('error', result);
-          this.#scheduleReconnect(result.code === 'REALTIME_BAD_KEY' ? 'slow' : 'backoff', result.message);
+          this.#scheduleReconnect(realtimeRecovery(result)?.retry === 'slow' ? 'slow' : 'backoff', result.message);
           return;
         }
         this.#secret = result;
@@ -456,7 +305,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       },
       {
         open: () => this.#isCurrent(sock) && this.#onOpen(sock),
-        text: (text) => this.#isCurrent(sock) && this.#onFrame(sock, text),
+        text: (text) => this.#isCurrent(sock) && handleFrame(this.#inbound, sock, text),
         end: (end) => this.#isCurrent(sock) && this.#onEnd(sock, end),
       },
     );
@@ -465,64 +314,23 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       this.#scheduleReconnect('backoff', 'socket creation failed');
       return;
     }
-    const sock: Sock = {
-      transport: opened,
-      openedAt: performance.now(),
-      sessionId: undefined,
-      expiresAtMs: undefined,
-      createdSession: undefined,
-      audioReplied: false,
-      activeResponse: undefined,
-      responsesRequested: 0,
-      turnSent: [],
-      wireUncommittedBytes: 0,
-      itemBytes: new Map(),
-      updatesSent: 0,
-      timers: [],
-    };
+    const sock = newSock(opened, this.#maxQueuedMs);
     this.#link = { status: 'connecting', sock };
     this.#setState('connecting', reason);
     this.#log.info('connecting', { url: o.url, bootstrap: o.bootstrap, attempt: this.#attempts });
   }
 
-  /** Maps how a socket ended to the error a person sees and when to try again. */
   #onEnd(sock: Sock, end: TransportEnd): void {
-    const url = this.#o.url;
-    switch (end.kind) {
-      case 'bad-key':
-        // A refused ephemeral key may just be stale: mint a fresh one next time.
-        this.#secret = undefined;
-        this.#lose(sock, realtimeErrors.badKey(end.status, url), 'slow');
-        return;
-      case 'handshake':
-        this.#lose(sock, realtimeErrors.handshake(end.status, url), 'backoff');
-        return;
-      case 'server-ended':
-        // The 60-minute cap ends a working session: come back at once. A socket closed before it was
-        // ever verified takes the backoff, so a server closing every session cannot make a hot loop.
-        this.#lose(
-          sock,
-          undefined,
-          this.#link.status === 'ready' ? 'now' : 'backoff',
-          `server closed the session (1001${end.reason ? `: ${end.reason}` : ''})`,
-        );
-        return;
-      case 'beta-refused':
-        this.#lose(sock, realtimeErrors.betaRefused(end.reason), 'slow');
-        return;
-      case 'connect-failed':
-        this.#lose(sock, realtimeErrors.connectFailed(end.message, url), 'backoff');
-        return;
-      case 'closed':
-        this.#lose(sock, realtimeErrors.closed(end.code, end.reason), 'backoff');
-        return;
-      case 'dead-peer':
-        this.#lose(sock, realtimeErrors.deadPeer(this.#t.pingMs), 'backoff');
-        return;
-      case 'connect-timeout':
-        this.#lose(sock, realtimeErrors.connectTimeout(this.#t.connectMs, url), 'backoff');
-        return;
-    }
+    // A refused ephemeral key may just be stale: mint a fresh one next time.
+    if (end.kind === 'bad-key') this.#secret = undefined;
+    const t = this.#t;
+    const outcome = endOutcome(end, {
+      url: this.#o.url,
+      pingMs: t.pingMs,
+      connectMs: t.connectMs,
+      wasReady: this.#link.status === 'ready',
+    });
+    this.#lose(sock, outcome.error, outcome.retry, outcome.detail);
   }
 
   #onOpen(sock: Sock): void {
@@ -544,12 +352,14 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     settle: Verification['settle'],
     previous: GaSessionConfig | undefined,
   ): void {
-    const waitingFor = this.#o.bootstrap === 'client-secret' && purpose === 'bootstrap' ? 'session.created' : 'session.updated';
+    const waitingFor = awaitedEvent(this.#o.bootstrap, purpose);
     const timer = setTimeout(
       () => this.#failVerification(sock, realtimeErrors.verifyTimeout(this.#t.verifyMs, waitingFor)),
       this.#t.verifyMs,
     );
     const v: Verification = { purpose, wanted, ignore, updateEventId: undefined, resent: false, updates: 0, timer, settle, previous };
+    // A changed profile is verified on the same socket: audio and commands wait until it is.
+    this.#outbox.pause();
     this.#link = { status: 'verifying', sock, v };
     this.#setState('verifying', purpose === 'apply' ? 'applying a changed profile' : `verifying the profile (${this.#o.bootstrap})`);
   }
@@ -567,20 +377,13 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#send(sock, { type: 'session.update', session: v.wanted, event_id: eventId });
   }
 
-  /** Checks an effective session against the profile: verified, re-send once, or fail. */
   #evaluate(sock: Sock, v: Verification, session: Record<string, unknown>): void {
-    const mismatches = diffSession(v.wanted, session, v.ignore);
-    if (mismatches.length === 0) {
-      this.#verified(sock, v);
-      return;
-    }
-    this.#log.warn('session differs from the profile', { fields: mismatches.map((m) => m.field), resent: v.resent });
-    if (!v.resent) {
-      v.resent = true;
-      this.#sendUpdate(sock, v);
-      return;
-    }
-    this.#failVerification(sock, realtimeErrors.mismatch(mismatches, v.updates));
+    const verdict = judge(v, session);
+    if (verdict.verdict === 'verified') return this.#verified(sock, v);
+    this.#log.warn('session differs from the profile', { fields: verdict.fields, resent: v.resent });
+    if (verdict.verdict === 'failed') return this.#failVerification(sock, verdict.error);
+    v.resent = true;
+    this.#sendUpdate(sock, v);
   }
 
   #failVerification(sock: Sock, error: PttError): void {
@@ -614,66 +417,19 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       this.#pendingReconnect = undefined;
     }
     v.settle?.({ ok: true, mode: 'live', deferred: [], message: 'applied live and verified' });
-    this.#flush(sock);
+    this.#outbox.attach(sock.wire);
+    this.#maybeReconnectWhenIdle();
     this.#touch();
   }
 
-  /** Releases the gate in order: queued audio coalesced into full chunks, commands in place. */
-  #flush(sock: Sock): void {
-    let pending: Buffer[] = [];
-    const sendPending = (): void => {
-      for (const chunk of this.#chunker.coalesce(pending)) this.#sendAppend(sock, chunk);
-      pending = [];
-    };
-    for (const item of this.#gate.drain()) {
-      if (item.kind === 'audio') pending.push(item.pcm);
-      else {
-        sendPending();
-        this.#sendCommand(sock, item.name);
-      }
-    }
-    sendPending();
-    this.#maybeReconnectWhenIdle();
-  }
-
-  #command(name: Extract<GateItem, { kind: 'command' }>['name']): void {
+  #command(name: TurnCommand): void {
     if (!this.#started) {
       this.emit('error', realtimeErrors.stopped(name));
       return;
     }
     this.#touch();
-    const link = this.#link;
-    if (link.status === 'ready' && this.#gate.length === 0) this.#sendCommand(link.sock, name);
-    else {
-      this.#gate.pushCommand(name);
-      this.#ensureConnecting();
-    }
-  }
-
-  #sendCommand(sock: Sock, name: 'commit' | 'clear' | 'response'): void {
-    if (name === 'response') {
-      sock.responsesRequested += 1;
-      // The answer to a commit not yet acknowledged: asked for again if that commit is replayed.
-      if (sock.turnSent.some((i) => i.kind === 'command')) sock.turnSent.push({ kind: 'command', name: 'response' });
-      this.#send(sock, { type: 'response.create' });
-      return;
-    }
-    this.#chunker.reset();
-    if (name === 'commit') sock.turnSent.push({ kind: 'command', name: 'commit' });
-    else {
-      // The clear drops the audio after the last command; an unacknowledged commit stays.
-      let last = sock.turnSent.length - 1;
-      while (last >= 0 && sock.turnSent[last]!.kind === 'audio') last -= 1;
-      sock.turnSent = sock.turnSent.slice(0, last + 1);
-      sock.wireUncommittedBytes = 0;
-    }
-    this.#send(sock, { type: name === 'commit' ? 'input_audio_buffer.commit' : 'input_audio_buffer.clear' });
-  }
-
-  #sendAppend(sock: Sock, chunk: Buffer): void {
-    sock.turnSent.push({ kind: 'audio', pcm: chunk });
-    sock.wireUncommittedBytes += chunk.length;
-    this.#send(sock, { type: 'input_audio_buffer.append', audio: chunk.toString('base64') });
+    this.#outbox.command(name);
+    if (this.#link.status !== 'ready') this.#ensureConnecting();
   }
 
   #send(sock: Sock, event: ClientEvent): void {
@@ -694,38 +450,28 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     const link = this.#link;
     if (link.status === 'verifying') {
       clearTimeout(link.v.timer);
-      link.v.settle?.({
-        ok: true,
-        mode: 'next-connection',
-        deferred: [],
-        message: 'the connection was replaced; the profile is applied on the new one',
-      });
+      link.v.settle?.(onNextConnection('the connection was replaced; the profile is applied on the new one'));
     }
     this.#link = { status: 'none' };
     this.#losing = true;
     clearTimers(sock);
     this.#clearIdle();
     sock.transport.terminate();
-    if (sock.turnSent.length > 0) {
-      // The server never acknowledged this turn: send it again, with its commands, on the next socket.
-      const refusedMs = this.#gate.requeueFront(sock.turnSent);
-      if (refusedMs > 0) this.emit('error', realtimeErrors.gateOverflow(this.#maxQueuedMs, refusedMs));
-      sock.turnSent = [];
-    }
-    this.#chunker.reset();
+    // The server never acknowledged this turn: send it again, with its commands, on the next socket.
+    this.#outbox.detach(sock.ledger.takeAll());
     if (sock.activeResponse) {
       // Nobody will send response.done for it now; the conductor must not wait forever.
       this.emit('responseDone', { responseId: sock.activeResponse, status: 'disconnected', usage: null });
       sock.activeResponse = undefined;
     }
     if (error) {
-      this.#log.warn(error.message, { code: error.code, ...error.context });
+      this.#log.warn(error.message, { code: error.code, retry, ...error.context });
       this.emit('error', error);
     }
     this.#losing = false;
     // A listener that restarted the session has a connection already: never orphan its socket.
     if (!this.#started || this.#link.status !== 'none') return;
-    if (this.#o.connection === 'on-demand' && this.#gate.length === 0 && this.#turnBytes === 0) {
+    if (this.#o.connection === 'on-demand' && this.#outbox.waiting === 0 && this.#turnBytes === 0) {
       this.#setState('idle', detail ?? error?.message ?? 'closed');
       return;
     }
@@ -764,7 +510,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
 
   #busy(sock: Sock): boolean {
     // A response.create on the wire counts too: closing before response.created would lose the answer.
-    return sock.activeResponse !== undefined || sock.responsesRequested > 0 || this.#turnBytes > 0 || this.#gate.length > 0;
+    return sock.activeResponse !== undefined || sock.responsesRequested > 0 || this.#turnBytes > 0 || this.#outbox.waiting > 0;
   }
 
   /** Runs a pending rotation or deferred re-apply once nothing is in flight. */
@@ -775,6 +521,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#pendingReconnect = undefined;
     this.#log.info('reconnecting while idle', { reason });
     this.#link = { status: 'none' };
+    this.#outbox.detach();
     clearTimers(link.sock);
     void this.#closeGracefully(link.sock);
     if (this.#o.connection === 'on-demand') this.#setState('idle', reason);
@@ -800,6 +547,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       return;
     }
     this.#link = { status: 'none' };
+    this.#outbox.detach();
     clearTimers(link.sock);
     void this.#closeGracefully(link.sock);
     this.#setState('idle', `closed after ${this.#t.idleCloseMs} ms idle`);
@@ -824,124 +572,26 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
 
   // ---- inbound events ----------------------------------------------------------------------
 
-  #onFrame(sock: Sock, text: string): void {
-    const parsed = parseServerFrame(text);
-    if (!parsed.ok) {
-      this.#log.warn('ignored a malformed server event', { problem: parsed.problem, type: parsed.type, bytes: text.length });
-      return;
-    }
-    this.#onEvent(sock, parsed.event);
-  }
-
-  #onEvent(sock: Sock, e: ServerEvent): void {
-    const link = this.#link;
-    const v = link.status === 'verifying' ? link.v : undefined;
-    switch (e.type) {
-      case 'session.created':
-        sock.sessionId = e.sessionId;
-        sock.createdSession = e.session;
-        if (e.expiresAt !== undefined) sock.expiresAtMs = e.expiresAt * 1000;
-        if (v && this.#o.bootstrap === 'client-secret' && v.purpose === 'bootstrap' && v.updateEventId === undefined)
-          this.#evaluate(sock, v, e.session);
-        return;
-      case 'session.updated':
-        if (e.expiresAt !== undefined) sock.expiresAtMs = e.expiresAt * 1000;
-        // session.updated does not echo our event_id; only one update is ever in flight, so it answers that one.
-        if (v && v.updateEventId !== undefined) this.#evaluate(sock, v, e.session);
-        return;
-      case 'error':
-        this.#onServerError(sock, e.error, v);
-        return;
-      case 'response.created':
-        sock.activeResponse = e.responseId;
-        sock.responsesRequested = Math.max(0, sock.responsesRequested - 1);
-        sock.itemBytes.clear();
-        this.emit('responseStarted', { responseId: e.responseId });
-        return;
-      case 'response.done':
-        if (sock.activeResponse === e.responseId) sock.activeResponse = undefined;
-        this.emit('responseDone', { responseId: e.responseId, status: e.status, usage: e.usage });
+  /** What inbound events hand back to the session. */
+  #inboundHost(): InboundHost {
+    return {
+      emit: (event, ...args) => this.emit(event, ...args),
+      log: this.#log,
+      onSessionEvent: (sock, kind, session) => {
+        const v = this.#verification();
+        if (v && answers(v, kind, this.#o.bootstrap)) this.#evaluate(sock, v, session);
+      },
+      rejectsUpdate: (sock, err) => {
+        const v = this.#verification();
+        if (!v || err.eventId === undefined || err.eventId !== v.updateEventId) return false;
+        this.#failVerification(sock, realtimeErrors.rejected(err.message, err.param, err.eventId, err.code));
+        return true;
+      },
+      maybeIdle: () => this.#maybeReconnectWhenIdle(),
+      onResponseDone: () => {
         this.#touch();
         this.#maybeReconnectWhenIdle();
-        return;
-      case 'response.output_audio.delta': {
-        sock.audioReplied = true;
-        const pcm = Buffer.from(e.delta, 'base64');
-        const before = sock.itemBytes.get(e.itemId) ?? 0;
-        sock.itemBytes.set(e.itemId, before + pcm.length);
-        this.emit('audio', { itemId: e.itemId, responseId: e.responseId, contentIndex: e.contentIndex, pcm, offsetMs: bytesToMs(before) });
-        return;
-      }
-      case 'response.output_audio_transcript.delta':
-        this.emit('transcript', { role: 'assistant', itemId: e.itemId, text: e.delta, final: false });
-        return;
-      case 'response.output_audio_transcript.done':
-        this.emit('transcript', { role: 'assistant', itemId: e.itemId, text: e.transcript, final: true });
-        return;
-      case 'conversation.item.input_audio_transcription.delta':
-        this.emit('transcript', { role: 'user', itemId: e.itemId, text: e.delta, final: false });
-        return;
-      case 'conversation.item.input_audio_transcription.completed':
-        this.emit('transcript', { role: 'user', itemId: e.itemId, text: e.transcript, final: true });
-        return;
-      case 'input_audio_buffer.committed':
-        this.emit('inputCommitted', { itemId: e.itemId, audioMs: bytesToMs(sock.wireUncommittedBytes) });
-        sock.wireUncommittedBytes = 0;
-        sock.turnSent = acknowledgeCommit(sock.turnSent);
-        return;
-      case 'input_audio_buffer.speech_started':
-        this.emit('speechStarted', { itemId: e.itemId, audioStartMs: e.audioStartMs });
-        return;
-      case 'input_audio_buffer.speech_stopped':
-        this.emit('speechStopped', { itemId: e.itemId, audioEndMs: e.audioEndMs });
-        return;
-      case 'rate_limits.updated':
-        this.emit('rateLimits', e.rateLimits);
-        return;
-      case 'other':
-        this.#log.debug('unhandled server event', { type: e.name });
-        return;
-    }
+      },
+    };
   }
-
-  #onServerError(sock: Sock, err: Extract<ServerEvent, { type: 'error' }>['error'], v: Verification | undefined): void {
-    if (v && err.eventId !== undefined && err.eventId === v.updateEventId) {
-      this.#failVerification(sock, realtimeErrors.rejected(err.message, err.param, err.eventId, err.code));
-      return;
-    }
-    const clientEvent = err.eventId ? sock.transport.sentType(err.eventId) : undefined;
-    const error = realtimeErrors.server(err.message, err.type, err.code, clientEvent, err.eventId, err.param);
-    this.#log.warn(error.message, { code: error.code, ...error.context });
-    this.emit('error', error);
-    if (clientEvent === 'response.create') {
-      // A refused response.create will get no response.created: it no longer holds the session busy.
-      sock.responsesRequested = Math.max(0, sock.responsesRequested - 1);
-      this.#maybeReconnectWhenIdle();
-    }
-  }
-}
-
-function withoutVoice(session: GaSessionConfig): GaSessionConfig {
-  const output = session.audio?.output;
-  if (!output || output.voice === undefined) return session;
-  const { voice: _voice, ...rest } = output;
-  return { ...session, audio: { ...session.audio, output: rest } };
-}
-
-/**
- * What is still unacknowledged after input_audio_buffer.committed: everything after the first
- * commit, less the response.create that belonged to it. A commit by server VAD (none of ours
- * pending) took all the audio sent so far.
- */
-function acknowledgeCommit(sent: GateItem[]): GateItem[] {
-  const i = sent.findIndex((item) => item.kind === 'command' && item.name === 'commit');
-  if (i < 0) return [];
-  let rest = i + 1;
-  for (let item = sent[rest]; item?.kind === 'command' && item.name === 'response'; item = sent[rest]) rest += 1;
-  return sent.slice(rest);
-}
-
-function clearTimers(sock: Sock): void {
-  for (const t of sock.timers) clearTimeout(t);
-  sock.timers = [];
 }

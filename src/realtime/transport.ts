@@ -131,6 +131,11 @@ export class RealtimeTransport {
     return eventId;
   }
 
+  /** Bytes given to send() and not yet handed to the kernel: what a slow uplink piles up. */
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
   /** The type of a client event sent on this socket, for an error that names its id. */
   sentType(eventId: string): string | undefined {
     return this.#sentTypes.get(eventId);

@@ -16,7 +16,8 @@ export interface ConnectionSettings {
   replyMs: number;
   replyText: (turn: number) => string;
   deltaMs: number;
-  realtimePacing: boolean;
+  /** Reply audio per wall-clock millisecond (see `paceFactor`); Infinity sends as fast as it can. */
+  paceFactor: number;
 }
 
 export interface ConnectionDeps {
@@ -491,7 +492,7 @@ export class SimConnection {
       if (this.#closed) return;
       if ('pause' in step) {
         // Paced against the start, not delta to delta, so timer lateness does not add up.
-        await this.#pace(settings.realtimePacing ? startedAt + step.audioMs - performance.now() : 0);
+        await this.#pace(startedAt + step.audioMs / settings.paceFactor - performance.now());
         continue;
       }
       this.#send(step.event, step.deliberate);

@@ -18,6 +18,8 @@ export type {
   SentFrame,
   SimulatorEvents,
   SimulatorOptions,
+  Pace,
 } from './types.js';
+export { DEFAULT_PACE, parsePace } from './types.js';
 export { synthesizeReply } from './tone.js';
 export { DEFAULT_INSTRUCTIONS } from './session-config.js';

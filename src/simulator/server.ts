@@ -14,7 +14,16 @@ import { TypedEmitter } from '../core/typed-emitter.js';
 import { SimConnection, type ConnectionSettings } from './connection.js';
 import { ClientSecretStore, credentialOf, type Credential, type MintedSecret } from './client-secrets.js';
 import { DEFAULT_MODEL, defaultSession, SESSION_SECONDS, type Json } from './session-config.js';
-import type { ConnectionRecord, FaultPlan, RecordedFrame, SentFrame, SimulatorEvents, SimulatorOptions } from './types.js';
+import {
+  DEFAULT_PACE,
+  paceFactor,
+  type ConnectionRecord,
+  type FaultPlan,
+  type RecordedFrame,
+  type SentFrame,
+  type SimulatorEvents,
+  type SimulatorOptions,
+} from './types.js';
 import { isPlainObject } from '../core/guards.js';
 
 export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements Component {
@@ -121,6 +130,11 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
 
   async start(): Promise<void> {
     if (this.#http) return;
+    const pace = this.options.pace;
+    if (pace !== undefined && typeof pace === 'number' && !(pace > 0 && Number.isFinite(pace)))
+      throw new PttError('SIMULATOR_BAD_PACE', `pace must be a positive multiple of real time, 'realtime' or 'instant', got ${pace}`, {
+        context: { pace },
+      });
     registerSecret(this.options.apiKey);
     this.#startedAt = Date.now();
     this.#wss = new WebSocketServer({ noServer: true });
@@ -326,7 +340,7 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
       replyMs: this.options.replyMs ?? 1500,
       replyText: this.options.replyText ?? ((turn) => `This is simulated reply number ${turn}. The local simulator is speaking.`),
       deltaMs: this.options.deltaMs ?? 100,
-      realtimePacing: this.options.realtimePacing ?? false,
+      paceFactor: paceFactor(this.options.pace ?? DEFAULT_PACE),
     };
   }
 

@@ -4,6 +4,27 @@
  */
 import type { Logger } from '../core/logger.js';
 
+/** Reply streaming speed: a multiple of real time, or one of the two named extremes. */
+export type Pace = number | 'realtime' | 'instant';
+
+/** The real server streams a reply a few times faster than it plays. */
+export const DEFAULT_PACE = 4;
+
+/** Reads a pace as the CLI spells it: `instant`, `realtime` or a positive multiple such as `4` or `1.5`. */
+export function parsePace(text: string): Pace | undefined {
+  if (text === 'instant' || text === 'realtime') return text;
+  if (!/^\d+(\.\d+)?$/.test(text)) return undefined;
+  const n = Number(text);
+  return n > 0 ? n : undefined;
+}
+
+/** How many milliseconds of reply audio go out per millisecond of wall time (Infinity: no waiting). */
+export function paceFactor(pace: Pace): number {
+  if (pace === 'instant') return Number.POSITIVE_INFINITY;
+  if (pace === 'realtime') return 1;
+  return pace;
+}
+
 /** What a connection does wrong, on purpose. Set per connection (see `setFaults`). */
 export interface FaultPlan {
   /** Refuse the WebSocket handshake with this HTTP status. */
@@ -47,8 +68,12 @@ export interface SimulatorOptions {
   replyText?: (turn: number) => string;
   /** Audio per `response.output_audio.delta`, default 100 ms. */
   deltaMs?: number;
-  /** Send deltas at real time (true) or as fast as possible (default false). */
-  realtimePacing?: boolean;
+  /**
+   * How fast reply audio is streamed: a multiple of real time (default 4, like the real server,
+   * which sends faster than it plays but not all at once), `realtime` (1x) or `instant` (as fast
+   * as the socket takes it; for tests that only need speed).
+   */
+  pace?: Pace;
   /** Fault plan of every connection until `setFaults` replaces it. */
   faults?: FaultPlan;
   logger?: Logger;

@@ -8,7 +8,15 @@ import { PttError } from '../../src/core/errors.js';
 import { memoryLogger } from '../../src/core/logger.js';
 import { TypedEmitter } from '../../src/core/typed-emitter.js';
 import { Conductor, type ConductorOptions, type TranscriptEntry } from '../../src/daemon/conductor.js';
-import type { ButtonEvents, ConductorState, EarconName, MicEvents, SessionEvents, SpeakerEvents } from '../../src/daemon/ports.js';
+import type {
+  ButtonEvents,
+  ConductorState,
+  EarconName,
+  MicEvents,
+  SessionEvents,
+  SessionState,
+  SpeakerEvents,
+} from '../../src/daemon/ports.js';
 import type { TurnRecord } from '../../src/daemon/turn.js';
 
 const ms = (n: number) => Buffer.alloc(n * 48, 1);
@@ -60,7 +68,7 @@ class Speaker extends TypedEmitter<SpeakerEvents> {
 }
 
 class Session extends TypedEmitter<SessionEvents> {
-  state = 'connecting';
+  state: SessionState = 'connecting';
   calls: string[] = [];
   appendedMs = 0;
   appendAudio(pcm: Buffer): void {
@@ -90,7 +98,7 @@ class Session extends TypedEmitter<SessionEvents> {
   ready(): void {
     this.state = 'ready';
     this.emit('state', 'ready', 'profile verified');
-    this.emit('verified', {});
+    this.emit('verified', { sessionId: 'sess_test', bootstrap: 'session-update', attempts: 1, updatesSent: 1, ms: 5 });
   }
   lose(): void {
     this.state = 'waiting';

@@ -77,7 +77,7 @@ beforeAll(async () => {
   alsa = await createAlsaSandbox({ periodMs: 20 });
   alsa.useInProcess();
   alsa.mic.start(); // before the capture opens the FIFO
-  sim = new RealtimeSimulator({ port: 0, apiKey: KEY, replyMs: REPLY_MS, realtimePacing: true });
+  sim = new RealtimeSimulator({ port: 0, apiKey: KEY, replyMs: REPLY_MS, pace: 'realtime' });
   await sim.start();
   writeFileSync(join(dir, 'key'), KEY, { mode: 0o600 });
   const configPath = join(dir, 'config.yaml');

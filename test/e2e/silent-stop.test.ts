@@ -63,7 +63,7 @@ beforeAll(async () => {
   alsa = await createAlsaSandbox({ periodMs: PERIOD_MS });
   alsa.mic.start();
   // At real time, so the press lands while the server is still streaming the answer.
-  sim = new RealtimeSimulator({ port: 0, apiKey: KEY, replyMs: REPLY_MS, realtimePacing: true });
+  sim = new RealtimeSimulator({ port: 0, apiKey: KEY, replyMs: REPLY_MS, pace: 'realtime' });
   await sim.start();
   const configPath = join(dir, 'config.yaml');
   const socketPath = join(dir, 'control.sock');

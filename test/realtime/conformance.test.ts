@@ -151,8 +151,8 @@ describe('client-secret bootstrap', () => {
 
 describe('turn commands', () => {
   it('append, commit, short tap, response, cancel, truncate, clear and applyProfile all send conforming frames', async () => {
-    // Paced replies so a response is still running when it is cancelled.
-    const rig = await startRig({ sim: { replyMs: 3000, deltaMs: 100, realtimePacing: true } });
+    // The simulator's default pace (4x real time, like the server): the reply is still running when it is cancelled.
+    const rig = await startRig({ sim: { replyMs: 1500, deltaMs: 100 } });
     rig.append(pcm(1));
     await rig.session.next('verified', 5000);
 

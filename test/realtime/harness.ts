@@ -4,13 +4,17 @@
  * check (no audio or turn command on a connection before that connection's profile was verified)
  * and distinct PCM patterns to check that audio arrives complete and in order.
  */
+import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { expect } from 'vitest';
 import type { PttError } from '../../src/core/errors.js';
+import { memoryLogger } from '../../src/core/logger.js';
 import {
   RealtimeSession,
   diffSession,
   type GaSessionConfig,
+  type RealtimeSessionEvents,
   type RealtimeSessionOptions,
+  type SessionState,
   type VerifiedInfo,
 } from '../../src/realtime/index.js';
 import { RealtimeSimulator, type FaultPlan, type SimulatorOptions } from '../../src/simulator/index.js';
@@ -69,7 +73,19 @@ export interface Rig {
   session: RealtimeSession;
   /** Every frame in the order the simulator saw or sent it (causal order, unlike `at` in whole ms). */
   wire: WireEntry[];
+  /**
+   * The same order as short labels, with the session's events woven in: `c0>type` a client frame
+   * on connection 0, `s0<type` a frame the simulator sent, `close0`, `state:ready`, `error:CODE`,
+   * `verified`, `responseDone:status`.
+   */
+  timeline: string[];
   errors: PttError[];
+  states: Array<[SessionState, string]>;
+  verified: VerifiedInfo[];
+  /** The session's log (debug and up). */
+  log: ReturnType<typeof memoryLogger>;
+  /** Client-secret mint requests the session made. */
+  mints: number;
   /** Every PCM buffer appendAudio accepted (returned true), in order. */
   accepted: Buffer[];
   /** Appends and records what was accepted. */
@@ -93,16 +109,34 @@ export async function startRig(
     session?: Partial<RealtimeSessionOptions>;
     /** Leave the session unstarted (the test appends or listens first). */
     noStart?: boolean;
+    /** The URL the session connects to instead of the simulator's own (a relay in front of it). */
+    via?: (sim: RealtimeSimulator) => Promise<string>;
   } = {},
 ): Promise<Rig> {
   const sim = new RealtimeSimulator({ replyMs: 300, apiKey: API_KEY, ...options.sim });
   if (options.faults) sim.setFaults(options.faults);
   await sim.start();
   const wire: WireEntry[] = [];
-  sim.on('frame', (f) => wire.push({ dir: 'in', connection: f.connection, type: f.type, event: f.event }));
-  sim.on('sent', (f) => wire.push({ dir: 'out', connection: f.connection, type: f.type, event: f.event }));
+  const timeline: string[] = [];
+  sim.on('frame', (f) => {
+    wire.push({ dir: 'in', connection: f.connection, type: f.type, event: f.event });
+    timeline.push(`c${f.connection}>${f.type}`);
+  });
+  sim.on('sent', (f) => {
+    wire.push({ dir: 'out', connection: f.connection, type: f.type, event: f.event });
+    timeline.push(`s${f.connection}<${f.type}`);
+  });
+  sim.on('close', (r) => timeline.push(`close${r.index}`));
+  const log = memoryLogger('debug');
+  let mints = 0;
+  const fetchImpl: typeof fetch = (input, init) => {
+    if (String(input).endsWith('/realtime/client_secrets')) mints += 1;
+    return fetch(input, init);
+  };
   const session = new RealtimeSession({
-    url: sim.url,
+    logger: log,
+    fetchImpl,
+    url: options.via ? await options.via(sim) : sim.url,
     model: 'gpt-realtime',
     provider: 'openai',
     apiKey: API_KEY,
@@ -114,13 +148,35 @@ export async function startRig(
     timeouts: { ...FAST_TIMEOUTS, ...options.session?.timeouts },
   });
   const errors: PttError[] = [];
-  session.on('error', (e) => errors.push(e));
+  const states: Array<[SessionState, string]> = [];
+  const verified: VerifiedInfo[] = [];
+  session.on('error', (e) => {
+    errors.push(e);
+    timeline.push(`error:${e.code}`);
+  });
+  session.on('state', (state, detail) => {
+    states.push([state, detail]);
+    timeline.push(`state:${state}`);
+  });
+  session.on('verified', (info) => {
+    verified.push(info);
+    timeline.push('verified');
+  });
+  session.on('responseDone', (r) => timeline.push(`responseDone:${r.status}`));
   const accepted: Buffer[] = [];
+  const secrets = [API_KEY, options.session?.apiKey ?? API_KEY, options.sim?.apiKey ?? API_KEY];
   const rig: Rig = {
     sim,
     session,
     wire,
+    timeline,
     errors,
+    states,
+    verified,
+    log,
+    get mints() {
+      return mints;
+    },
     accepted,
     append(pcm) {
       const ok = session.appendAudio(pcm);
@@ -130,6 +186,14 @@ export async function startRig(
     async stop() {
       await session.stop();
       await sim.stop();
+      // A secret must never reach a message, a hint, an error's context, a state's detail or the log.
+      const everything = [
+        ...log.lines,
+        ...errors.map((e) => `${e.message} ${e.hint ?? ''} ${JSON.stringify(e.context)}`),
+        ...states.map((st) => st[1]),
+      ].join('\n');
+      for (const secret of secrets) expect(everything).not.toContain(secret);
+      expect(everything).not.toMatch(/ek_[A-Za-z0-9]{8,}/);
     },
   };
   rigs.push(rig);
@@ -137,9 +201,97 @@ export async function startRig(
   return rig;
 }
 
-/** For afterEach: stops every rig started since the last call. */
+const cleanups: Array<() => Promise<void>> = [];
+
+/** For afterEach: stops every rig started since the last call, and the relays in front of them. */
 export async function stopRigs(): Promise<void> {
   for (const rig of rigs.splice(0)) await rig.stop();
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+}
+
+export interface Relay {
+  /** The WebSocket URL of the relay, for the session. */
+  url: string;
+  /** Stops reading from the client (a slow uplink: the client's socket fills up), or reads again. */
+  stall(): void;
+  resume(): void;
+  /** Lets nothing through, either way, and closes nothing (a network black hole). */
+  blackhole(): void;
+  /** TCP connections relayed so far. */
+  readonly pairs: number;
+}
+
+/** A TCP relay on 127.0.0.1 in front of `targetPort`, stopped by stopRigs(). */
+export async function startRelay(targetPort: number): Promise<Relay> {
+  const pairs: Array<{ client: Socket; upstream: Socket; holed: boolean }> = [];
+  let stalled = false;
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(targetPort, '127.0.0.1');
+    const pair = { client, upstream, holed: false };
+    pairs.push(pair);
+    if (stalled) client.pause();
+    client.on('data', (d) => void (pair.holed || upstream.write(d)));
+    upstream.on('data', (d) => void (pair.holed || client.write(d)));
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) {
+      s.on('close', end);
+      s.on('error', end);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  cleanups.push(async () => {
+    for (const p of pairs) {
+      p.client.destroy();
+      p.upstream.destroy();
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return {
+    url: `ws://127.0.0.1:${port}/v1/realtime`,
+    stall() {
+      stalled = true;
+      for (const p of pairs) p.client.pause();
+    },
+    resume() {
+      stalled = false;
+      for (const p of pairs) p.client.resume();
+    },
+    blackhole() {
+      for (const p of pairs) p.holed = true;
+    },
+    get pairs() {
+      return pairs.length;
+    },
+  };
+}
+
+/**
+ * The next `event` of the rig's session (from now on) whose arguments satisfy `pred`; on a
+ * timeout the error shows the rig's timeline.
+ */
+export function when<K extends keyof RealtimeSessionEvents & string>(
+  rig: Rig,
+  event: K,
+  pred: (...args: RealtimeSessionEvents[K]) => boolean = () => true,
+  timeoutMs = 8000,
+): Promise<RealtimeSessionEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const listener = (...args: RealtimeSessionEvents[K]): void => {
+      if (!pred(...args)) return;
+      clearTimeout(timer);
+      rig.session.off(event, listener);
+      resolve(args);
+    };
+    const timer = setTimeout(() => {
+      rig.session.off(event, listener);
+      reject(new Error(`no matching '${event}' within ${timeoutMs} ms; timeline: ${rig.timeline.join(' ')}`));
+    }, timeoutMs);
+    rig.session.on(event, listener);
+  });
 }
 
 /** `ms` of PCM16 whose bytes are a pattern unique to `n` (no two chunks alike, no chunk alike shifted). */

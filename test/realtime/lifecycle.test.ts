@@ -7,173 +7,69 @@
  * messages. The few short sleeps only give a wrong reconnect the chance to happen.
  */
 import { spawn } from 'node:child_process';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PttError } from '../../src/core/errors.js';
-import { memoryLogger } from '../../src/core/logger.js';
 import {
   Backoff,
-  RealtimeSession,
+  DEFAULT_TIMEOUTS,
   type GaSessionConfig,
-  type RealtimeSessionEvents,
   type RealtimeSessionOptions,
-  type SessionState,
   type VerifiedInfo,
 } from '../../src/realtime/index.js';
-import { RealtimeSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import type { RealtimeSimulator, SimulatorOptions } from '../../src/simulator/index.js';
+import { PROFILE, pcm, startRelay, startRig, stopRigs, when, type Relay, type Rig } from './harness.js';
 
 const KEY = 'sk-lifecycle-test-0123456789abcdefghij';
 const WRONG_KEY = 'sk-lifecycle-wrong-9876543210zyxwvuts';
-
-const PCM = { type: 'audio/pcm', rate: 24000 } as const;
-const PROFILE: GaSessionConfig = {
-  type: 'realtime',
-  model: 'gpt-realtime',
-  instructions: 'You are a kitchen assistant. Answer in one sentence.',
-  output_modalities: ['audio'],
-  audio: {
-    input: { format: PCM, turn_detection: null, transcription: { model: 'whisper-1' } },
-    output: { format: PCM, voice: 'cedar', speed: 1.1 },
-  },
-};
 
 function withVoice(voice: string): GaSessionConfig {
   return { ...PROFILE, audio: { ...PROFILE.audio, output: { ...PROFILE.audio!.output, voice } } };
 }
 
-/** PCM16 24 kHz mono, never silent. */
-function pcm(ms: number, seed = 1): Buffer {
-  const out = Buffer.alloc(ms * 48);
-  for (let i = 0; i < out.length / 2; i++) out.writeInt16LE(((i * 37 + seed * 1013) % 20000) - 10000 || 1, i * 2);
-  return out;
-}
+/** PCM16 24 kHz mono, never silent: the harness's pattern, `seed` telling turns apart. */
+const tone = (ms: number, seed = 1): Buffer => pcm(seed, ms);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// ---- harness ---------------------------------------------------------------------------------
-
-interface Harness {
-  sim: RealtimeSimulator;
-  session: RealtimeSession;
-  log: ReturnType<typeof memoryLogger>;
-  states: Array<[SessionState, string]>;
-  errors: PttError[];
-  verified: VerifiedInfo[];
-  /** Server-side order of everything: `c0>type` client frame, `s0<type` sent, `close0`, plus session events. */
-  timeline: string[];
-  /** Client-secret mint requests seen by fetchImpl. */
-  mints: number;
-}
-
-let current: Harness | undefined;
-const extraCleanup: Array<() => Promise<void> | void> = [];
-
 afterEach(async () => {
   vi.restoreAllMocks();
-  const h = current;
-  current = undefined;
-  if (h) {
-    await h.session.stop();
-    await h.sim.stop();
-    // A secret must never reach a message, a hint, an error's context or the log.
-    const everything = [
-      ...h.log.lines,
-      ...h.errors.map((e) => `${e.message} ${e.hint ?? ''} ${JSON.stringify(e.context)}`),
-      ...h.states.map((s) => s[1]),
-    ].join('\n');
-    expect(everything).not.toContain(KEY);
-    expect(everything).not.toContain(WRONG_KEY);
-    expect(everything).not.toMatch(/ek_[A-Za-z0-9]{8,}/);
-  }
-  for (const f of extraCleanup.splice(0)) await f();
+  await stopRigs();
 });
 
-async function setup(
+/** A rig for lifecycle tests: unstarted, slow retries after a refusal, the test's own key. */
+function setup(
   options: Partial<RealtimeSessionOptions> & { sim?: SimulatorOptions; via?: (sim: RealtimeSimulator) => Promise<string> } = {},
-): Promise<Harness> {
-  const { sim: simOptions, timeouts, via, ...sessionOptions } = options;
-  const sim = new RealtimeSimulator({ replyMs: 300, deltaMs: 100, apiKey: KEY, ...simOptions });
-  await sim.start();
-  const url = via ? await via(sim) : sim.url;
-  const log = memoryLogger('debug');
-  const h: Harness = {
-    sim,
-    session: undefined as unknown as RealtimeSession,
-    log,
-    states: [],
-    errors: [],
-    verified: [],
-    timeline: [],
-    mints: 0,
-  };
-  const fetchImpl: typeof fetch = (input, init) => {
-    if (String(input).endsWith('/realtime/client_secrets')) h.mints += 1;
-    return fetch(input, init);
-  };
-  h.session = new RealtimeSession({
-    url,
-    model: 'gpt-realtime',
-    provider: 'openai',
-    apiKey: KEY,
-    bootstrap: 'session-update',
-    connection: 'persistent',
-    session: PROFILE,
-    backoff: { minMs: 10, maxMs: 50 },
-    timeouts: { connectMs: 3000, verifyMs: 3000, idleCloseMs: 60_000, pingMs: 0, slowRetryMs: 60_000, closeMs: 500, ...timeouts },
-    logger: log,
-    fetchImpl,
-    ...sessionOptions,
-  });
-  sim.on('frame', (f) => h.timeline.push(`c${f.connection}>${f.type}`));
-  sim.on('sent', (f) => h.timeline.push(`s${f.connection}<${f.type}`));
-  sim.on('close', (r) => h.timeline.push(`close${r.index}`));
-  h.session.on('state', (s, d) => {
-    h.states.push([s, d]);
-    h.timeline.push(`state:${s}`);
-  });
-  h.session.on('error', (e) => {
-    h.errors.push(e);
-    h.timeline.push(`error:${e.code}`);
-  });
-  h.session.on('verified', (v) => {
-    h.verified.push(v);
-    h.timeline.push('verified');
-  });
-  h.session.on('responseDone', (r) => h.timeline.push(`responseDone:${r.status}`));
-  current = h;
-  return h;
-}
-
-/** The next `event` (from now on) whose arguments satisfy `pred`. */
-function when<K extends keyof RealtimeSessionEvents & string>(
-  session: RealtimeSession,
-  event: K,
-  pred: (...args: RealtimeSessionEvents[K]) => boolean = () => true,
-  timeoutMs = 8000,
-): Promise<RealtimeSessionEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const listener = (...args: RealtimeSessionEvents[K]) => {
-      if (!pred(...args)) return;
-      clearTimeout(timer);
-      session.off(event, listener);
-      resolve(args);
-    };
-    const timer = setTimeout(() => {
-      session.off(event, listener);
-      reject(new Error(`no matching '${event}' within ${timeoutMs} ms; timeline: ${current?.timeline.join(' ')}`));
-    }, timeoutMs);
-    session.on(event, listener);
+): Promise<Rig> {
+  const { sim, timeouts, via, ...session } = options;
+  return startRig({
+    noStart: true,
+    sim: { deltaMs: 100, apiKey: KEY, ...sim },
+    ...(via ? { via } : {}),
+    session: {
+      apiKey: KEY,
+      timeouts: {
+        connectMs: 3000,
+        verifyMs: 3000,
+        slowRetryMs: 60_000,
+        closeMs: 500,
+        rotateBeforeMs: DEFAULT_TIMEOUTS.rotateBeforeMs,
+        secretMarginMs: DEFAULT_TIMEOUTS.secretMarginMs,
+        ...timeouts,
+      },
+      ...session,
+    },
   });
 }
 
 /** Resolves once `count` verified events have been seen in total. */
-async function verifiedCount(h: Harness, count: number): Promise<VerifiedInfo> {
-  while (h.verified.length < count) await when(h.session, 'verified');
+async function verifiedCount(h: Rig, count: number): Promise<VerifiedInfo> {
+  while (h.verified.length < count) await when(h, 'verified');
   return h.verified[count - 1]!;
 }
 
-function waitingDelays(h: Harness): number[] {
+function waitingDelays(h: Rig): number[] {
   return h.states.filter(([s]) => s === 'waiting').map(([, d]) => Number(/next attempt in (\d+) ms/.exec(d)?.[1] ?? NaN));
 }
 
@@ -188,49 +84,13 @@ function indexOf(timeline: string[], entry: string): number {
   return i;
 }
 
-/** A TCP relay that can go silent (a network black hole): nothing passes, nothing is closed. */
-async function blackholeProxy(targetPort: number): Promise<{ url: string; blackhole: () => void; pairs: number }> {
-  const pairs: Array<{ client: Socket; upstream: Socket; holed: boolean }> = [];
-  const server: Server = createServer((client) => {
-    const upstream = tcpConnect(targetPort, '127.0.0.1');
-    const pair = { client, upstream, holed: false };
-    pairs.push(pair);
-    client.on('data', (d) => void (pair.holed || upstream.write(d)));
-    upstream.on('data', (d) => void (pair.holed || client.write(d)));
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const s of [client, upstream]) {
-      s.on('close', end);
-      s.on('error', end);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  extraCleanup.push(async () => {
-    for (const p of pairs) {
-      p.client.destroy();
-      p.upstream.destroy();
-    }
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return {
-    url: `ws://127.0.0.1:${port}/v1/realtime`,
-    blackhole: () => pairs.forEach((p) => (p.holed = true)),
-    get pairs() {
-      return pairs.length;
-    },
-  };
-}
-
 // ---- connection modes --------------------------------------------------------------------------
 
 describe('connection: persistent', () => {
   it('connects and verifies at start without any audio, then stays connected', async () => {
     const h = await setup({ connection: 'persistent', timeouts: { idleCloseMs: 30 } });
     await h.session.start();
-    const [info] = await when(h.session, 'verified');
+    const [info] = await when(h, 'verified');
     expect(info).toMatchObject({ bootstrap: 'session-update', attempts: 1, updatesSent: 1 });
     expect(info.sessionId).toMatch(/^sess_/);
     expect(h.states.map(([s]) => s)).toEqual(['connecting', 'verifying', 'ready']);
@@ -254,23 +114,23 @@ describe('connection: on-demand', () => {
     await sleep(150);
     expect(h.sim.connections).toHaveLength(0);
 
-    const first = pcm(300, 1);
+    const first = tone(300, 1);
     expect(h.session.appendAudio(first)).toBe(true);
     await verifiedCount(h, 1);
-    const committed = when(h.session, 'inputCommitted');
+    const committed = when(h, 'inputCommitted');
     expect(h.session.commit()).toEqual({ committed: true, shortTap: false, audioMs: 300 });
     expect((await committed)[0].audioMs).toBe(300);
-    const [, idleDetail] = await when(h.session, 'state', (s) => s === 'idle');
+    const [, idleDetail] = await when(h, 'state', (s) => s === 'idle');
     expect(idleDetail).toBe('closed after 80 ms idle');
     await vi.waitFor(() => expect(h.sim.connections[0]!.closedWith).toMatchObject({ code: 1000, by: 'client' }));
     expect(h.sim.connections).toHaveLength(1);
 
-    const second = pcm(200, 2);
+    const second = tone(200, 2);
     h.session.appendAudio(second);
     const info = await verifiedCount(h, 2);
     expect(info.attempts).toBe(1);
     h.session.commit();
-    await when(h.session, 'inputCommitted');
+    await when(h, 'inputCommitted');
 
     for (const c of [0, 1]) {
       const types = clientTypes(h.sim, c);
@@ -289,14 +149,14 @@ describe('connection: on-demand', () => {
     const h = await setup({
       connection: 'on-demand',
       timeouts: { idleCloseMs: 50 },
-      sim: { replyMs: 600, deltaMs: 100, realtimePacing: true },
+      sim: { replyMs: 600, deltaMs: 100, pace: 'realtime' },
     });
     await h.session.start();
     h.session.createResponse();
     await verifiedCount(h, 1);
-    const [done] = await when(h.session, 'responseDone');
+    const [done] = await when(h, 'responseDone');
     expect(done.status).toBe('completed');
-    await when(h.session, 'state', (s) => s === 'idle');
+    await when(h, 'state', (s) => s === 'idle');
     expect(clientTypes(h.sim, 0)).toEqual(['session.update', 'response.create']);
     expect(indexOf(h.timeline, 's0<session.updated')).toBeLessThan(indexOf(h.timeline, 'c0>response.create'));
     // A 600 ms reply is longer than idleCloseMs: the socket stayed open until response.done.
@@ -310,14 +170,14 @@ describe('setTiming (a config reload)', () => {
     const h = await setup({ connection: 'on-demand', timeouts: { idleCloseMs: 60_000 }, backoff: { minMs: 10, maxMs: 20 } });
     await h.session.start();
     h.session.setTiming({ timeouts: { idleCloseMs: 40 }, backoff: { minMs: 30, maxMs: 30 } });
-    h.session.appendAudio(pcm(200, 1));
+    h.session.appendAudio(tone(200, 1));
     await verifiedCount(h, 1);
     h.session.commit();
-    const [, idleDetail] = await when(h.session, 'state', (s) => s === 'idle');
+    const [, idleDetail] = await when(h, 'state', (s) => s === 'idle');
     expect(idleDetail).toBe('closed after 40 ms idle');
 
     h.sim.setFaults((i) => (i === 1 ? { dropAfterEvents: 0 } : {}));
-    h.session.appendAudio(pcm(200, 2));
+    h.session.appendAudio(tone(200, 2));
     await verifiedCount(h, 2);
     // The one wait came from the new range: 30 ms steps, so 15 to 30 ms.
     expect(waitingDelays(h)).toHaveLength(1);
@@ -439,7 +299,7 @@ describe('refusals', () => {
       expect(h.errors).toHaveLength(1);
       const e = h.errors[0]!;
       expect(e.code).toBe('REALTIME_BAD_KEY');
-      expect(e.message).toBe(`the server refused the API key (HTTP ${status} at the WebSocket handshake); retrying slowly`);
+      expect(e.message).toBe(`the server refused the API key (HTTP ${status} at the WebSocket handshake)`);
       expect(e.hint).toMatch(/API key/);
       // The slow delay, not a backoff step (at most 50 ms here).
       expect(waitingDelays(h)).toEqual([150]);
@@ -449,7 +309,7 @@ describe('refusals', () => {
   it('a wrong API key is never retried fast', async () => {
     const h = await setup({ apiKey: WRONG_KEY, timeouts: { slowRetryMs: 60_000 } });
     await h.session.start();
-    const [e] = await when(h.session, 'error');
+    const [e] = await when(h, 'error');
     expect(e.code).toBe('REALTIME_BAD_KEY');
     expect(h.sim.connections[0]).toMatchObject({ rejectedWith: 401, authMatched: false });
     // Several backoff maximums later there is still only the one attempt.
@@ -467,7 +327,7 @@ describe('refusals', () => {
         new WebSocket(url, { headers: { ...headers, 'OpenAI-Beta': 'realtime=v1' }, perMessageDeflate: false }),
     });
     await h.session.start();
-    const [e] = await when(h.session, 'error');
+    const [e] = await when(h, 'error');
     expect(e.code).toBe('REALTIME_BETA_REFUSED');
     expect(e.message).toBe(
       'the server closed the connection with code 4000: it refused a beta-shaped request (beta API shape is no longer supported)',
@@ -485,7 +345,7 @@ describe('refusals', () => {
     await h.session.start();
     await verifiedCount(h, 1);
     h.sim.closeConnection(0, 4000, 'beta API shape is no longer supported');
-    const [e] = await when(h.session, 'error');
+    const [e] = await when(h, 'error');
     expect(e.code).toBe('REALTIME_BETA_REFUSED');
     await verifiedCount(h, 2);
     expect(waitingDelays(h)).toEqual([100]);
@@ -499,34 +359,34 @@ describe('dead peer', () => {
     const h = await setup({ timeouts: { pingMs: 60, verifyMs: 20_000 } });
     h.sim.setFaults((i) => (i === 0 ? { stall: true } : {}));
     await h.session.start();
-    const [e] = await when(h.session, 'error');
+    const [e] = await when(h, 'error');
     expect(e.code).toBe('REALTIME_DEAD_PEER');
-    expect(e.message).toBe('no pong from the server within 60 ms; the connection is dead, reconnecting');
+    expect(e.message).toBe('no pong from the server within 60 ms; the connection is dead');
     const info = await verifiedCount(h, 1);
     expect(info.attempts).toBe(2);
     expect(h.sim.connections[0]!.closedWith).toMatchObject({ by: 'client' });
   });
 
   it('a verified connection that goes silent (network black hole, no FIN) is detected by ping/pong and replaced', async () => {
-    let proxy: Awaited<ReturnType<typeof blackholeProxy>> | undefined;
+    let proxy: Relay | undefined;
     const h = await setup({
       // Not shorter: a ping timer that fires after a long event-loop stall runs before the pong is read.
       timeouts: { pingMs: 250, verifyMs: 20_000 },
       via: async (sim) => {
-        proxy = await blackholeProxy(sim.port);
+        proxy = await startRelay(sim.port);
         return proxy.url;
       },
     });
     await h.session.start();
     await verifiedCount(h, 1);
     proxy!.blackhole();
-    const [e] = await when(h.session, 'error');
+    const [e] = await when(h, 'error');
     expect(e.code).toBe('REALTIME_DEAD_PEER');
     const info = await verifiedCount(h, 2);
     expect(info.attempts).toBe(1);
     expect(proxy!.pairs).toBe(2);
     // Audio goes to the new connection.
-    h.session.appendAudio(pcm(100));
+    h.session.appendAudio(tone(100));
     await h.sim.waitForFrame((f) => f.type === 'input_audio_buffer.append' && f.connection === 1);
   });
 });
@@ -553,15 +413,15 @@ describe('rotation before expires_at', () => {
   });
 
   it('does not rotate while a response is in progress; it rotates after response.done', async () => {
-    const h = await setup({ timeouts: { rotateBeforeMs: 60_000 }, sim: { replyMs: 800, deltaMs: 100, realtimePacing: true } });
+    const h = await setup({ timeouts: { rotateBeforeMs: 60_000 }, sim: { replyMs: 800, deltaMs: 100, pace: 'realtime' } });
     h.sim.setFaults(rotating);
     await h.session.start();
     // A whole turn held in the gate: it goes out the moment the session is verified, which is
     // also the moment the rotation becomes due.
-    h.session.appendAudio(pcm(300));
+    h.session.appendAudio(tone(300));
     h.session.commit();
     h.session.createResponse();
-    const [done] = await when(h.session, 'responseDone');
+    const [done] = await when(h, 'responseDone');
     expect(done.status).toBe('completed');
     await verifiedCount(h, 2);
     expect(h.sim.sentOf('response.output_audio.delta', 0)).toHaveLength(8);
@@ -610,7 +470,7 @@ describe('client-secret bootstrap', () => {
     await verifiedCount(h, 1);
     expect(h.mints).toBe(1);
     h.sim.closeConnection(0, 1001);
-    const [e] = await when(h.session, 'error');
+    const [e] = await when(h, 'error');
     expect(e.code).toBe('REALTIME_BAD_KEY');
     await verifiedCount(h, 2);
     expect(h.mints).toBe(2);
@@ -620,7 +480,7 @@ describe('client-secret bootstrap', () => {
   it('a refused API key at minting is a bad key, retried slowly, and opens no WebSocket', async () => {
     const h = await setup({ bootstrap: 'client-secret', apiKey: WRONG_KEY, timeouts: { slowRetryMs: 60_000 } });
     await h.session.start();
-    const [e] = await when(h.session, 'error');
+    const [e] = await when(h, 'error');
     expect(e.code).toBe('REALTIME_BAD_KEY');
     expect(e.message).toBe('the API key was refused (HTTP 401) minting a client secret');
     await sleep(200);
@@ -699,10 +559,10 @@ describe('applyProfile', () => {
     const h = await setup();
     await h.session.start();
     await verifiedCount(h, 1);
-    h.session.appendAudio(pcm(300));
+    h.session.appendAudio(tone(300));
     h.session.commit();
     h.session.createResponse();
-    await when(h.session, 'responseDone');
+    await when(h, 'responseDone');
     expect(h.sim.sentOf('response.output_audio.delta', 0).length).toBeGreaterThan(0);
 
     const result = await h.session.applyProfile({ ...withVoice('marin'), instructions: 'Shorter answers.' });
@@ -746,9 +606,9 @@ describe('applyProfile', () => {
     expect(info.updatesSent).toBe(1);
     const lastUpdate = h.sim.framesOf('session.update').at(-1)!;
     expect(lastUpdate.event.session).toEqual(PROFILE);
-    h.session.appendAudio(pcm(300));
+    h.session.appendAudio(tone(300));
     h.session.commit();
-    const [committed] = await when(h.session, 'inputCommitted');
+    const [committed] = await when(h, 'inputCommitted');
     expect(committed.audioMs).toBe(300);
     expect(h.sim.framesOf('input_audio_buffer.append', lastUpdate.connection).length).toBeGreaterThan(0);
   });
@@ -791,7 +651,7 @@ describe('stop()', () => {
     await sleep(150);
     expect(h.sim.connections).toHaveLength(1);
     // Audio after stop is refused out loud, and opens nothing.
-    expect(h.session.appendAudio(pcm(100))).toBe(false);
+    expect(h.session.appendAudio(tone(100))).toBe(false);
     expect(h.errors.at(-1)!.code).toBe('REALTIME_STOPPED');
     expect(h.sim.connections).toHaveLength(1);
   });
@@ -800,7 +660,7 @@ describe('stop()', () => {
     const h = await setup({ backoff: { minMs: 100, maxMs: 100 } });
     h.sim.setFaults({ dropAfterEvents: 0 });
     await h.session.start();
-    await when(h.session, 'state', (s) => s === 'waiting');
+    await when(h, 'state', (s) => s === 'waiting');
     await h.session.stop();
     await sleep(250);
     expect(h.sim.connections).toHaveLength(1);

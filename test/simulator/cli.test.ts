@@ -54,6 +54,9 @@ describe('realtime-ptt simulator', () => {
     [['--fault', 'closeAfterMs=soon'], /expected MS:CODE\[:REASON\]/],
     [['--port', 'eighty'], /--port must be a whole number, got 'eighty'/],
     [['--bogus'], /Unknown option '--bogus'/],
+    [['--pace', 'fast'], /--pace must be a positive number \(a multiple of real time\), realtime or instant, got 'fast'/],
+    [['--pace', '0'], /--pace must be a positive number/],
+    [['--pace', '2', '--realtime'], /--realtime and --pace 2 contradict each other/],
   ])('refuses %j with a clear message and no stack trace', async (args, message) => {
     const { code, stderr } = await runToEnd(args);
     expect(code).not.toBe(0);

@@ -21,6 +21,8 @@ async function pttSession(options: SimulatorOptions = {}): Promise<TestClient> {
   return client;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 const audioOf = (events: Event[]) =>
   Buffer.concat(events.filter((e) => e.type === 'response.output_audio.delta').map((e) => Buffer.from(String(e.delta), 'base64')));
 
@@ -191,7 +193,7 @@ describe('responses', () => {
   });
 
   it('refuses a second response while one is active, and a cancel with none active', async () => {
-    const c = await pttSession({ replyMs: 600, deltaMs: 100, realtimePacing: true });
+    const c = await pttSession({ replyMs: 600, deltaMs: 100, pace: 'realtime' });
     c.send({ type: 'response.cancel', event_id: 'evt_cancel_none' });
     expect((await c.next('error')).error).toMatchObject({ code: 'response_cancel_not_active', event_id: 'evt_cancel_none' });
     c.send({ type: 'response.create' });
@@ -202,15 +204,30 @@ describe('responses', () => {
     expect(err.message).toContain(String((created.response as Event).id));
   });
 
-  it('cancels mid-reply: response.done is cancelled with the audio sent so far', async () => {
-    const c = await pttSession({ replyMs: 2000, deltaMs: 100, realtimePacing: true });
+  it('at the default pace a response.cancel sent while the first delta plays finds the reply in progress: status cancelled, with the audio sent so far', async () => {
+    // The simulator's defaults: a 1500 ms reply streamed at 4x real time, as the real server does.
+    // A person cuts the answer a moment after it starts playing; sent instantly, the reply would
+    // be complete by then (see the next test), which the real server never is.
+    const c = await pttSession({ replyMs: 1500 });
     c.send({ type: 'response.create' });
     await c.next('response.output_audio.delta');
+    await sleep(100);
     c.send({ type: 'response.cancel' });
     const done = await c.next('response.done');
     expect(done.response).toMatchObject({ status: 'cancelled', status_details: { type: 'cancelled', reason: 'client_cancelled' } });
     expect((done.response as any).output[0].status).toBe('incomplete');
-    expect(audioOf(c.events).length).toBeLessThan(2000 * 48);
+    expect(audioOf(c.events).length).toBeLessThan(1500 * 48);
+  });
+
+  it("pace 'instant' sends the whole reply at once: the same late cancel finds it completed", async () => {
+    const c = await pttSession({ replyMs: 1500, pace: 'instant' });
+    c.send({ type: 'response.create' });
+    await c.next('response.output_audio.delta');
+    await sleep(100);
+    c.send({ type: 'response.cancel', event_id: 'evt_late' });
+    expect((await c.next('response.done')).response).toMatchObject({ status: 'completed' });
+    expect((await c.next('error')).error).toMatchObject({ code: 'response_cancel_not_active', event_id: 'evt_late' });
+    expect(audioOf(c.events).length).toBe(1500 * 48);
   });
 
   it('truncates assistant audio to the played position, and refuses a position past what was sent', async () => {
@@ -282,7 +299,7 @@ describe('server VAD', () => {
   });
 
   it('barge-in: speech during a reply cancels it with reason turn_detected', async () => {
-    sim = new RealtimeSimulator({ replyMs: 3000, realtimePacing: true });
+    sim = new RealtimeSimulator({ replyMs: 3000 });
     await sim.start();
     const c = (client = await TestClient.connect(sim.url));
     c.send({ type: 'response.create' });
