@@ -26,6 +26,8 @@ import { describeAwaited, type AwaitedDevice } from './device-wait.js';
 import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
 import { ProfileRuntime } from './profiles-runtime.js';
+import { MemoryKeeper, memoryLimits } from './memory-keeper.js';
+import type { RestoreSource } from '../realtime/index.js';
 import { profileEarcon } from '../audio/index.js';
 import type { DaemonCommands } from '../gpio/index.js';
 import type { TurnRecord } from './turn.js';
@@ -54,6 +56,8 @@ export interface SessionPart extends SessionPort, Component {
     session: ReturnType<typeof profileToSession>,
   ): Promise<{ ok: true; mode: string; message: string; deferred?: string[] } | { ok: false; error: PttError }>;
   setTiming(timing: SessionTiming): void;
+  /** Items sent into every new session right after it is verified, before any audio. */
+  setRestore?(source: RestoreSource | undefined): void;
 }
 
 export interface GpioParts {
@@ -134,12 +138,14 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #wakeWait: (() => void) | undefined;
   #reloads: Promise<void> = Promise.resolve();
   readonly #profiles: ProfileRuntime;
+  readonly #memory: MemoryKeeper;
 
   constructor(options: DaemonOptions) {
     super();
     this.#o = options;
     this.#config = options.config;
     this.#log = options.logger.child('daemon');
+    this.#memory = new MemoryKeeper(memoryLimits(options.config), options.logger);
     this.#profiles = new ProfileRuntime({ logger: options.logger, ...(options.env ? { env: options.env } : {}) });
   }
 
@@ -163,6 +169,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       await this.#profiles.load(config);
       // Built first: a missing API key is reported before any device is opened.
       this.#session = this.#o.parts.session(this.#effective());
+      this.#session.setRestore?.(() => this.#memory.items());
       if (config.log.transcriptFile) {
         this.#transcripts = new TranscriptFile(config.log.transcriptFile, this.#log);
         await this.#startGroup('transcripts', [this.#transcripts]);
@@ -189,8 +196,12 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       );
       this.#conductor = conductor;
       conductor.on('state', (state) => this.emit('state', state));
-      conductor.on('turn', (record) => this.emit('turn', record));
+      conductor.on('turn', (record) => {
+        this.#memory.turn(record);
+        this.emit('turn', record);
+      });
       conductor.on('transcript', (entry) => {
+        this.#memory.transcript(entry);
         void this.#transcripts?.append({ ...entry, profile: this.#profiles.active });
         this.emit('transcript', entry);
       });
@@ -272,6 +283,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     // progress (and logs it) while the session can still be told.
     const order: Group[] = ['watcher', 'gpio', 'conductor', 'session', 'audio', 'transcripts'];
     for (const group of order) await this.#stopGroup(group);
+    await this.#memory.stop();
     this.#o.notifier.stop();
     this.#log.info('daemon stopped');
   }
@@ -325,6 +337,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     }
     // The conductor follows the config in force, whatever the steps kept or brought back.
     this.#conductor?.setOptions(conductorOptions(this.#effective(), this.#profiles.active));
+    this.#memory.setLimits(memoryLimits(this.#config));
     this.#o.notifier.ready(this.#statusLine());
     const keys = plan.keys;
     this.#log.info('config reloaded', { keys, applied, ok });
@@ -407,6 +420,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       await conductor.rewire({ mic: this.#audio.mic, speaker: this.#audio.speaker }, 'audio restarted');
     } else if (group === 'session') {
       this.#session = this.#o.parts.session(this.#profiles.effective(config));
+      this.#session.setRestore?.(() => this.#memory.items());
       this.#session.on('verified', () => this.#onVerified());
       await conductor.rewire({ session: this.#session }, 'session rebuilt');
       await this.#startGroup('session', [this.#session]);
@@ -458,7 +472,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         const result = await applied;
         return result.ok ? `ok: ${name} (${result.mode})` : `error: ${result.error.message}`;
       },
-      forget: () => 'ok',
+      forget: () => `ok: forgot ${this.#memory.forget()} texts; the next session starts fresh`,
     };
   }
 
