@@ -70,3 +70,8 @@ export function profileEarcon(position: number): Buffer {
   }
   return Buffer.from(pcm);
 }
+
+/** The cue that the device keeps listening after an answer (follow-up window): a soft rising pair. */
+export function followUpEarcon(): Buffer {
+  return Buffer.concat([note({ hz: 659, ms: 50 }), note({ hz: 988, ms: 70 })]);
+}

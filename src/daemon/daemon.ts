@@ -27,8 +27,9 @@ import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
 import { ProfileRuntime } from './profiles-runtime.js';
 import { MemoryKeeper, memoryLimits } from './memory-keeper.js';
+import { FollowUp } from './follow-up.js';
 import type { RestoreSource } from '../realtime/index.js';
-import { profileEarcon } from '../audio/index.js';
+import { followUpEarcon, profileEarcon } from '../audio/index.js';
 import type { DaemonCommands } from '../gpio/index.js';
 import type { TurnRecord } from './turn.js';
 
@@ -139,6 +140,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #reloads: Promise<void> = Promise.resolve();
   readonly #profiles: ProfileRuntime;
   readonly #memory: MemoryKeeper;
+  readonly #followUp: FollowUp;
 
   constructor(options: DaemonOptions) {
     super();
@@ -146,6 +148,13 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.#config = options.config;
     this.#log = options.logger.child('daemon');
     this.#memory = new MemoryKeeper(memoryLimits(options.config), options.logger);
+    this.#followUp = new FollowUp({
+      session: () => this.#session,
+      conductor: () => this.#conductor,
+      config: () => this.#effective(),
+      cue: () => this.#conductor?.cue(followUpEarcon()),
+      logger: options.logger,
+    });
     this.#profiles = new ProfileRuntime({ logger: options.logger, ...(options.env ? { env: options.env } : {}) });
   }
 
@@ -169,7 +178,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       await this.#profiles.load(config);
       // Built first: a missing API key is reported before any device is opened.
       this.#session = this.#o.parts.session(this.#effective());
-      this.#session.setRestore?.(() => this.#memory.items());
+      this.#wireSession(this.#session);
       if (config.log.transcriptFile) {
         this.#transcripts = new TranscriptFile(config.log.transcriptFile, this.#log);
         await this.#startGroup('transcripts', [this.#transcripts]);
@@ -198,6 +207,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       conductor.on('state', (state) => this.emit('state', state));
       conductor.on('turn', (record) => {
         this.#memory.turn(record);
+        this.#followUp.turnEnded(record);
         this.emit('turn', record);
       });
       conductor.on('transcript', (entry) => {
@@ -284,6 +294,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     const order: Group[] = ['watcher', 'gpio', 'conductor', 'session', 'audio', 'transcripts'];
     for (const group of order) await this.#stopGroup(group);
     await this.#memory.stop();
+    this.#followUp.dispose();
     this.#o.notifier.stop();
     this.#log.info('daemon stopped');
   }
@@ -328,6 +339,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.#o.notifier.reloading();
     const applied: ReloadStepKind[] = [];
     let ok = true;
+    this.#followUp.stop('the config changed');
     this.#config = next;
     this.#profiles.reconcile(next);
     for (const step of plan.steps) {
@@ -420,7 +432,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       await conductor.rewire({ mic: this.#audio.mic, speaker: this.#audio.speaker }, 'audio restarted');
     } else if (group === 'session') {
       this.#session = this.#o.parts.session(this.#profiles.effective(config));
-      this.#session.setRestore?.(() => this.#memory.items());
+      this.#wireSession(this.#session);
       this.#session.on('verified', () => this.#onVerified());
       await conductor.rewire({ session: this.#session }, 'session rebuilt');
       await this.#startGroup('session', [this.#session]);
@@ -476,7 +488,16 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     };
   }
 
+  /** Memory restored into every new session; the follow-up window sees the server's VAD. */
+  #wireSession(session: SessionPart): void {
+    session.setRestore?.(() => this.#memory.items());
+    session.on('speechStarted', () => this.#followUp.speechStarted());
+  }
+
   #wireGestures(): void {
+    // Registered before the conductor's listener (the button is built before the conductor starts
+    // or is rewired): a press in the follow-up window is back to push to talk before it is handled.
+    this.#gpio?.button.on('press', () => this.#followUp.pressed());
     this.#gpio?.button.on('doublePress', () => {
       if (this.#config.profiles.switchGesture !== 'doublePress') return;
       void this.switchProfile(this.#profiles.next(this.#config));
@@ -512,6 +533,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     const target =
       this.#profiles.check(config, name) ?? (this.#stopping ? new PttError('DAEMON_STOPPING', 'the daemon is stopping') : undefined);
     if (target) return { ok: false, error: target };
+    this.#followUp.stop('the profile changes');
     const resolved = withProfile(config, name) ?? config;
     const result = this.#session
       ? await this.#session.applyProfile(profileToSession(resolved))
