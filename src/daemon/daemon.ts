@@ -15,7 +15,6 @@ import {
   planReload,
   profileNames,
   profileToSession,
-  withProfile,
   type Config,
   type ConfigProblem,
 } from '../config/index.js';
@@ -25,7 +24,7 @@ import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionP
 import { describeAwaited, type AwaitedDevice } from './device-wait.js';
 import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
-import { ProfileRuntime } from './profiles-runtime.js';
+import { ProfileRuntime, type SwitchResult } from './profiles-runtime.js';
 import { MemoryKeeper, memoryLimits } from './memory-keeper.js';
 import { FollowUp } from './follow-up.js';
 import type { RestoreSource } from '../realtime/index.js';
@@ -510,7 +509,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
    * run only when no turn is in progress: the switch of a press during an answer is applied
    * after that answer has played (or at the quiet wait's limit). A refused profile leaves the old one.
    */
-  switchProfile(name: string): Promise<{ ok: true; mode: string } | { ok: false; error: PttError }> {
+  switchProfile(name: string): Promise<SwitchResult> {
     const refused = this.#profiles.check(this.#config, name);
     if (refused) {
       this.#log.warn('profile switch refused', { error: refused });
@@ -527,27 +526,15 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     return run;
   }
 
-  async #applySwitch(name: string): Promise<{ ok: true; mode: string } | { ok: false; error: PttError }> {
-    const from = this.#profiles.active;
-    const config = this.#config;
-    const target =
-      this.#profiles.check(config, name) ?? (this.#stopping ? new PttError('DAEMON_STOPPING', 'the daemon is stopping') : undefined);
-    if (target) return { ok: false, error: target };
+  async #applySwitch(name: string): Promise<SwitchResult> {
+    if (this.#stopping) return { ok: false, error: new PttError('DAEMON_STOPPING', 'the daemon is stopping') };
     this.#followUp.stop('the profile changes');
-    const resolved = withProfile(config, name) ?? config;
-    const result = this.#session
-      ? await this.#session.applyProfile(profileToSession(resolved))
-      : { ok: true as const, mode: 'next-connection', message: '' };
-    if (!result.ok) {
-      this.#log.error(`the server did not accept profile "${name}"; "${from}" stays active`, { error: result.error });
-      return { ok: false, error: result.error };
-    }
-    await this.#profiles.set(name);
-    this.#conductor?.setOptions(conductorOptions(resolved, name));
-    this.#conductor?.cue(profileEarcon(this.#profiles.position(config, name)));
-    this.#log.info('profile switched', { profile: name, from, mode: result.mode });
-    this.emit('profile', { name, from, mode: result.mode });
-    return { ok: true, mode: result.mode };
+    const result = await this.#profiles.apply(this.#config, name, this.#session);
+    if (!result.ok) return result;
+    this.#conductor?.setOptions(conductorOptions(result.config, name));
+    this.#conductor?.cue(profileEarcon(result.position));
+    this.emit('profile', { name, from: result.from, mode: result.mode });
+    return result;
   }
 
   #busy(): boolean {

@@ -86,7 +86,7 @@ export class FollowUp {
 
   async #open(config: Config, windowMs: number): Promise<void> {
     const session = this.#d.session();
-    if (!session || session.state !== 'ready') return;
+    if (session?.state !== 'ready') return;
     this.#phase = 'opening';
     const vad = config.session.followUp.turnDetection;
     this.#d.cue();

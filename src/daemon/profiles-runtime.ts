@@ -7,7 +7,16 @@ import { join } from 'node:path';
 import { PttError, toPttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { readJsonState, resolveStateDir, writeJsonState } from '../core/state-file.js';
-import { MAIN_PROFILE, profileNames, withProfile, type Config } from '../config/index.js';
+import { MAIN_PROFILE, profileNames, profileToSession, withProfile, type Config } from '../config/index.js';
+
+/** What a switch needs of the session: the same verified apply a hot reload uses. */
+export interface ProfileTarget {
+  applyProfile(session: ReturnType<typeof profileToSession>): Promise<{ ok: true; mode: string } | { ok: false; error: PttError }>;
+}
+
+export type SwitchResult =
+  | { ok: true; name: string; from: string; mode: string; config: Config; position: number }
+  | { ok: false; error: PttError };
 
 export const PROFILE_STATE_FILE = 'profile.json';
 
@@ -91,6 +100,25 @@ export class ProfileRuntime {
   /** 1-based position of `name` in file order: the number of tones of its earcon. */
   position(config: Config, name = this.#active): number {
     return Math.max(1, profileNames(config).indexOf(name) + 1);
+  }
+
+  /**
+   * Applies profile `name` to the session (verified) and makes it active; a name the config does
+   * not have, or a profile the server refuses, leaves the active one as it was.
+   */
+  async apply(config: Config, name: string, session: ProfileTarget | undefined): Promise<SwitchResult> {
+    const refused = this.check(config, name);
+    if (refused) return { ok: false, error: refused };
+    const from = this.#active;
+    const resolved = withProfile(config, name) ?? config;
+    const result = session ? await session.applyProfile(profileToSession(resolved)) : { ok: true as const, mode: 'next-connection' };
+    if (!result.ok) {
+      this.#log.error(`the server did not accept profile "${name}"; "${from}" stays active`, { error: result.error });
+      return result;
+    }
+    await this.set(name);
+    this.#log.info('profile switched', { profile: name, from, mode: result.mode });
+    return { ok: true, name, from, mode: result.mode, config: resolved, position: this.position(config, name) };
   }
 
   /** Makes `name` active and keeps it across restarts; a state directory that cannot be written is logged, not fatal. */
