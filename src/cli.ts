@@ -14,6 +14,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   'print-session': { summary: 'print the GA session object the device profile produces', load: () => import('./cli/print-session.js') },
   doctor: { summary: 'check audio devices, GPIO access, config, key and connection', load: () => import('./cli/doctor.js') },
   simulator: { summary: 'run the local Realtime protocol simulator', load: () => import('./cli/simulator.js') },
+  'mint-server': {
+    summary: "mint client secrets for a fleet's devices (holds the one API key)",
+    load: () => import('./cli/mint-server.js'),
+  },
   press: { summary: 'press the virtual button of a running daemon', load: () => import('./cli/control.js') },
   release: { summary: 'release the virtual button of a running daemon', load: () => import('./cli/control.js') },
   tap: { summary: 'press and release the virtual button ([ms] held)', load: () => import('./cli/control.js') },

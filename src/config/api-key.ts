@@ -58,12 +58,17 @@ function readKeyFile(path: string, source: ApiKeySource, missingOk: boolean): Ap
 }
 
 export function resolveApiKey(config: Config, env: Env = process.env): ApiKeyResult {
+  return resolveApiKeyFrom(config.realtime.apiKeyFile, env);
+}
+
+/** The same search with the key file given directly (the mint server has no device config). */
+export function resolveApiKeyFrom(apiKeyFile: string | null, env: Env = process.env): ApiKeyResult {
   if (env.CREDENTIALS_DIRECTORY) {
     const found = readKeyFile(join(env.CREDENTIALS_DIRECTORY, CREDENTIAL_NAME), 'credential', true);
     if (found) return found;
   }
   // An explicitly configured file that is missing is a mistake to report, not a reason to fall through.
-  if (config.realtime.apiKeyFile !== null) return readKeyFile(config.realtime.apiKeyFile, 'apiKeyFile', false)!;
+  if (apiKeyFile !== null) return readKeyFile(apiKeyFile, 'apiKeyFile', false)!;
   const fromEnv = env.OPENAI_API_KEY?.trim();
   if (fromEnv) {
     registerSecret(fromEnv);
@@ -72,7 +77,7 @@ export function resolveApiKey(config: Config, env: Env = process.env): ApiKeyRes
   return {
     ok: false,
     error: new PttError('NO_API_KEY', 'no OpenAI API key is set', {
-      context: { credentialsDirectory: env.CREDENTIALS_DIRECTORY ?? null, apiKeyFile: config.realtime.apiKeyFile },
+      context: { credentialsDirectory: env.CREDENTIALS_DIRECTORY ?? null, apiKeyFile },
       hint: `put the key in one of: ${PLACES}`,
     }),
   };

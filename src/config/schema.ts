@@ -4,6 +4,7 @@
  * needs at runtime. `Config` is derived from it.
  */
 import { applyAll, bool, custom, int, num, oneOf, str, type ConfigOf } from './schema-kit.js';
+import { isAbsolute } from 'node:path';
 import { isPlainObject } from '../core/guards.js';
 import { checkMcpServers, checkToolNameList, type McpServerConfig } from '../tools/mcp/server-config.js';
 
@@ -83,6 +84,63 @@ function checkTools(v: unknown): string | undefined {
   return undefined;
 }
 
+function checkMintUrl(v: unknown): string | undefined {
+  if (v === null) return undefined;
+  if (typeof v !== 'string') return 'must be a URL string or null';
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return 'is not a valid URL';
+  }
+  if (url.protocol === 'https:') return undefined;
+  // The device token would travel in clear text.
+  if (url.protocol === 'http:')
+    return LOOPBACK.test(url.hostname)
+      ? undefined
+      : `uses http:// to a non-loopback host (${url.hostname}); the device token would travel unencrypted`;
+  return `has scheme ${url.protocol}, not https:`;
+}
+
+function checkMqttUrl(v: unknown): string | undefined {
+  if (v === null) return undefined;
+  if (typeof v !== 'string') return 'must be a URL string or null';
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return 'is not a valid URL';
+  }
+  if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') return `has scheme ${url.protocol}, not mqtt: or mqtts:`;
+  if (url.username || url.password) return 'must not carry a user or password (use mqtt.username and mqtt.passwordFile)';
+  return undefined;
+}
+
+const TOPIC_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function checkTopicPrefix(v: unknown): string | undefined {
+  if (typeof v !== 'string' || v === '') return 'must be a non-empty string';
+  if (/[+#]/.test(v) || v.includes('\0')) return 'must not contain +, # or NUL (they are MQTT wildcards)';
+  if (v.startsWith('/') || v.endsWith('/') || v.includes('//')) return 'must not start or end with / or have empty levels';
+  return undefined;
+}
+
+export const HOOK_STATES = ['idle', 'connecting', 'listening', 'thinking', 'speaking', 'error'] as const;
+export type HookState = (typeof HOOK_STATES)[number];
+
+function checkHooks(v: unknown): string | undefined {
+  if (!isPlainObject(v)) return 'must be a mapping of state to command';
+  for (const [state, argv] of Object.entries(v)) {
+    if (!(HOOK_STATES as readonly string[]).includes(state)) return `has unknown state ${state}; states are ${HOOK_STATES.join(', ')}`;
+    if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) {
+      return `${state} must be a non-empty list of strings (program and arguments, no shell)`;
+    }
+    if (!isAbsolute(argv[0] as string))
+      return `${state}: the program ${JSON.stringify(argv[0])} must be an absolute path (the service has a minimal PATH)`;
+  }
+  return undefined;
+}
+
 export const schema = {
   realtime: applyAll('reconnect', {
     url: custom<string>({
@@ -116,6 +174,22 @@ export const schema = {
       doc: 'session-update: connect, send session.update and wait for session.updated. client-secret: mint an ephemeral secret carrying the profile, then verify session.created.',
       default: 'session-update',
       env: 'REALTIME_PTT_REALTIME_BOOTSTRAP',
+    }),
+    mintUrl: custom<string | null>({
+      doc: "client-secret bootstrap from the owner's mint server (realtime-ptt mint-server) instead of OpenAI: the device then holds no API key, only its device token. https:// only; http:// is allowed for loopback hosts. null mints with the API key directly.",
+      default: null,
+      allowed: 'an https:// URL (http:// to localhost/127.0.0.1/::1), or null',
+      check: checkMintUrl,
+      kind: 'string',
+      example: 'https://mint.example.lan:8443/v1/mint',
+      env: 'REALTIME_PTT_REALTIME_MINT_URL',
+    }),
+    deviceTokenFile: str({
+      doc: "File holding this device's token for realtime.mintUrl (one line). Used when the systemd credential $CREDENTIALS_DIRECTORY/device-token is absent.",
+      default: null,
+      nullable: true,
+      absolutePath: true,
+      example: '/etc/realtime-ptt/device-token',
     }),
     connection: oneOf(['persistent', 'on-demand'] as const, {
       doc: 'persistent keeps a session open (lowest latency); on-demand connects at a press and closes after idleCloseMs.',
@@ -327,7 +401,13 @@ export const schema = {
       doc: 'hold: talk while held. toggle: one press starts, the next press ends the turn.',
       default: 'hold',
     }),
-    longPressMs: int({ doc: 'A hold this long is a long press (cancels the answer).', default: 1_500, min: 200, max: 10_000, unit: 'ms' }),
+    longPressMs: int({
+      doc: 'A hold this long is a long press: the microphone closes and, after interrupting an answer, nothing is asked.',
+      default: 1_500,
+      min: 200,
+      max: 10_000,
+      unit: 'ms',
+    }),
     doublePressMs: int({ doc: 'Two presses within this window are a double press.', default: 400, min: 100, max: 2_000, unit: 'ms' }),
     ledPin: int({ doc: 'BCM number of a status LED; null is no LED.', default: null, nullable: true, min: 0, max: 27, example: 27 }),
     chip: str({
@@ -419,7 +499,7 @@ export const schema = {
       unit: 'ms',
     }),
     cancelBelowDbfs: int({
-      doc: 'After interrupting an answer, a long press cancels (asks nothing) only if the microphone stayed below this peak level; talking while holding is a question.',
+      doc: 'A press that interrupts an answer only stops it: the hold asks something only if its audio peaks over this level (speech); a silent hold, however long, asks nothing.',
       default: -35,
       min: -90,
       max: 0,
@@ -491,6 +571,78 @@ export const schema = {
       max: 20,
     }),
   }),
+  mqtt: applyAll('restart', {
+    url: custom<string | null>({
+      doc: 'MQTT broker, mqtt:// or mqtts:// (TLS); null is off. A broker that is down never blocks a conversation.',
+      default: null,
+      allowed: 'an mqtt:// or mqtts:// URL, or null',
+      check: checkMqttUrl,
+      kind: 'string',
+      example: 'mqtts://broker.lan:8883',
+      env: 'REALTIME_PTT_MQTT_URL',
+    }),
+    nodeId: custom<string | null>({
+      doc: 'This device in topics and in Home Assistant; null is the host name (made topic-safe).',
+      default: null,
+      allowed: '1-64 letters, digits, _ or -, or null',
+      check: (v) =>
+        v === null || (typeof v === 'string' && TOPIC_ID.test(v)) ? undefined : 'must be 1-64 letters, digits, _ or - (no /, + or #)',
+      kind: 'string',
+      example: 'kitchen',
+    }),
+    username: str({
+      doc: 'Broker user name; null connects without one.',
+      default: null,
+      nullable: true,
+      nonEmpty: true,
+      example: 'kitchen',
+    }),
+    passwordFile: str({
+      doc: 'File holding the broker password (one line). Used when the systemd credential $CREDENTIALS_DIRECTORY/mqtt-password is absent.',
+      default: null,
+      nullable: true,
+      absolutePath: true,
+      example: '/etc/realtime-ptt/mqtt-password',
+    }),
+    caFile: str({
+      doc: 'PEM file of the CA that signed the broker certificate (mqtts://); null trusts the system CAs.',
+      default: null,
+      nullable: true,
+      absolutePath: true,
+      example: '/etc/realtime-ptt/mqtt-ca.pem',
+    }),
+    baseTopic: custom<string>({
+      doc: 'Topics are <baseTopic>/<nodeId>/...',
+      default: 'realtime-ptt',
+      allowed: 'topic levels separated by /, without + or #',
+      check: checkTopicPrefix,
+      kind: 'string',
+    }),
+    discovery: bool({ doc: 'Announce the device to Home Assistant (MQTT discovery).', default: true }),
+    discoveryPrefix: custom<string>({
+      doc: 'Home Assistant discovery prefix (its default is homeassistant).',
+      default: 'homeassistant',
+      allowed: 'topic levels separated by /, without + or #',
+      check: checkTopicPrefix,
+      kind: 'string',
+    }),
+  }),
+  hooks: applyAll('live', {
+    on: custom<Partial<Record<HookState, string[]>>>({
+      doc: 'A command (argv list, no shell) run when the device enters a state: idle, connecting, listening, thinking, speaking, error. It gets PATH and LC_ALL only, never the key.',
+      default: {},
+      allowed: 'a mapping of state to a non-empty list of strings (absolute program path first)',
+      check: checkHooks,
+      example: { listening: ['/usr/bin/mpc', 'pause'], idle: ['/usr/bin/mpc', 'play'] },
+    }),
+    timeoutMs: int({
+      doc: 'A hook still running after this long is killed (its whole process group).',
+      default: 5_000,
+      min: 100,
+      max: 600_000,
+      unit: 'ms',
+    }),
+  }),
 };
 
 export type ConfigSchema = typeof schema;
@@ -520,4 +672,6 @@ export const SECTION_DOCS: Readonly<Record<string, string>> = {
   conversation: 'Behaviour of the conversation.',
   tools: 'Tools the model can call: built-ins on the device and MCP servers (docs/tools.md).',
   'tools.builtins': 'The tools of the device itself.',
+  mqtt: 'MQTT bridge: state, transcripts and commands on a broker, and Home Assistant discovery. Off unless url is set.',
+  hooks: 'Commands run when the device changes state (e.g. pause the music while listening).',
 };

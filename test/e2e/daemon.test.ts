@@ -8,131 +8,53 @@
  * while the profile is still being verified, a tap, a barge-in, a config edit, a dropped
  * connection mid-turn, a broken edit, and SIGTERM.
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { DaemonProcess, type LogRecord } from '../../src/demo/daemon-process.js';
-import { RealtimeSimulator, type FaultPlan, type RecordedFrame } from '../../src/simulator/index.js';
-import { createAlsaSandbox, testPcm, type AlsaSandbox } from '../support/alsa.js';
 import { BYTES_PER_MS } from '../../src/core/pcm-format.js';
+import type { DaemonProcess } from '../../src/demo/daemon-process.js';
+import type { FaultPlan, RealtimeSimulator } from '../../src/simulator/index.js';
+import { type AlsaSandbox, testPcm } from '../support/alsa.js';
+import { stringify } from 'yaml';
+import { type DaemonRig, decodeAppends, PERIOD_MS, sleep, startDaemonRig, until } from '../support/daemon-rig.js';
 
 const KEY = 'sk-e2e-0123456789abcdefghijklmnop';
-const PERIOD_MS = 20;
 const INSTRUCTIONS_1 = 'You are the end-to-end test assistant. Answer in one short sentence.';
 const INSTRUCTIONS_2 = 'You are the edited assistant. Answer in two words.';
 
+let rig: DaemonRig;
 let dir: string;
 let alsa: AlsaSandbox;
 let sim: RealtimeSimulator;
 let daemon: DaemonProcess;
-let configPath: string;
-let socketPath: string;
 let transcriptPath: string;
 /** Fault plan per connection index (0-based); the tests fill it in before a connection opens. */
 const faults = new Map<number, FaultPlan>();
 
-function config(session: Record<string, unknown>): Record<string, unknown> {
-  return {
-    realtime: {
-      url: sim.url,
-      apiKeyFile: join(dir, 'key'),
-      reconnect: { minMs: 100, maxMs: 400 },
-      timeouts: { sessionUpdateMs: 5_000 },
-    },
-    session: { instructions: INSTRUCTIONS_1, voice: 'marin', ...session },
-    audio: {
-      input: { device: alsa.captureDevice, periodMs: PERIOD_MS, preRollMs: 200 },
-      output: { device: alsa.playbackDevice, periodMs: PERIOD_MS, bufferMs: 60 },
-    },
-    gpio: { backend: 'virtual' },
-    control: { socket: socketPath },
-    log: { level: 'debug', format: 'json', transcriptFile: transcriptPath },
-    // Earcons off: what reaches the output device is exactly the answers.
-    conversation: { earcons: false },
-  };
-}
-
-/** Saves like an editor does: a new file renamed over the old one. */
-function saveConfig(body: Record<string, unknown> | string): void {
-  const tmp = `${configPath}.swp`;
-  writeFileSync(tmp, typeof body === 'string' ? body : stringify(body));
-  renameSync(tmp, configPath);
-}
-
-function decodeAppends(frames: RecordedFrame[]): Buffer {
-  return Buffer.concat(
-    frames.filter((f) => f.type === 'input_audio_buffer.append').map((f) => Buffer.from(String(f.event.audio), 'base64')),
-  );
-}
-
-/** Milliseconds of `reply` that reached the output device: its longest prefix found there, after `from`. */
-function heardOf(reply: Buffer, from: number): number {
-  const out = alsa.readOutput();
-  const at = out.indexOf(reply.subarray(0, 50 * BYTES_PER_MS), from);
-  if (at < 0) return 0;
-  let n = 0;
-  while (n < reply.length && at + n < out.length && out[at + n] === reply[n]) n++;
-  return (Math.floor(n / 2) * 2) / BYTES_PER_MS;
-}
-
-/** The answer audio the simulator sent for the latest response. */
-function lastReply(): Buffer {
-  const created = sim.sentOf('response.created').at(-1)!;
-  const id = (created.event.response as { id: string }).id;
-  return Buffer.concat(
-    sim.sent
-      .filter((f) => f.type === 'response.output_audio.delta' && f.event.response_id === id)
-      .map((f) => Buffer.from(String(f.event.delta), 'base64')),
-  );
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `test()` holds, polling; fails with `what`. */
-async function until(test: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-/** Holds the button for `holdMs` while `speech` goes into the mic; resolves with the turn line. */
-async function turn(speech: Buffer, holdMs: number): Promise<LogRecord> {
-  const next = daemon.nextTurn(20_000);
-  await daemon.control('press');
-  void alsa.mic.feed(speech);
-  await sleep(holdMs);
-  await daemon.control('release');
-  return next;
-}
+const config = (session: Record<string, unknown>) => rig.config({ session: { instructions: INSTRUCTIONS_1, voice: 'marin', ...session } });
+const saveConfig = (body: Record<string, unknown> | string) => rig.save(body);
+const turn = (speech: Buffer, holdMs: number) => rig.turn(speech, holdMs);
+const heardOf = (reply: Buffer, from: number) => rig.heardOf(reply, from);
+const lastReply = () => rig.lastReply();
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'ptt-e2e-'));
-  configPath = join(dir, 'config.yaml');
-  socketPath = join(dir, 'control.sock');
+  rig = await startDaemonRig({
+    key: KEY,
+    simulator: { replyMs: 800, deltaMs: 100 },
+    config: (at) => ({
+      realtime: { reconnect: { minMs: 100, maxMs: 400 }, timeouts: { sessionUpdateMs: 5_000 } },
+      session: { instructions: INSTRUCTIONS_1, voice: 'marin' },
+      log: { transcriptFile: join(at, 'state', 'transcripts.jsonl') },
+    }),
+    beforeDaemon: (s) => {
+      s.setFaults((i) => faults.get(i) ?? {});
+      // The first profile is confirmed only after a second: the first press lands before that.
+      faults.set(0, { sessionUpdateDelayMs: 1_000 });
+    },
+    waitVerified: false,
+  });
+  ({ dir, alsa, sim, daemon } = rig);
   transcriptPath = join(dir, 'state', 'transcripts.jsonl');
-  writeFileSync(join(dir, 'key'), `${KEY}\n`);
-  chmodSync(join(dir, 'key'), 0o600);
-  alsa = await createAlsaSandbox({ periodMs: PERIOD_MS });
-  alsa.mic.start();
-  sim = new RealtimeSimulator({ port: 0, apiKey: KEY, replyMs: 800, deltaMs: 100 });
-  sim.setFaults((i) => faults.get(i) ?? {});
-  await sim.start();
-  // The first profile is confirmed only after a second: the first press lands before that.
-  faults.set(0, { sessionUpdateDelayMs: 1_000 });
-  saveConfig(config({}));
-  // The daemon finds the devices as a person's setup would: $XDG_CONFIG_HOME/alsa/asoundrc.
-  mkdirSync(join(dir, 'xdg', 'alsa'), { recursive: true });
-  copyFileSync(alsa.configFile, join(dir, 'xdg', 'alsa', 'asoundrc'));
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg') };
-  delete env.OPENAI_API_KEY;
-  delete env.ALSA_CONFIG_PATH;
-  // The built daemon (npm test builds first), as the service runs it.
-  daemon = new DaemonProcess({ configPath, socketPath, env, entry: 'dist' });
-  await daemon.waitForControl(20_000);
 }, 30_000);
 
 afterEach((ctx) => {
@@ -141,10 +63,7 @@ afterEach((ctx) => {
 });
 
 afterAll(async () => {
-  if (daemon) await daemon.stop('SIGKILL');
-  await sim?.stop();
-  await alsa?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.stop();
 });
 
 describe('realtime-ptt run, end to end', () => {

@@ -6,101 +6,27 @@
  * press to stop it and keep holding without a word: the answer stops where it was heard, and
  * nothing new is asked.
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { BYTES_PER_MS } from '../../src/core/pcm-format.js';
-import { DaemonProcess, type LogRecord } from '../../src/demo/daemon-process.js';
-import { RealtimeSimulator } from '../../src/simulator/index.js';
-import { type AlsaSandbox, createAlsaSandbox, testPcm } from '../support/alsa.js';
+import type { LogRecord } from '../../src/demo/daemon-process.js';
+import { testPcm } from '../support/alsa.js';
+import { type DaemonRig, PERIOD_MS, sleep, startDaemonRig, until } from '../support/daemon-rig.js';
 
-const KEY = 'sk-e2e-silent-stop-0123456789abcdef';
-const PERIOD_MS = 20;
 const REPLY_MS = 3_000;
-
-let dir: string;
-let alsa: AlsaSandbox;
-let sim: RealtimeSimulator;
-let daemon: DaemonProcess;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(test: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-/** The answer audio the simulator has sent so far for the latest response. */
-function lastReply(): Buffer {
-  const created = sim.sentOf('response.created').at(-1)!;
-  const id = (created.event.response as { id: string }).id;
-  return Buffer.concat(
-    sim.sent
-      .filter((f) => f.type === 'response.output_audio.delta' && f.event.response_id === id)
-      .map((f) => Buffer.from(String(f.event.delta), 'base64')),
-  );
-}
-
-/** Milliseconds of `reply` that reached the output device (its longest prefix found there). */
-function heardOf(reply: Buffer): number {
-  const out = alsa.readOutput();
-  const at = out.indexOf(reply.subarray(0, 50 * BYTES_PER_MS));
-  if (at < 0) return 0;
-  let n = 0;
-  while (n < reply.length && at + n < out.length && out[at + n] === reply[n]) n++;
-  return (Math.floor(n / 2) * 2) / BYTES_PER_MS;
-}
+let rig: DaemonRig;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'ptt-e2e-stop-'));
-  writeFileSync(join(dir, 'key'), `${KEY}\n`);
-  chmodSync(join(dir, 'key'), 0o600);
-  alsa = await createAlsaSandbox({ periodMs: PERIOD_MS });
-  alsa.mic.start();
   // At real time, so the press lands while the server is still streaming the answer.
-  sim = new RealtimeSimulator({ port: 0, apiKey: KEY, replyMs: REPLY_MS, pace: 'realtime' });
-  await sim.start();
-  const configPath = join(dir, 'config.yaml');
-  const socketPath = join(dir, 'control.sock');
-  writeFileSync(
-    configPath,
-    stringify({
-      realtime: { url: sim.url, apiKeyFile: join(dir, 'key') },
-      audio: {
-        input: { device: alsa.captureDevice, periodMs: PERIOD_MS, preRollMs: 200 },
-        output: { device: alsa.playbackDevice, periodMs: PERIOD_MS, bufferMs: 60 },
-      },
-      gpio: { backend: 'virtual' },
-      control: { socket: socketPath },
-      log: { level: 'debug', format: 'json', transcriptFile: null },
-      // Earcons off: what reaches the output device is exactly the answer.
-      conversation: { earcons: false },
-    }),
-  );
-  mkdirSync(join(dir, 'xdg', 'alsa'), { recursive: true });
-  copyFileSync(alsa.configFile, join(dir, 'xdg', 'alsa', 'asoundrc'));
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg') };
-  delete env.OPENAI_API_KEY;
-  delete env.ALSA_CONFIG_PATH;
-  daemon = new DaemonProcess({ configPath, socketPath, env, entry: 'dist' });
-  await daemon.waitForControl(20_000);
-  await daemon.waitFor((r) => r.msg === 'profile verified', 'the profile verified', 20_000);
+  rig = await startDaemonRig({ key: 'sk-e2e-silent-stop-0123456789abcdef', simulator: { replyMs: REPLY_MS, pace: 'realtime' } });
 }, 30_000);
 
 afterAll(async () => {
-  if (daemon) await daemon.stop('SIGKILL');
-  await sim?.stop();
-  await alsa?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.stop();
 });
 
 describe('realtime-ptt run, a press that stops an answer', () => {
   it('held silent after the cut: the answer stops where it was heard, and nothing new is asked', async (ctx) => {
+    const { daemon, sim, alsa, heardOf, lastReply } = rig;
     ctx.onTestFailed(() => void process.stderr.write(`daemon log tail:\n${daemon.tail(40)}\n${daemon.other}`));
     // A question, answered.
     const answered = daemon.nextTurn(20_000);
