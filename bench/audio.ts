@@ -71,8 +71,10 @@ async function main(): Promise<void> {
   const stopLatencies: number[] = [];
   const readyAgain: number[] = [];
   for (let round = 0; round < 5; round++) {
-    player.write(testPcm(1500, round + 1));
+    // Counted before the write: from a quiet speaker write() hands audio over at once, and aplay
+    // (on the other core) may have passed some to the device before the next line runs.
     const before = audioSamples(alsa.readOutput());
+    player.write(testPcm(1500, round + 1));
     for (let i = 0; i < 20; i++) {
       await sleep(25 + ((i * 7) % 13));
       const heard = (audioSamples(alsa.readOutput()) - before) / 24; // 24 samples per ms

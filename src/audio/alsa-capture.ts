@@ -42,6 +42,8 @@ export interface AlsaCaptureOptions {
   openTimeoutMs?: number;
   /** How long stop() waits for the read loop to end (it ends at the next period). */
   closeTimeoutMs?: number;
+  /** An open device that delivers no frame for this long is reported as stalled (MIC_STALLED). */
+  stallMs?: number;
   /** Defaults to the real addon, loaded on first use so importing audio never loads libasound. */
   addon?: CaptureAddonFactory;
   /** Lists capture devices for the open error; defaults to arecord -L / -l. */
@@ -72,6 +74,10 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
   #overruns = 0;
   #reopens = 0;
   #frames = 0;
+  #lastFrameAt = 0;
+  /** Fires stallMs after the last frame it knows of; frames only note the time (no timer work per frame). */
+  #stallTimer: NodeJS.Timeout | undefined;
+  #stalled = false;
 
   constructor(private readonly options: AlsaCaptureOptions) {
     super();
@@ -125,6 +131,7 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#disarmStall();
     if (this.#reopenTimer) clearTimeout(this.#reopenTimer);
     this.#reopenTimer = undefined;
     const current = this.#current;
@@ -178,6 +185,8 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        if (!this.#stalled) this.#lastFrameAt = performance.now();
+        this.#armStall();
         resolve();
       };
       const fail = (e: PttError) => {
@@ -246,6 +255,7 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
       addon.on('audio', (data: unknown) => {
         if (!isCurrent() || !(data instanceof Uint8Array)) return;
         succeed();
+        this.#delivered();
         if (this.#dropNext) {
           this.#dropNext = false;
           this.#shortFrames = undefined;
@@ -283,8 +293,52 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
     );
   }
 
+  #armStall(): void {
+    if (this.#stallTimer) return;
+    const wait = this.#lastFrameAt + (this.options.stallMs ?? 1000) - performance.now();
+    this.#stallTimer = setTimeout(() => this.#onStall(), Math.max(1, wait));
+    this.#stallTimer.unref(); // a watchdog never keeps the process alive
+  }
+
+  #disarmStall(): void {
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+  }
+
+  /** A frame arrived: the stall watchdog starts over; the end of a stall is logged. */
+  #delivered(): void {
+    const now = performance.now();
+    if (this.#stalled) {
+      this.#stalled = false;
+      this.options.logger?.info('microphone delivers again', {
+        device: this.options.device,
+        stalledMs: Math.round(now - this.#lastFrameAt),
+      });
+    }
+    this.#lastFrameAt = now;
+    if (!this.#stallTimer) this.#armStall(); // after a stall; otherwise the armed timer looks at #lastFrameAt
+  }
+
+  #onStall(): void {
+    this.#stallTimer = undefined;
+    if (this.#stopped || !this.#current) return;
+    // Frames came meanwhile: look again stallMs after the last one (about one wake-up per stallMs).
+    if (performance.now() - this.#lastFrameAt < (this.options.stallMs ?? 1000)) return this.#armStall();
+    // Reported once per stall; the next frame re-arms the watchdog and logs the recovery.
+    this.#stalled = true;
+    const { device } = this.options;
+    const msSinceLastFrame = Math.round(performance.now() - this.#lastFrameAt);
+    const err = new PttError('MIC_STALLED', `capture device "${device}" has delivered no audio for ${msSinceLastFrame} ms`, {
+      context: { device, msSinceLastFrame },
+      hint: 'check the microphone and its cable or USB port; capture continues by itself when the device delivers again',
+    });
+    this.options.logger?.warn('microphone stalled', { device, msSinceLastFrame });
+    this.emit('error', err);
+  }
+
   /** A failing device: close it, report once, reopen with doubling delays until stopped. */
   #recover(err: PttError): void {
+    this.#disarmStall();
     const current = this.#current;
     this.#current = undefined;
     if (current) void this.#close(current);

@@ -46,6 +46,28 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<strin
   });
 }
 
+/** Card ids in an `arecord -l` / `aplay -l` listing: the cards that have a device in that direction. */
+function cardIds(listing: string): Set<string> {
+  return new Set([...listing.matchAll(/^card \d+: (\S+) \[/gm)].map((m) => m[1]!));
+}
+
+/**
+ * The names one direction can use: `-L` prints every PCM of every card whatever it can do (a
+ * Pi's Headphones and HDMI cards show up in `arecord -L` though they cannot record), so a
+ * `CARD=` name counts only if `-l` lists that card for the direction; dmix only plays and
+ * dsnoop only records. Names without a card (plugins, user devices) are kept.
+ */
+export function devicesFor(kind: 'capture' | 'playback', listingL: string, listingl: string): string[] {
+  const cards = cardIds(listingl);
+  const wrongWay = kind === 'capture' ? /^dmix(:|$)/ : /^dsnoop(:|$)/;
+  const names = parseDeviceNames(listingL).filter((n) => {
+    if (wrongWay.test(n)) return false;
+    const card = /CARD=([^,]+)/.exec(n)?.[1];
+    return card === undefined || cards.has(card);
+  });
+  return [...new Set([...names, ...parseHardwareCards(listingl)])];
+}
+
 export async function listAlsaDevices(env: NodeJS.ProcessEnv = audioChildEnv()): Promise<AlsaDevices> {
   const [capL, capl, playL, playl] = await Promise.all([
     run('arecord', ['-L'], env),
@@ -53,11 +75,7 @@ export async function listAlsaDevices(env: NodeJS.ProcessEnv = audioChildEnv()):
     run('aplay', ['-L'], env),
     run('aplay', ['-l'], env),
   ]);
-  const merge = (a: string[], b: string[]) => [...new Set([...a, ...b])];
-  return {
-    capture: merge(parseDeviceNames(capL), parseHardwareCards(capl)),
-    playback: merge(parseDeviceNames(playL), parseHardwareCards(playl)),
-  };
+  return { capture: devicesFor('capture', capL, capl), playback: devicesFor('playback', playL, playl) };
 }
 
 export type ProbeResult =

@@ -32,6 +32,8 @@ type Child = ChildProcessByStdio<Writable, null, Readable>;
 export class AplayPlayer extends PacedSink {
   readonly name = 'audio.aplay';
   #child: Child | undefined;
+  /** Every aplay not yet exited: the running one, one still opening the device, one being killed. */
+  readonly #live = new Set<Child>();
   #stopping = false;
   #respawnTimer: NodeJS.Timeout | undefined;
   /** Failed starts in this outage: its attempt count. */
@@ -40,9 +42,14 @@ export class AplayPlayer extends PacedSink {
   readonly #alsaBufferMs: number;
 
   constructor(private readonly options: AplayPlayerOptions) {
-    const alsaBufferMs = options.alsaBufferMs ?? (options.periodMs ?? 20) * 3;
+    const periodMs = options.periodMs ?? 20;
+    const alsaBufferMs = options.alsaBufferMs ?? periodMs * 3;
     // A real DAC plays what it is handed about max(lead, ALSA buffer) later (aplay starts when its buffer is full).
-    super({ idleFill: true, deviceDelayMs: Math.max(options.leadMs ?? 120, alsaBufferMs), ...options });
+    const deviceDelayMs = options.deviceDelayMs ?? Math.max(options.leadMs ?? 120, alsaBufferMs);
+    // Between answers aplay is fed nothing and the device underruns: no wake-ups, no writes. A
+    // silent tail first pushes the answer's last samples out of the ALSA buffer and leaves only
+    // zeros in it, so the stopped DAC rests on silence (no click).
+    super({ deviceDelayMs, idleTailMs: deviceDelayMs + 2 * periodMs, ...options });
     this.#alsaBufferMs = alsaBufferMs;
     this.#respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 200, maxMs: options.respawnMaxMs ?? 5000 });
   }
@@ -87,7 +94,11 @@ export class AplayPlayer extends PacedSink {
     const child = this.#child;
     this.#child = undefined;
     // Let aplay play what it already has (end of stdin drains), but never wait forever.
-    if (child) await endAndWait(child, this.leadMs + this.#alsaBufferMs + 500);
+    const draining = child ? endAndWait(child, this.leadMs + this.#alsaBufferMs + 500) : Promise.resolve();
+    // Any other aplay (still opening the device, or killed by an interrupt) must not outlive us:
+    // one blocked in the device's open() would hold it until the machine restarts.
+    const others = [...this.#live].filter((c) => c !== child).map((c) => killAndWait(c));
+    await Promise.all([draining, ...others]);
   }
 
   /** The running aplay's process id (for doctor and tests). */
@@ -123,6 +134,7 @@ export class AplayPlayer extends PacedSink {
       let settled = false;
       let stderrTail = '';
       const child = spawn(cmd, this.argv, { env: audioChildEnv(this.options.env ?? process.env), stdio: ['pipe', 'ignore', 'pipe'] });
+      this.#live.add(child);
       const timeoutMs = this.options.openTimeoutMs ?? 3000;
       const timer = setTimeout(
         () =>
@@ -158,6 +170,7 @@ export class AplayPlayer extends PacedSink {
       child.stderr.on('data', (text: string) => {
         stderrTail = (stderrTail + text).slice(-2000);
         if (!settled && stderrTail.includes('Its setup is:')) {
+          if (this.#stopping) return void child.kill('SIGKILL'); // stop() came first; 'exit' rejects
           settled = true;
           clearTimeout(timer);
           this.#child = child;
@@ -166,6 +179,15 @@ export class AplayPlayer extends PacedSink {
         if (/underrun/.test(text)) this.logger?.debug('aplay reported an underrun', { device });
       });
       child.on('exit', (code, signal) => {
+        this.#live.delete(child);
+        if (!settled && this.#stopping) {
+          fail(
+            new PttError('AUDIO_PLAYBACK_STOPPED', `the speaker was stopped while aplay was opening "${device}"`, {
+              context: { device },
+            }),
+          );
+          return;
+        }
         if (!settled) {
           const reason = lastErrorLine(stderrTail) || `exited with ${signal ?? code}`;
           void this.#openError(device, reason).then(fail);

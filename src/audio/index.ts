@@ -33,6 +33,7 @@ export { AplayPlayer, type AplayPlayerOptions } from './aplay-player.js';
 export { WavSink, type WavSinkOptions } from './wav-sink.js';
 export { earcon, followUpEarcon, profileEarcon, EARCON_NAMES, type EarconName } from './earcon.js';
 export {
+  devicesFor,
   listAlsaDevices,
   probeDevice,
   parseDeviceNames,

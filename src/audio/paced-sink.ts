@@ -3,7 +3,8 @@
  * in period-sized chunks, never more than `leadMs` ahead of the clock, so a stop is heard
  * within lead + device buffer and the position of the device is known. Gaps inside a stream are
  * bridged with silence that ramps from the last sample to zero (no click), and the resumed
- * audio fades in. Subclasses only deliver bytes.
+ * audio fades in. Between streams it hands over nothing and its timer stops (an idle speaker
+ * costs no wake-ups); the next write restarts the clock. Subclasses only deliver bytes.
  */
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -25,8 +26,13 @@ export interface PacedSinkOptions {
   deviceDelayMs?: number;
   /** A stream with nothing queued for this long counts as finished even without endStream(). */
   drainGraceMs?: number;
-  /** Deliver silence while idle, so the device never underruns between answers (aplay). */
-  idleFill?: boolean;
+  /**
+   * After a stream, keep delivering silence for this long (aplay: until the device has played
+   * the stream out and holds only zeros), then hand over nothing and stop waking up until the
+   * next write: an idle speaker costs no CPU. The device then underruns quietly (ALSA stops
+   * the stream; aplay prepares it again at the next write). Default 0: stop at once.
+   */
+  idleTailMs?: number;
   /** Hand everything over at once instead of in real time (a WAV file for tests). */
   unpaced?: boolean;
   logger?: Logger;
@@ -51,7 +57,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #carry: Buffer | undefined;
-  #starvedSince: number | undefined; // nothing handed over since then (no idle fill)
+  #starvedSince: number | undefined; // nothing handed over since then (quiet, or no silent tail)
   #timer: NodeJS.Timeout | undefined;
   #clockStart = 0;
   #clockBytes = 0; // delivered since the clock was (re)anchored
@@ -68,6 +74,9 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   #gapBytes = 0;
   #lastOut = 0;
   #underruns = 0;
+  #lastAudioEnd = -Infinity; // device position (bytes delivered) where the last audio chunk ended
+  #quiet = false; // nothing due and the clock stopped until the next write
+  #prime = 0; // bytes of silence to hand over before the audio that woke a quiet device
   protected respawnCount = 0;
 
   constructor(protected readonly sinkOptions: PacedSinkOptions) {
@@ -107,6 +116,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.#queuedBytes += pcm.length;
     this.#lastWriteAt = performance.now();
     if (this.sinkOptions.unpaced) this.#pump();
+    else if (this.#quiet) this.#wake();
   }
 
   beginStream(): void {
@@ -151,12 +161,29 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.#marks = [];
     this.#lastOut = 0; // a fresh device starts from silence: nothing to ramp down from
     this.#starvedSince = undefined;
+    this.#lastAudioEnd = -Infinity; // and holds no audio to push out with a silent tail
+    this.#quiet = false;
     this.#schedule(0);
+  }
+
+  /**
+   * The first write after a quiet spell: the device has played everything and stopped, so the
+   * clock starts again from now (no burst to make up for the quiet time) and audio goes out at once.
+   */
+  #wake(): void {
+    this.#quiet = false;
+    this.#clockStart = performance.now();
+    this.#clockBytes = 0;
+    // The device is empty: a lead of silence first gives the answer the same jitter headroom a
+    // running stream has, so audio that arrives at real time is not bridged with ramps.
+    this.#prime = msToBytes(this.leadMs);
+    this.#pump();
   }
 
   /** Stops handing over audio (the device is gone); queued audio waits for resumeClock(). */
   protected pauseClock(): void {
     this.#paused = true;
+    this.#quiet = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -170,7 +197,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   #audioPlayed(): number {
     if (this.sinkOptions.unpaced) return this.#audioDelivered;
     let at = this.#delivered - msToBytes(this.sinkOptions.deviceDelayMs ?? 0);
-    // Without idle fill the device keeps playing what it holds while we hand it nothing.
+    // While we hand it nothing the device keeps playing what it holds.
     if (this.#starvedSince !== undefined) at = Math.min(this.#delivered, at + msToBytes(performance.now() - this.#starvedSince));
     for (let i = this.#marks.length - 1; i >= 0; i--) {
       const m = this.#marks[i]!;
@@ -201,6 +228,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
         break;
       }
       this.#starvedSince = undefined;
+      if (chunk.audio > 0) this.#lastAudioEnd = this.#delivered + chunk.bytes.length;
       this.#clockBytes += chunk.bytes.length;
       const mark = {
         deviceStart: this.#delivered,
@@ -215,11 +243,23 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     }
     this.#pruneMarks();
     this.#checkDrained();
-    // Wake once per period; the clock, not the timer, decides how much is due.
-    this.#schedule(this.periodMs / 2);
+    if (this.#starvedSince !== undefined && this.#streamStart === undefined && this.#queuedBytes === 0) {
+      // Nothing to play and nothing pending: sleep until write() wakes the clock.
+      if (this.#running && !this.#paused) this.#quiet = true;
+      return;
+    }
+    // Wake when the next period is due (the clock, not the timer, decides how much that is);
+    // starved, only the drain check is left to do, once a period.
+    const due = bytesToMs(this.#clockBytes) - this.leadMs - (performance.now() - this.#clockStart) + 1;
+    this.#schedule(this.#starvedSince === undefined ? due : this.periodMs);
   }
 
   #nextChunk(period: number): { bytes: Buffer; audio: number } | undefined {
+    if (this.#prime > 0) {
+      const n = Math.min(period, this.#prime);
+      this.#prime -= n;
+      return { bytes: Buffer.alloc(n), audio: 0 };
+    }
     if (this.#queuedBytes > 0) {
       let out = this.#take(Math.min(period, this.#queuedBytes));
       out = scaleVolume(out, this.#gain);
@@ -234,7 +274,9 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     }
     if (this.sinkOptions.unpaced) return undefined;
     const streaming = this.#streamStart !== undefined && !this.#ended;
-    if (!streaming && !this.sinkOptions.idleFill) return undefined;
+    // Counted in delivered bytes, not wall time: a late timer must not cut the tail short.
+    const tail = this.#delivered - this.#lastAudioEnd < msToBytes(this.sinkOptions.idleTailMs ?? 0);
+    if (!streaming && !tail) return undefined;
     const fill = Buffer.alloc(period);
     if (this.#lastOut !== 0) {
       // Ramp from where the waveform stopped instead of jumping to zero.

@@ -8,6 +8,7 @@ import { isLeaf, type ApplyAction, type Leaf, type SchemaNode } from './schema-k
 
 const APPLY_TEXT: Record<ApplyAction, string> = {
   live: 'takes effect at once',
+  tools: 'applied to the tools and the running session',
   session: 'applied to the running session',
   reconnect: 'applied by reconnecting the session',
   'restart-audio': 'restarts the audio devices',

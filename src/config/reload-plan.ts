@@ -4,6 +4,8 @@
  * tested; the daemon executes the steps in order.
  *
  *   live          the changed values take effect at once (log level, conversation, volume, timing)
+ *   tools         the tools part follows the `tools` section (built-ins, confirm list, MCP
+ *                 servers started/stopped/restarted); changed definitions re-apply the profile
  *   session       `applyProfile` on the open session, verified
  *   reconnect     the session is rebuilt (endpoint, model, key, or a field GA cannot clear in place)
  *   restart-audio the audio parts restart (after the turn in progress)
@@ -17,6 +19,7 @@ import { valueAt } from './schema-kit.js';
 export type ReloadStep =
   /** Set the new values on the running parts (cheap, idempotent). */
   | { kind: 'live'; keys: string[] }
+  | { kind: 'apply-tools'; keys: string[] }
   | { kind: 'apply-profile'; keys: string[] }
   | { kind: 'rebuild-session'; keys: string[] }
   | { kind: 'restart-audio'; keys: string[] }
@@ -34,10 +37,19 @@ export interface ReloadPlan {
 }
 
 /** Execution order: cheap and in place first, part restarts after, the restart notice last. */
-const ORDER: readonly ReloadStepKind[] = ['live', 'apply-profile', 'rebuild-session', 'restart-audio', 'restart-gpio', 'needs-restart'];
+const ORDER: readonly ReloadStepKind[] = [
+  'live',
+  'apply-tools',
+  'apply-profile',
+  'rebuild-session',
+  'restart-audio',
+  'restart-gpio',
+  'needs-restart',
+];
 
 const STEP_FOR_TAG = {
   live: 'live',
+  tools: 'apply-tools',
   session: 'apply-profile',
   reconnect: 'rebuild-session',
   'restart-audio': 'restart-audio',

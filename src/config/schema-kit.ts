@@ -9,10 +9,10 @@ import { isAbsolute } from 'node:path';
 import { isPlainObject } from '../core/guards.js';
 
 /** What a running daemon must do for a changed key to take effect (zigbee2mqtt's requiresRestart, finer). */
-export type ApplyAction = 'live' | 'session' | 'reconnect' | 'restart-audio' | 'restart-gpio' | 'restart';
+export type ApplyAction = 'live' | 'tools' | 'session' | 'reconnect' | 'restart-audio' | 'restart-gpio' | 'restart';
 
 /** Cheapest first: the daemon applies the most expensive action a change set needs. */
-export const APPLY_ORDER: readonly ApplyAction[] = ['live', 'session', 'reconnect', 'restart-audio', 'restart-gpio', 'restart'];
+export const APPLY_ORDER: readonly ApplyAction[] = ['live', 'tools', 'session', 'reconnect', 'restart-audio', 'restart-gpio', 'restart'];
 
 /** How env strings become values (convict coerces through this). */
 export type LeafKind = 'string' | 'number' | 'boolean' | 'json';

@@ -388,7 +388,7 @@ export const schema = {
   },
   gpio: applyAll('restart-gpio', {
     backend: oneOf(['auto', 'rpio', 'gpiomon', 'virtual'] as const, {
-      doc: 'auto picks rpio on Pi 1-4 and gpiomon on the Pi 5; virtual is a button on the control socket only (tests, demo, no hardware).',
+      doc: 'auto picks gpiomon (kernel edge events, no CPU while idle) on any Raspberry Pi with /dev/gpiochip* and the gpiod tools, else rpio sampling on Pi 1-4; virtual is a button on the control socket only (tests, demo, no hardware).',
       default: 'auto',
       env: 'REALTIME_PTT_GPIO_BACKEND',
     }),
@@ -506,7 +506,7 @@ export const schema = {
       unit: 'dBFS',
     }),
   }),
-  tools: applyAll('session', {
+  tools: applyAll('tools', {
     builtins: {
       time: bool({ doc: 'Built-in tool get_local_time: the date, time and time zone of the device.', default: true }),
       timers: bool({

@@ -9,6 +9,8 @@ import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { AnswerSide, type CutInfo } from './answer.js';
+import type { FunctionCallItem } from '../realtime/protocol.js';
+import type { RoundResult } from './tool-calls.js';
 import type {
   ButtonEvents,
   Events,
@@ -83,6 +85,15 @@ export interface ConductorDeps {
   now?: () => number;
   /** How often the first-delta-to-DAC probe reads the speaker position. */
   dacProbeMs?: number;
+  /** Runs a response's function calls (tool-calls.ts); without it calls are not answered. */
+  toolCalls?: ToolCallsHook;
+}
+
+export interface ToolCallsHook {
+  run(turnId: number, calls: FunctionCallItem[]): Promise<RoundResult>;
+  endTurn(turnId: number): void;
+  /** How long a round may take before the answer timer starts again (the call timeout). */
+  budgetMs(): number;
 }
 
 /** Session states in which no connection is wanted (on-demand between turns). */
@@ -169,7 +180,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#listen(session, 'audio', (a) => this.#onAudio(a));
     this.#listen(session, 'transcript', (t) => this.#onTranscript(t));
     this.#listen(session, 'responseStarted', (r) => this.#answer.started(r.responseId));
-    this.#listen(session, 'responseDone', (r) => this.#answer.done(this.#turn, r));
+    this.#listen(session, 'responseDone', (r) => this.#toolRound(r) || this.#answer.done(this.#turn, r));
     this.#listen(session, 'speechStarted', () => this.#onSpeechStarted());
     this.#listen(session, 'speechStopped', () => this.#onSpeechStopped());
     this.#listen(session, 'inputCommitted', (c) => this.#onCommitted(c.itemId));
@@ -476,11 +487,31 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
 
   #finish(turn: Turn, outcome: TurnOutcome, reason?: string): void {
     if (!turn.open) return;
+    this.#d.toolCalls?.endTurn(turn.id);
     this.#answer.turnOver();
     const record = turn.finish(outcome, reason);
     const level = outcome === 'dropped' || outcome === 'failed' || outcome === 'silent' ? 'warn' : 'info';
     this.#log[level]('turn', { ...record, ...(this.#opts.profile ? { profile: this.#opts.profile } : {}) });
     this.emit('turn', record);
+  }
+
+  // ---- tools ----
+
+  /** A completed response of the turn asked for tools: the turn stays open for the answer that uses them. */
+  #toolRound(r: SessionEvents['responseDone'][0]): boolean {
+    const turn = this.#turn;
+    const hook = this.#d.toolCalls;
+    if (!hook || r.status !== 'completed' || !r.functionCalls?.length || !turn?.answerInProgress) return false;
+    if (r.responseId !== undefined && turn.responseId !== undefined && r.responseId !== turn.responseId) return false;
+    turn.toolRound();
+    this.#answer.expect(turn, hook.budgetMs() + this.#opts.answerTimeoutMs);
+    this.#update('tool calls');
+    void hook.run(turn.id, r.functionCalls).then((result) => {
+      turn.calls.push(...result.records);
+      if (result.kind === 'limit' && turn.open) this.#fail(turn, 'failed', result.reason);
+      else if (result.kind === 'answered' && turn.open) this.#answer.expect(turn, this.#opts.answerTimeoutMs);
+    });
+    return true;
   }
 
   // ---- state ----

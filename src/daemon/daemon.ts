@@ -30,6 +30,9 @@ import { FollowUp } from './follow-up.js';
 import type { RestoreSource } from '../realtime/index.js';
 import { followUpEarcon, profileEarcon } from '../audio/index.js';
 import type { DaemonCommands } from '../gpio/index.js';
+import { DaemonTools, withDeviceTools } from './tools-wiring.js';
+import { ToolCalls } from './tool-calls.js';
+import type { ConversationItem } from '../realtime/protocol.js';
 import type { TurnRecord } from './turn.js';
 
 /** systemd's notify protocol, as sd-notify.ts provides it (a no-op without NOTIFY_SOCKET). */
@@ -58,6 +61,8 @@ export interface SessionPart extends SessionPort, Component {
   setTiming(timing: SessionTiming): void;
   /** Items sent into every new session right after it is verified, before any audio. */
   setRestore?(source: RestoreSource | undefined): void;
+  /** A conversation item (a function call's output); false when the link is not verified. */
+  sendItem(item: ConversationItem): boolean;
 }
 
 export interface GpioParts {
@@ -105,7 +110,7 @@ export type DaemonEvents = {
   profile: [{ name: string; from: string; mode: string }];
 };
 
-type Group = 'transcripts' | 'audio' | 'session' | 'conductor' | 'gpio' | 'watcher';
+type Group = 'transcripts' | 'audio' | 'tools' | 'session' | 'conductor' | 'gpio' | 'watcher';
 
 export function conductorOptions(config: Config, profile?: string): Partial<ConductorOptions> {
   return {
@@ -128,6 +133,12 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #gpio: GpioParts | undefined;
   #conductor: Conductor | undefined;
   #transcripts: TranscriptFile | undefined;
+  #tools: DaemonTools | undefined;
+  #toolCalls: ToolCalls | undefined;
+  /** A re-apply of the profile for changed tool definitions is queued. */
+  #toolsDirty = false;
+  /** The speaker's gain now (config, or set by voice through the volume tool). */
+  #gain = 1;
   #watcher: ConfigWatcher | undefined;
   /** What is running, per group, in start order. */
   readonly #running = new Map<Group, Component[]>();
@@ -151,6 +162,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       session: () => this.#session,
       conductor: () => this.#conductor,
       config: () => this.#effective(),
+      sessionOf: (c) => this.#withTools(profileToSession(c)),
       cue: () => this.#conductor?.cue(followUpEarcon()),
       logger: options.logger,
     });
@@ -188,7 +200,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       if (!(await this.#waitForDevices(config))) return;
       this.#audio = this.#o.parts.audio(config);
       await this.#startGroup('audio', this.#audio.components);
-      this.#session.on('verified', () => this.#onVerified());
+      this.#session.on('verified', (info) => this.#onVerified(info.sessionId));
       const conductor = new Conductor(
         {
           mic: this.#audio.mic,
@@ -199,6 +211,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
           earcon: (name) => this.#o.parts.earcon(name),
           logger: this.#o.logger,
           status: { status: (text) => this.#o.notifier.status(text) },
+          toolCalls: this.#toolCallsHook(),
         },
         conductorOptions(this.#effective(), this.#profiles.active),
       );
@@ -216,7 +229,11 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       });
       // The session connects as it starts; the conductor must already be listening for it.
       await this.#startGroup('conductor', [conductor]);
+      // Tools before the session: the first profile it sends already carries them.
+      await this.#startTools(config);
+      await this.#session.applyProfile(this.#sessionFor(config));
       await this.#startGroup('session', [this.#session]);
+      this.#tools?.on('toolsChanged', () => this.#queueToolsApply());
       if (!this.#running.has('gpio')) await this.#startGroup('gpio', this.#gpio.components);
       this.#gpio.led?.setState(conductor.state);
       this.#watcher = new ConfigWatcher({ path: this.#o.configPath, initial: config, env: this.#o.env, logger: this.#o.logger });
@@ -290,7 +307,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.#o.notifier.stopping();
     // Reverse of start, except that the conductor goes before the session: it ends a turn in
     // progress (and logs it) while the session can still be told.
-    const order: Group[] = ['watcher', 'gpio', 'conductor', 'session', 'audio', 'transcripts'];
+    const order: Group[] = ['watcher', 'gpio', 'conductor', 'session', 'tools', 'audio', 'transcripts'];
     for (const group of order) await this.#stopGroup(group);
     await this.#memory.stop();
     this.#followUp.dispose();
@@ -360,11 +377,18 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     switch (step.kind) {
       case 'live':
         this.#o.logger.setLevel(next.log.level);
-        if (before.audio.output.volume !== next.audio.output.volume) this.#audio?.setVolume?.(next.audio.output.volume);
+        if (before.audio.output.volume !== next.audio.output.volume) {
+          this.#gain = next.audio.output.volume;
+          this.#audio?.setVolume?.(next.audio.output.volume);
+        }
         if (JSON.stringify(sessionTiming(before)) !== JSON.stringify(sessionTiming(next))) this.#session?.setTiming(sessionTiming(next));
         return true;
+      case 'apply-tools':
+        // Changed definitions re-apply the profile through `toolsChanged` (queued after this reload).
+        await this.#tools?.applyConfig(next);
+        return true;
       case 'apply-profile': {
-        const result = await this.#session!.applyProfile(profileToSession(this.#profiles.effective(next)));
+        const result = await this.#session!.applyProfile(this.#sessionFor(next));
         if (result.ok) {
           this.#log.info('changed profile applied', { mode: result.mode, message: result.message, keys: step.keys });
           return true;
@@ -432,7 +456,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     } else if (group === 'session') {
       this.#session = this.#o.parts.session(this.#profiles.effective(config));
       this.#wireSession(this.#session);
-      this.#session.on('verified', () => this.#onVerified());
+      this.#session.on('verified', (info) => this.#onVerified(info.sessionId));
+      await this.#session.applyProfile(this.#sessionFor(config));
       await conductor.rewire({ session: this.#session }, 'session rebuilt');
       await this.#startGroup('session', [this.#session]);
     } else {
@@ -529,7 +554,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   async #applySwitch(name: string): Promise<SwitchResult> {
     if (this.#stopping) return { ok: false, error: new PttError('DAEMON_STOPPING', 'the daemon is stopping') };
     this.#followUp.stop('the profile changes');
-    const result = await this.#profiles.apply(this.#config, name, this.#session);
+    const result = await this.#profiles.apply(this.#config, name, this.#session, (c) => this.#withTools(profileToSession(c)));
     if (!result.ok) return result;
     this.#conductor?.setOptions(conductorOptions(result.config, name));
     this.#conductor?.cue(profileEarcon(result.position));
@@ -542,9 +567,66 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     return s === 'listening' || s === 'thinking' || s === 'speaking';
   }
 
+  // ---- tools ----
+
+  async #startTools(config: Config): Promise<void> {
+    this.#gain = config.audio.output.volume;
+    this.#tools = new DaemonTools({
+      config,
+      logger: this.#o.logger,
+      env: { ...(this.#o.env ?? process.env) },
+      volume: {
+        get: () => this.#gain,
+        set: (value) => {
+          this.#gain = value;
+          this.#audio?.setVolume?.(value);
+        },
+      },
+    });
+    await this.#startGroup('tools', [this.#tools]);
+  }
+
+  #toolCallsHook() {
+    const calls = new ToolCalls({
+      session: () => this.#session,
+      executor: () => this.#tools!.executor,
+      maxRounds: () => this.#config.tools.maxRoundsPerTurn,
+      logger: this.#o.logger,
+    });
+    this.#toolCalls = calls;
+    return {
+      run: calls.run.bind(calls),
+      endTurn: calls.endTurn.bind(calls),
+      budgetMs: () => this.#config.tools.callTimeoutMs + this.#config.tools.confirmWindowMs,
+    };
+  }
+
+  /** The session the config asks for under the active profile, with the device's tools after the profile's own. */
+  #sessionFor(config: Config): ReturnType<typeof profileToSession> {
+    return this.#withTools(profileToSession(this.#profiles.effective(config)));
+  }
+
+  #withTools(session: ReturnType<typeof profileToSession>): ReturnType<typeof profileToSession> {
+    return this.#tools ? withDeviceTools(session, this.#tools.definitions()) : session;
+  }
+
+  /** An MCP server went down or came back: the profile follows, verified like any change. */
+  #queueToolsApply(): void {
+    if (this.#toolsDirty) return;
+    this.#toolsDirty = true;
+    this.#reloads = this.#reloads.then(async () => {
+      this.#toolsDirty = false;
+      if (this.#stopping || !this.#session) return;
+      const result = await this.#session.applyProfile(this.#sessionFor(this.#config));
+      if (result.ok) this.#log.info('profile applied with the changed tools', { mode: result.mode, message: result.message });
+      else this.#log.error('the server did not accept the profile with the changed tools', { error: result.error });
+    });
+  }
+
   // ---- lifecycle helpers ----
 
-  #onVerified(): void {
+  #onVerified(sessionId: string | undefined): void {
+    this.#toolCalls?.verified(sessionId);
     if (!this.#readySent) this.#sendReady(this.#statusLine());
   }
 

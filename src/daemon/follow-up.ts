@@ -18,7 +18,7 @@
  */
 import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { profileToSession, type Config } from '../config/index.js';
+import type { profileToSession, Config } from '../config/index.js';
 import type { Conductor } from './conductor.js';
 import type { SessionPart } from './daemon.js';
 import type { TurnRecord } from './turn.js';
@@ -28,6 +28,8 @@ export interface FollowUpDeps {
   conductor: () => Conductor | undefined;
   /** The config in force with the active profile as `session`. */
   config: () => Config;
+  /** The GA session of a config (the profile plus the device's tools). */
+  sessionOf: (config: Config) => ReturnType<typeof profileToSession>;
   /** A cue that the device still listens (played before the microphone opens). */
   cue: () => void;
   logger: Logger;
@@ -90,7 +92,7 @@ export class FollowUp {
     this.#phase = 'opening';
     const vad = config.session.followUp.turnDetection;
     this.#d.cue();
-    const result = await session.applyProfile(profileToSession(withTurnDetection(config, vad)));
+    const result = await session.applyProfile(this.#d.sessionOf(withTurnDetection(config, vad)));
     if (this.#phase !== 'opening') return; // a press came first: #close re-applied manual
     if (!result.ok) {
       this.#phase = 'closed';
@@ -122,7 +124,7 @@ export class FollowUp {
     this.#d.conductor()?.setOptions({ turnDetection: 'manual' });
     void this.#d
       .session()
-      ?.applyProfile(profileToSession(config))
+      ?.applyProfile(this.#d.sessionOf(config))
       .then((result) => {
         if (!result.ok) this.#log.error('push to talk could not be restored after the follow-up window', { error: result.error });
       });

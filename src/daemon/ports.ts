@@ -5,6 +5,7 @@
  *
  * Listener registration mirrors TypedEmitter so the real classes satisfy the ports as they are.
  */
+import type { FunctionCallItem } from '../realtime/protocol.js';
 import type { PttError } from '../core/errors.js';
 import type { SessionState, VerifiedInfo } from '../realtime/session-types.js';
 
@@ -64,7 +65,8 @@ export type SessionEvents = {
   audio: [SessionAudio];
   transcript: [SessionTranscript];
   responseStarted: [{ responseId: string }];
-  responseDone: [{ responseId?: string; status: string }];
+  /** `functionCalls`: the completed function_call items of a response (see tool-calls.ts). */
+  responseDone: [{ responseId?: string; status: string; functionCalls?: FunctionCallItem[] }];
   /** Hands-free: the server heard speech start / stop, or committed the input buffer. */
   speechStarted: [{ itemId: string }];
   speechStopped: [{ itemId: string }];

@@ -106,12 +106,17 @@ export class ProfileRuntime {
    * Applies profile `name` to the session (verified) and makes it active; a name the config does
    * not have, or a profile the server refuses, leaves the active one as it was.
    */
-  async apply(config: Config, name: string, session: ProfileTarget | undefined): Promise<SwitchResult> {
+  async apply(
+    config: Config,
+    name: string,
+    session: ProfileTarget | undefined,
+    build: (resolved: Config) => ReturnType<typeof profileToSession> = profileToSession,
+  ): Promise<SwitchResult> {
     const refused = this.check(config, name);
     if (refused) return { ok: false, error: refused };
     const from = this.#active;
     const resolved = withProfile(config, name) ?? config;
-    const result = session ? await session.applyProfile(profileToSession(resolved)) : { ok: true as const, mode: 'next-connection' };
+    const result = session ? await session.applyProfile(build(resolved)) : { ok: true as const, mode: 'next-connection' };
     if (!result.ok) {
       this.#log.error(`the server did not accept profile "${name}"; "${from}" stays active`, { error: result.error });
       return result;

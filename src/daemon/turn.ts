@@ -3,6 +3,7 @@
  * of, and what was received and heard. It changes only through its transition methods, named
  * for what happened, so the conductor and the answer side never write its fields.
  */
+import type { CallRecord } from '../tools/types.js';
 import type { TurnLevel } from './ports.js';
 
 export type TurnPhase = 'recording' | 'awaiting-answer' | 'answering' | 'finished';
@@ -29,6 +30,8 @@ export interface TurnRecord {
   input?: TurnLevel;
   /** On a cut: the item truncated and where. */
   truncated?: { itemId: string; audioEndMs: number };
+  /** The function calls of the turn (tool, duration, outcome, output size, redacted arguments). */
+  tools?: CallRecord[];
 }
 
 const round = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : Math.max(0, Math.round(ms)));
@@ -52,6 +55,8 @@ export class Turn {
   #truncated: { itemId: string; audioEndMs: number } | undefined;
   #lostReason: string | undefined;
   #peak = 0;
+  /** The turn's function calls, in the order they finished. */
+  readonly calls: CallRecord[] = [];
   /** Answer transcript so far, by item: what was cut is logged with its text. */
   readonly answerText = new Map<string, string>();
 
@@ -188,12 +193,20 @@ export class Turn {
     return true;
   }
 
+  /** The response asked for tools: the turn waits for the response that uses their results. */
+  toolRound(): void {
+    this.#phase = 'awaiting-answer';
+    this.#responseId = undefined;
+    this.#answerDone = false;
+  }
+
   /** Answer audio arrived; returns true for the first of it (the turn is now answering). */
   answerAudio(ms: number, now: number): boolean {
     this.#receivedMs += ms;
+    // After a tool round the next response's audio makes the turn answer again.
+    this.#phase = 'answering';
     if (this.#firstDeltaAt !== undefined) return false;
     this.#firstDeltaAt = now;
-    this.#phase = 'answering';
     return true;
   }
 
@@ -239,6 +252,7 @@ export class Turn {
       receivedMs: Math.round(this.#receivedMs),
       ...(this.#level ? { input: { rmsDbfs: this.#level.rmsDbfs, peakDbfs: this.#level.peakDbfs } } : {}),
       ...(this.#truncated ? { truncated: this.#truncated } : {}),
+      ...(this.calls.length > 0 ? { tools: [...this.calls] } : {}),
     };
   }
 }

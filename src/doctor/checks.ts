@@ -148,19 +148,23 @@ export async function checkAudio(config: Config, deps: AudioDeps): Promise<Check
 }
 
 export interface GpioDeps {
-  checkGpioAccess(gpio: Config['gpio']): Promise<PttError[]>;
+  checkGpioAccess(gpio: Config['gpio']): Promise<{ backend?: string; why?: string; problems: PttError[] }>;
 }
 
 export async function checkGpio(config: Config, deps: GpioDeps): Promise<CheckResult[]> {
-  const problems = await deps.checkGpioAccess(config.gpio);
-  if (problems.length === 0) {
-    const which =
-      config.gpio.backend === 'virtual'
-        ? 'virtual button on the control socket only'
-        : `backend ${config.gpio.backend}, pin ${config.gpio.pin}`;
-    return [ok('gpio', `${which}: accessible`)];
-  }
-  return problems.map((p) => fromError('gpio', 'fail', p));
+  const { backend, why, problems } = await deps.checkGpioAccess(config.gpio);
+  // Which backend is in use and why (auto picks kernel edge events where it can), then its problems.
+  const chosen =
+    backend === undefined
+      ? []
+      : [
+          ok(
+            'gpio backend',
+            backend === 'virtual' ? 'virtual button on the control socket only' : `${backend}, pin ${config.gpio.pin}: ${why}`,
+          ),
+        ];
+  if (problems.length === 0) return [...chosen, ok('gpio', backend === 'virtual' ? 'nothing to check' : 'accessible')];
+  return [...chosen, ...problems.map((p) => fromError('gpio', 'fail', p))];
 }
 
 export interface ServiceUserDeps {

@@ -35,129 +35,136 @@ type LogicEvents = Omit<ButtonEvents, 'error'>;
  * delayed to wait for a possible second one: push-to-talk must start at once.
  */
 export class ButtonLogic extends TypedEmitter<LogicEvents> {
-  private readonly now: () => number;
+  readonly #now: () => number;
   // debounce state (physical input)
-  private stablePhysical = false;
-  private rawPhysical = false;
-  private burstStart: number | undefined;
-  private settleTimer: NodeJS.Timeout | undefined;
+  #stablePhysical = false;
+  #rawPhysical = false;
+  #burstStart: number | undefined;
+  #settleTimer: NodeJS.Timeout | undefined;
   // combined contact
-  private virtualPressed = false;
-  private contact = false;
+  #virtualPressed = false;
+  #contact = false;
   // gestures
-  private downAt = 0;
-  private active = false;
-  private activeSince = 0;
-  private lastUpAt: number | undefined;
-  private lastWasShort = false;
-  private lastWasDouble = false;
-  private longTimer: NodeJS.Timeout | undefined;
-  private heldAtStart = false;
+  #downAt = 0;
+  #active = false;
+  #activeSince = 0;
+  #lastUpAt: number | undefined;
+  #lastWasShort = false;
+  #lastWasDouble = false;
+  #longTimer: NodeJS.Timeout | undefined;
+  #heldAtStart = false;
 
-  constructor(private readonly options: ButtonLogicOptions) {
+  readonly #options: ButtonLogicOptions;
+
+  constructor(options: ButtonLogicOptions) {
     super();
-    this.now = options.now ?? monotonicMs;
+    this.#options = options;
+    this.#now = options.now ?? monotonicMs;
   }
 
   /** The logical state: held (hold mode) or switched on (toggle mode). */
   get pressed(): boolean {
-    return this.options.mode === 'hold' ? this.contact : this.active;
+    return this.#options.mode === 'hold' ? this.#contact : this.#active;
   }
 
   /** The physical contact level when a backend starts: a baseline, never an event. */
   setPhysicalBaseline(pressed: boolean): void {
-    this.clearSettle();
-    this.stablePhysical = this.rawPhysical = pressed;
+    this.#clearSettle();
+    this.#stablePhysical = this.#rawPhysical = pressed;
     // A button held while the daemon starts is not a press: wait for it to be let go.
-    this.contact = this.stablePhysical || this.virtualPressed;
-    this.heldAtStart = this.contact;
+    this.#contact = this.#stablePhysical || this.#virtualPressed;
+    this.#heldAtStart = this.#contact;
   }
 
   /** A raw (bouncy) physical contact level. */
   physical(pressed: boolean, at: number): void {
-    this.rawPhysical = pressed;
-    if (this.burstStart === undefined) {
-      if (pressed === this.stablePhysical) return;
-      this.burstStart = at;
+    this.#rawPhysical = pressed;
+    if (this.#burstStart === undefined) {
+      if (pressed === this.#stablePhysical) return;
+      this.#burstStart = at;
     }
-    if (this.options.debounceMs <= 0) return this.settle();
-    if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => this.settle(), this.options.debounceMs);
+    if (this.#options.debounceMs <= 0) return this.#settle();
+    if (this.#settleTimer) clearTimeout(this.#settleTimer);
+    this.#settleTimer = setTimeout(() => this.#settle(), this.#options.debounceMs);
   }
 
   /** A clean contact level from the virtual button. */
   virtual(pressed: boolean, at: number): void {
-    this.virtualPressed = pressed;
-    this.update(at);
+    this.#virtualPressed = pressed;
+    this.#update(at);
   }
 
   /** Clears timers; call when the button stops. */
   dispose(): void {
-    this.clearSettle();
-    if (this.longTimer) clearTimeout(this.longTimer);
-    this.longTimer = undefined;
+    this.#clearSettle();
+    if (this.#longTimer) clearTimeout(this.#longTimer);
+    this.#longTimer = undefined;
   }
 
-  private clearSettle(): void {
-    if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.settleTimer = undefined;
-    this.burstStart = undefined;
+  #clearSettle(): void {
+    if (this.#settleTimer) clearTimeout(this.#settleTimer);
+    this.#settleTimer = undefined;
+    this.#burstStart = undefined;
   }
 
-  private settle(): void {
-    const start = this.burstStart ?? this.now();
-    this.settleTimer = undefined;
-    this.burstStart = undefined;
-    if (this.rawPhysical === this.stablePhysical) return; // a glitch that came back
-    this.stablePhysical = this.rawPhysical;
-    this.update(start);
+  #settle(): void {
+    const start = this.#burstStart ?? this.#now();
+    this.#settleTimer = undefined;
+    this.#burstStart = undefined;
+    if (this.#rawPhysical === this.#stablePhysical) return; // a glitch that came back
+    this.#stablePhysical = this.#rawPhysical;
+    this.#update(start);
   }
 
-  private update(at: number): void {
-    const closed = this.stablePhysical || this.virtualPressed;
-    if (closed === this.contact) return;
-    this.contact = closed;
-    if (closed) this.onClose(at);
-    else this.onOpen(at);
+  #update(at: number): void {
+    const closed = this.#stablePhysical || this.#virtualPressed;
+    if (closed === this.#contact) return;
+    this.#contact = closed;
+    if (closed) this.#onClose(at);
+    else this.#onOpen(at);
   }
 
-  private onClose(at: number): void {
-    const { doublePressMs, longPressMs, mode } = this.options;
+  #onClose(at: number): void {
+    const { doublePressMs, longPressMs, mode } = this.#options;
     const isDouble =
-      doublePressMs > 0 && this.lastUpAt !== undefined && this.lastWasShort && !this.lastWasDouble && at - this.lastUpAt <= doublePressMs;
-    this.downAt = at;
-    this.lastWasDouble = isDouble;
-    if (mode === 'hold' || !this.active) {
-      this.active = true;
-      this.activeSince = at;
+      doublePressMs > 0 &&
+      this.#lastUpAt !== undefined &&
+      this.#lastWasShort &&
+      !this.#lastWasDouble &&
+      at - this.#lastUpAt <= doublePressMs;
+    this.#downAt = at;
+    this.#lastWasDouble = isDouble;
+    if (mode === 'hold' || !this.#active) {
+      this.#active = true;
+      this.#activeSince = at;
       this.emit('press', { at });
     } else {
-      this.active = false;
-      this.emit('release', { at, heldMs: at - this.activeSince });
+      this.#active = false;
+      this.emit('release', { at, heldMs: at - this.#activeSince });
     }
     if (isDouble) this.emit('doublePress', { at });
     if (longPressMs > 0) {
-      const delay = Math.max(0, at + longPressMs - this.now());
-      this.longTimer = setTimeout(() => {
-        this.longTimer = undefined;
-        if (this.contact && this.downAt === at) this.emit('longPress', { at: at + longPressMs });
+      const delay = Math.max(0, at + longPressMs - this.#now());
+      this.#longTimer = setTimeout(() => {
+        this.#longTimer = undefined;
+        if (this.#contact && this.#downAt === at) this.emit('longPress', { at: at + longPressMs });
       }, delay);
     }
   }
 
-  private onOpen(at: number): void {
-    if (this.heldAtStart) {
-      this.heldAtStart = false; // the end of a hold that began before we were watching
+  #onOpen(at: number): void {
+    if (this.#heldAtStart) {
+      this.#heldAtStart = false; // the end of a hold that began before we were watching
       return;
     }
-    if (this.longTimer) clearTimeout(this.longTimer);
-    this.longTimer = undefined;
-    const held = at - this.downAt;
-    this.lastWasShort = this.options.longPressMs <= 0 || held < this.options.longPressMs;
+    if (this.#longTimer) clearTimeout(this.#longTimer);
+    this.#longTimer = undefined;
+    const held = at - this.#downAt;
+    this.#lastWasShort = this.#options.longPressMs <= 0 || held < this.#options.longPressMs;
     // After a double press the chain restarts: a third quick press is not another double.
-    this.lastUpAt = this.lastWasDouble ? undefined : at;
-    if (this.options.mode === 'hold') {
-      this.active = false;
+    this.#lastUpAt = this.#lastWasDouble ? undefined : at;
+    if (this.#options.mode === 'hold') {
+      this.#active = false;
       this.emit('release', { at, heldMs: held });
     }
   }

@@ -1,6 +1,6 @@
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { checkDeviceAccess, selectBackend, type GpioHost } from './board.js';
+import { checkDeviceAccess, hostOf, selectBackend, type GpioHost } from './board.js';
 import { Button } from './button.js';
 import { GpiomonBackend } from './gpiomon-backend.js';
 import { detectLibgpiod, findLine } from './libgpiod-tools.js';
@@ -29,7 +29,7 @@ export interface CreateButtonDeps {
  */
 export function createButton(options: GpioOptions, deps: CreateButtonDeps): Button {
   const logger = deps.logger.child('gpio');
-  const choice = selectBackend(options, deps.host);
+  const choice = selectBackend(options, hostOf(deps));
   if (!choice.ok) throw choice.error;
   logger.info('button backend chosen', { backend: choice.backend, why: choice.reason, pin: options.pin });
   let physical: EdgeBackend | undefined;
@@ -66,11 +66,16 @@ export function createButton(options: GpioOptions, deps: CreateButtonDeps): Butt
   );
 }
 
-/**
- * Everything that would stop the configured GPIO from working, each with its fix, for
- * `realtime-ptt doctor`. Empty when all is well (always, for the virtual backend).
- */
-export async function checkGpioAccess(options: GpioOptions, deps: { host?: GpioHost; path?: string } = {}): Promise<PttError[]> {
+export interface GpioAccessReport {
+  /** The backend the button would use and why (undefined when `auto` cannot choose). */
+  backend?: string;
+  why?: string;
+  /** Everything that would stop it from working, each with its fix; empty when all is well. */
+  problems: PttError[];
+}
+
+/** What `realtime-ptt doctor` says about the GPIO: the backend in use, why, and its problems. */
+export async function checkGpioAccess(options: GpioOptions, deps: { host?: GpioHost; path?: string } = {}): Promise<GpioAccessReport> {
   const problems: PttError[] = [];
   if (options.ledPin !== null && options.ledPin === options.pin) {
     problems.push(
@@ -79,9 +84,10 @@ export async function checkGpioAccess(options: GpioOptions, deps: { host?: GpioH
       }),
     );
   }
-  const choice = selectBackend(options, deps.host);
-  if (!choice.ok) return [...problems, choice.error];
-  if (choice.backend === 'virtual') return problems;
+  const choice = selectBackend(options, hostOf(deps));
+  if (!choice.ok) return { problems: [...problems, choice.error] };
+  const report = { backend: choice.backend, why: choice.reason, problems };
+  if (choice.backend === 'virtual') return report;
   problems.push(...checkDeviceAccess(choice.backend, deps.host));
   if (choice.backend === 'gpiomon') {
     try {
@@ -91,5 +97,5 @@ export async function checkGpioAccess(options: GpioOptions, deps: { host?: GpioH
       problems.push(err as PttError);
     }
   }
-  return problems;
+  return report;
 }

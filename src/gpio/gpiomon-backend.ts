@@ -34,48 +34,51 @@ export interface GpiomonBackendOptions {
  */
 export class GpiomonBackend extends TypedEmitter<EdgeBackendEvents> implements EdgeBackend {
   readonly name = 'gpio.gpiomon';
-  private child: ChildProcess | undefined;
-  private args: string[] = [];
-  private version: LibgpiodVersion | undefined;
-  private running = false;
-  private respawnTimer: NodeJS.Timeout | undefined;
+  #child: ChildProcess | undefined;
+  #args: string[] = [];
+  #version: LibgpiodVersion | undefined;
+  #running = false;
+  #respawnTimer: NodeJS.Timeout | undefined;
   /** Quick deaths in a row: its attempt count is the failure count. */
-  private readonly respawnBackoff: Backoff;
-  private spawnedAt = 0;
-  private stderrTail = '';
-  private clockWarned = false;
+  readonly #respawnBackoff: Backoff;
+  #spawnedAt = 0;
+  #stderrTail = '';
+  #clockWarned = false;
 
-  constructor(private readonly options: GpiomonBackendOptions) {
+  readonly #options: GpiomonBackendOptions;
+
+  constructor(options: GpiomonBackendOptions) {
     super();
-    this.respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 100, maxMs: options.respawnMaxMs ?? 5000 });
+    this.#options = options;
+    this.#respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 100, maxMs: options.respawnMaxMs ?? 5000 });
   }
 
   /** How many times gpiomon was started (tests, status). */
   spawnCount = 0;
 
-  private get idleLevel(): 0 | 1 {
-    return this.options.activeLow ? 1 : 0;
+  get #idleLevel(): 0 | 1 {
+    return this.#options.activeLow ? 1 : 0;
   }
 
   async start(): Promise<void> {
-    if (this.running) return;
-    const { pin, chip, pull, path, logger } = this.options;
-    this.version = await detectLibgpiod(path);
-    const line = await findLine(pin, chip, this.version, path);
-    this.args = gpiomonArgs(this.version, line, pull);
-    logger.info('watching the button with gpiomon', { libgpiod: this.version.text, chip: line.chip, offset: line.offset });
-    this.running = true;
+    if (this.#running) return;
+    const { pin, chip, pull, path, logger } = this.#options;
+    this.#version = await detectLibgpiod(path);
+    const line = await findLine(pin, chip, this.#version, path);
+    this.#args = gpiomonArgs(this.#version, line, pull);
+    logger.info('watching the button with gpiomon', { libgpiod: this.#version.text, chip: line.chip, offset: line.offset });
+    this.#running = true;
     // gpiomon reports edges only, not the level it starts at: assume the button is up.
-    this.emit('level', { level: this.idleLevel, at: monotonicMs(), initial: true });
-    await this.spawnChild();
+    this.emit('level', { level: this.#idleLevel, at: monotonicMs(), initial: true });
+    await this.#spawnChild();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.respawnTimer) clearTimeout(this.respawnTimer);
-    this.respawnTimer = undefined;
-    const child = this.child;
-    this.child = undefined;
+    this.#running = false;
+    if (this.#respawnTimer) clearTimeout(this.#respawnTimer);
+    this.#respawnTimer = undefined;
+    const child = this.#child;
+    this.#child = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       const kill = setTimeout(() => child.kill('SIGKILL'), 1000);
@@ -87,13 +90,13 @@ export class GpiomonBackend extends TypedEmitter<EdgeBackendEvents> implements E
     });
   }
 
-  private spawnChild(): Promise<void> {
+  #spawnChild(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn('gpiomon', this.args, { env: toolChildEnv(this.options.path), stdio: ['ignore', 'pipe', 'pipe'] });
-      this.child = child;
+      const child = spawn('gpiomon', this.#args, { env: toolChildEnv(this.#options.path), stdio: ['ignore', 'pipe', 'pipe'] });
+      this.#child = child;
       this.spawnCount++;
-      this.spawnedAt = monotonicMs();
-      this.stderrTail = '';
+      this.#spawnedAt = monotonicMs();
+      this.#stderrTail = '';
       child.once('spawn', () => resolve());
       child.once('error', (err: NodeJS.ErrnoException) => {
         const e = new PttError('GPIOMON_SPAWN', `cannot run gpiomon: ${err.message}`, {
@@ -103,58 +106,58 @@ export class GpiomonBackend extends TypedEmitter<EdgeBackendEvents> implements E
         if (this.spawnCount === 1) reject(e);
         else this.emit('error', e);
       });
-      createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
+      createInterface({ input: child.stdout! }).on('line', (line) => this.#onLine(line));
       child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-        this.stderrTail = (this.stderrTail + chunk).slice(-2000);
+        this.#stderrTail = (this.#stderrTail + chunk).slice(-2000);
       });
-      child.once('exit', (code, signal) => this.onExit(child, code, signal));
+      child.once('exit', (code, signal) => this.#onExit(child, code, signal));
     });
   }
 
-  private onLine(line: string): void {
+  #onLine(line: string): void {
     const edge = parseGpiomonLine(line);
     if (!edge) {
-      if (line.trim()) this.options.logger.debug('ignored gpiomon output', { line });
+      if (line.trim()) this.#options.logger.debug('ignored gpiomon output', { line });
       return;
     }
     const now = monotonicMs();
     let at = edge.kernelMs;
     // Kernels before 5.7 stamp v1 events with the wall clock: fall back to arrival time.
     if (Math.abs(now - at) > 10_000) {
-      if (!this.clockWarned) this.options.logger.debug('gpiomon timestamps are not on the monotonic clock; using arrival time');
-      this.clockWarned = true;
+      if (!this.#clockWarned) this.#options.logger.debug('gpiomon timestamps are not on the monotonic clock; using arrival time');
+      this.#clockWarned = true;
       at = now;
     }
     this.emit('level', { level: edge.level, at });
   }
 
-  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.child !== child) return;
-    this.child = undefined;
-    if (!this.running) return;
-    const lived = monotonicMs() - this.spawnedAt;
-    const { stableMs = 10_000, failuresBeforeError = 5, logger } = this.options;
-    if (lived >= stableMs) this.respawnBackoff.reset(); // it ran fine: a new episode
-    const delay = this.respawnBackoff.next();
-    const failures = this.respawnBackoff.attempt;
-    const why = firstLine(this.stderrTail);
+  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#child !== child) return;
+    this.#child = undefined;
+    if (!this.#running) return;
+    const lived = monotonicMs() - this.#spawnedAt;
+    const { stableMs = 10_000, failuresBeforeError = 5, logger } = this.#options;
+    if (lived >= stableMs) this.#respawnBackoff.reset(); // it ran fine: a new episode
+    const delay = this.#respawnBackoff.next();
+    const failures = this.#respawnBackoff.attempt;
+    const why = firstLine(this.#stderrTail);
     // Warn while it may still recover; after the error event, keep the journal quiet.
     const log = failures <= failuresBeforeError ? logger.warn : logger.debug;
     log.call(logger, 'gpiomon exited; restarting it', { code, signal, stderr: why, restartInMs: delay });
     // Whatever happened while it was gone, do not leave a press hanging.
-    this.emit('level', { level: this.idleLevel, at: monotonicMs() });
+    this.emit('level', { level: this.#idleLevel, at: monotonicMs() });
     if (failures === failuresBeforeError) {
       this.emit(
         'error',
         new PttError('GPIOMON_DIED', `gpiomon keeps exiting (${failures} times in a row): ${why || `code ${code ?? signal}`}`, {
-          context: { args: this.args, code, signal },
+          context: { args: this.#args, code, signal },
           hint: 'check the line is free (gpioinfo) and that the service user is in group gpio',
         }),
       );
     }
-    this.respawnTimer = setTimeout(() => {
-      this.respawnTimer = undefined;
-      if (this.running) this.spawnChild().catch((err: unknown) => this.emit('error', err as PttError));
+    this.#respawnTimer = setTimeout(() => {
+      this.#respawnTimer = undefined;
+      if (this.#running) this.#spawnChild().catch((err: unknown) => this.emit('error', err as PttError));
     }, delay);
   }
 }

@@ -2,7 +2,7 @@
  * GPIO: the push-to-talk button (rpio sampling on Pi 1-4, gpiomon on the Pi 5, and the
  * virtual button on the control socket, always present), the control socket, the LED.
  */
-export { createButton, checkGpioAccess, type CreateButtonDeps } from './create-button.js';
+export { createButton, checkGpioAccess, type CreateButtonDeps, type GpioAccessReport } from './create-button.js';
 export { Button, type ButtonOptions } from './button.js';
 export { ButtonLogic, type ButtonLogicOptions } from './button-logic.js';
 export { RpioBackend, type RpioBackendOptions } from './rpio-backend.js';
@@ -19,7 +19,7 @@ export { sendControlCommand } from './control-client.js';
 export { parseControlLine, CONTROL_COMMANDS, type ControlCommand } from './control-protocol.js';
 export { createLed, Led, RpioLedDriver, GpiosetLedDriver, type LedDriver } from './led.js';
 export { LED_PATTERNS, type LedState, type LedStep } from './led-patterns.js';
-export { selectBackend, boardKind, readBoardModel, checkDeviceAccess, type GpioHost, type BackendChoice } from './board.js';
+export { selectBackend, findTool, boardKind, readBoardModel, checkDeviceAccess, type GpioHost, type BackendChoice } from './board.js';
 export { monotonicMs } from './clock.js';
 export {
   DEFAULT_GPIO_OPTIONS,

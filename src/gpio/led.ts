@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Component } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
-import { selectBackend, checkDeviceAccess } from './board.js';
+import { checkDeviceAccess, hostOf, selectBackend } from './board.js';
 import { toolChildEnv } from '../core/child-env.js';
 import type { CreateButtonDeps } from './create-button.js';
 import { LED_PATTERNS, type LedState, type LedStep } from './led-patterns.js';
@@ -20,26 +20,28 @@ export interface LedDriver {
 }
 
 export class RpioLedDriver implements LedDriver {
-  private rpio: Rpio | undefined;
-  constructor(
-    private readonly pin: number,
-    private readonly mock: RpioMock = false,
-  ) {}
+  #rpio: Rpio | undefined;
+  readonly #pin: number;
+  readonly #mock: RpioMock;
+  constructor(pin: number, mock: RpioMock = false) {
+    this.#pin = pin;
+    this.#mock = mock;
+  }
   async start(): Promise<void> {
-    if (this.rpio) return;
-    const rpio = acquireRpio(this.mock);
-    this.rpio = rpio;
-    rpio.open(this.pin, rpio.OUTPUT, rpio.LOW);
+    if (this.#rpio) return;
+    const rpio = acquireRpio(this.#mock);
+    this.#rpio = rpio;
+    rpio.open(this.#pin, rpio.OUTPUT, rpio.LOW);
   }
   write(level: 0 | 1): void {
-    this.rpio?.write(this.pin, level);
+    this.#rpio?.write(this.#pin, level);
   }
   async stop(): Promise<void> {
-    const rpio = this.rpio;
-    this.rpio = undefined;
+    const rpio = this.#rpio;
+    this.#rpio = undefined;
     if (!rpio) return;
-    rpio.write(this.pin, rpio.LOW);
-    rpio.close(this.pin, rpio.PIN_RESET);
+    rpio.write(this.#pin, rpio.LOW);
+    rpio.close(this.#pin, rpio.PIN_RESET);
     releaseRpio(rpio);
   }
 }
@@ -50,38 +52,41 @@ export class RpioLedDriver implements LedDriver {
  * 1.x cannot, so there it is one child per level change.
  */
 export class GpiosetLedDriver implements LedDriver {
-  private child: ChildProcess | undefined;
-  private line: { chip: string; offset: number } | undefined;
-  private version: LibgpiodVersion | undefined;
-  private level: 0 | 1 | undefined;
-  constructor(private readonly options: { pin: number; chip: string | null; logger: Logger; path?: string }) {}
+  #child: ChildProcess | undefined;
+  #line: { chip: string; offset: number } | undefined;
+  #version: LibgpiodVersion | undefined;
+  #level: 0 | 1 | undefined;
+  readonly #options: { pin: number; chip: string | null; logger: Logger; path?: string };
+  constructor(options: { pin: number; chip: string | null; logger: Logger; path?: string }) {
+    this.#options = options;
+  }
   async start(): Promise<void> {
-    this.version = await detectLibgpiod(this.options.path);
-    this.line = await findLine(this.options.pin, this.options.chip, this.version, this.options.path);
+    this.#version = await detectLibgpiod(this.#options.path);
+    this.#line = await findLine(this.#options.pin, this.#options.chip, this.#version, this.#options.path);
   }
   write(level: 0 | 1): void {
-    if (!this.line || !this.version || level === this.level) return;
-    this.level = level;
-    this.#run(gpiosetArgs(this.version, this.line, level));
+    if (!this.#line || !this.#version || level === this.#level) return;
+    this.#level = level;
+    this.#run(gpiosetArgs(this.#version, this.#line, level));
   }
   loop(steps: readonly LedStep[]): boolean {
-    if (!this.line || !this.version) return false;
-    const toggles = gpiosetToggleArgs(this.version, this.line, steps);
+    if (!this.#line || !this.#version) return false;
+    const toggles = gpiosetToggleArgs(this.#version, this.#line, steps);
     if (!toggles) return false;
-    this.level = undefined; // the child changes the level by itself
+    this.#level = undefined; // the child changes the level by itself
     this.#run(toggles);
     return true;
   }
   #run(args: string[]): void {
-    this.child?.kill('SIGTERM');
-    const child = spawn('gpioset', args, { env: toolChildEnv(this.options.path), stdio: 'ignore' });
-    child.on('error', (err) => this.options.logger.warn('gpioset failed; the LED is not updated', { error: err }));
-    this.child = child;
+    this.#child?.kill('SIGTERM');
+    const child = spawn('gpioset', args, { env: toolChildEnv(this.#options.path), stdio: 'ignore' });
+    child.on('error', (err) => this.#options.logger.warn('gpioset failed; the LED is not updated', { error: err }));
+    this.#child = child;
   }
   async stop(): Promise<void> {
-    this.line = undefined;
-    const child = this.child;
-    this.child = undefined;
+    this.#line = undefined;
+    const child = this.#child;
+    this.#child = undefined;
     if (child && child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -94,56 +99,58 @@ export class GpiosetLedDriver implements LedDriver {
 /** The status LED: plays LED_PATTERNS[state] on a driver; without a driver it does nothing. */
 export class Led implements Component {
   readonly name = 'gpio.led';
-  private timer: NodeJS.Timeout | undefined;
-  private current: LedState | undefined;
-  private running = false;
-  private out: 0 | 1 = 0;
-
-  constructor(private readonly driver: LedDriver | undefined) {}
+  #timer: NodeJS.Timeout | undefined;
+  #current: LedState | undefined;
+  #running = false;
+  #out: 0 | 1 = 0;
+  readonly #driver: LedDriver | undefined;
+  constructor(driver: LedDriver | undefined) {
+    this.#driver = driver;
+  }
 
   get state(): LedState | undefined {
-    return this.current;
+    return this.#current;
   }
 
   /** The level last written (0 off, 1 on). */
   get level(): 0 | 1 {
-    return this.out;
+    return this.#out;
   }
 
   async start(): Promise<void> {
-    if (this.running) return;
-    await this.driver?.start();
-    this.running = true;
-    if (this.current) this.play(LED_PATTERNS[this.current], 0);
+    if (this.#running) return;
+    await this.#driver?.start();
+    this.#running = true;
+    if (this.#current) this.#play(LED_PATTERNS[this.#current], 0);
   }
 
   setState(state: LedState): void {
-    if (state === this.current) return;
-    this.current = state;
-    if (this.running) this.play(LED_PATTERNS[state], 0);
+    if (state === this.#current) return;
+    this.#current = state;
+    if (this.#running) this.#play(LED_PATTERNS[state], 0);
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.driver?.stop();
-    this.out = 0;
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#driver?.stop();
+    this.#out = 0;
   }
 
-  private play(steps: readonly LedStep[], index: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (index === 0 && steps.length > 1 && this.driver?.loop?.(steps)) {
-      this.out = steps[0]![0];
+  #play(steps: readonly LedStep[], index: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (index === 0 && steps.length > 1 && this.#driver?.loop?.(steps)) {
+      this.#out = steps[0]![0];
       return;
     }
     const [level, ms] = steps[index % steps.length]!;
-    this.out = level;
-    this.driver?.write(level);
+    this.#out = level;
+    this.#driver?.write(level);
     if (Number.isFinite(ms) && steps.length > 1) {
-      this.timer = setTimeout(() => this.play(steps, index + 1), ms);
-      this.timer.unref(); // the LED alone never keeps the process alive
+      this.#timer = setTimeout(() => this.#play(steps, index + 1), ms);
+      this.#timer.unref(); // the LED alone never keeps the process alive
     }
   }
 }
@@ -155,7 +162,7 @@ export class Led implements Component {
 export function createLed(options: GpioOptions, deps: CreateButtonDeps): Led {
   const logger = deps.logger.child('led');
   if (options.ledPin === null) return new Led(undefined);
-  const choice = selectBackend(options, deps.host);
+  const choice = selectBackend(options, hostOf(deps));
   if (!choice.ok) throw choice.error;
   if (choice.backend === 'virtual') {
     logger.info('gpio.ledPin is ignored with the virtual backend');

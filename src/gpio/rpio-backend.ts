@@ -19,52 +19,54 @@ export interface RpioBackendOptions {
  */
 export class RpioBackend extends TypedEmitter<EdgeBackendEvents> implements EdgeBackend {
   readonly name = 'gpio.rpio';
-  private rpio: Rpio | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private last: 0 | 1 = 1;
+  #rpio: Rpio | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #last: 0 | 1 = 1;
+  readonly #options: RpioBackendOptions;
 
-  constructor(private readonly options: RpioBackendOptions) {
+  constructor(options: RpioBackendOptions) {
     super();
+    this.#options = options;
   }
 
   async start(): Promise<void> {
-    if (this.rpio) return;
-    const rpio = acquireRpio(this.options.mock ?? false);
-    this.rpio = rpio;
-    const pull = { up: rpio.PULL_UP, down: rpio.PULL_DOWN, off: rpio.PULL_OFF }[this.options.pull];
+    if (this.#rpio) return;
+    const rpio = acquireRpio(this.#options.mock ?? false);
+    this.#rpio = rpio;
+    const pull = { up: rpio.PULL_UP, down: rpio.PULL_DOWN, off: rpio.PULL_OFF }[this.#options.pull];
     try {
-      rpio.open(this.options.pin, rpio.INPUT, pull);
+      rpio.open(this.#options.pin, rpio.INPUT, pull);
     } catch (err) {
       await this.stop();
-      throw toPttError(err, 'GPIO_PIN', { pin: this.options.pin });
+      throw toPttError(err, 'GPIO_PIN', { pin: this.#options.pin });
     }
-    this.last = this.read();
-    this.emit('level', { level: this.last, at: monotonicMs(), initial: true });
-    this.timer = setInterval(() => this.sample(), Math.max(1, this.options.sampleMs));
+    this.#last = this.#read();
+    this.emit('level', { level: this.#last, at: monotonicMs(), initial: true });
+    this.#timer = setInterval(() => this.#sample(), Math.max(1, this.#options.sampleMs));
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    const rpio = this.rpio;
-    this.rpio = undefined;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    const rpio = this.#rpio;
+    this.#rpio = undefined;
     if (!rpio) return;
     try {
-      rpio.close(this.options.pin, rpio.PIN_RESET);
+      rpio.close(this.#options.pin, rpio.PIN_RESET);
     } catch {
       // the pin was never opened (start failed): nothing to give back
     }
     releaseRpio(rpio);
   }
 
-  private read(): 0 | 1 {
-    return this.rpio?.read(this.options.pin) ? 1 : 0;
+  #read(): 0 | 1 {
+    return this.#rpio?.read(this.#options.pin) ? 1 : 0;
   }
 
-  private sample(): void {
-    const level = this.read();
-    if (level === this.last) return;
-    this.last = level;
+  #sample(): void {
+    const level = this.#read();
+    if (level === this.#last) return;
+    this.#last = level;
     this.emit('level', { level, at: monotonicMs() });
   }
 }

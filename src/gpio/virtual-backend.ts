@@ -15,28 +15,28 @@ export const DEFAULT_TAP_MS = 200;
  */
 export class VirtualBackend extends TypedEmitter<VirtualBackendEvents> implements Component {
   readonly name = 'gpio.virtual';
-  private pressedNow = false;
-  private tapTimer: { timer: NodeJS.Timeout; done: () => void } | undefined;
+  #pressedNow = false;
+  #tapTimer: { timer: NodeJS.Timeout; done: () => void } | undefined;
 
   get pressed(): boolean {
-    return this.pressedNow;
+    return this.#pressedNow;
   }
 
   async start(): Promise<void> {}
 
   async stop(): Promise<void> {
-    this.finishTap();
-    this.set(false);
+    this.#finishTap();
+    this.#set(false);
   }
 
   press(): void {
-    this.finishTap();
-    this.set(true);
+    this.#finishTap();
+    this.#set(true);
   }
 
   release(): void {
-    this.finishTap();
-    this.set(false);
+    this.#finishTap();
+    this.#set(false);
   }
 
   /** Press, hold for `ms`, release; resolves after the release. */
@@ -49,25 +49,25 @@ export class VirtualBackend extends TypedEmitter<VirtualBackendEvents> implement
     this.press();
     return new Promise((resolve) => {
       const done = () => {
-        this.tapTimer = undefined;
-        this.set(false);
+        this.#tapTimer = undefined;
+        this.#set(false);
         resolve();
       };
-      this.tapTimer = { timer: setTimeout(done, ms), done };
+      this.#tapTimer = { timer: setTimeout(done, ms), done };
     });
   }
 
   /** A press/release while a tap runs ends the tap now (its promise resolves). */
-  private finishTap(): void {
-    const tap = this.tapTimer;
+  #finishTap(): void {
+    const tap = this.#tapTimer;
     if (!tap) return;
     clearTimeout(tap.timer);
     tap.done();
   }
 
-  private set(pressed: boolean): void {
-    if (pressed === this.pressedNow) return;
-    this.pressedNow = pressed;
+  #set(pressed: boolean): void {
+    if (pressed === this.#pressedNow) return;
+    this.#pressedNow = pressed;
     this.emit('contact', { pressed, at: monotonicMs() });
   }
 }

@@ -65,7 +65,7 @@ export function handleEvent(host: InboundHost, sock: Sock, e: ServerEvent): void
       return;
     case 'response.done':
       if (sock.activeResponse === e.responseId) sock.activeResponse = undefined;
-      host.emit('responseDone', { responseId: e.responseId, status: e.status, usage: e.usage });
+      host.emit('responseDone', { responseId: e.responseId, status: e.status, usage: e.usage, functionCalls: e.functionCalls });
       host.onResponseDone();
       return;
     case 'response.output_audio.delta': {

@@ -12,6 +12,7 @@ import type {
 import { isPlainObject } from '../core/guards.js';
 
 /** The GA `session` object a profile turns into (what `session.update` or a client secret carries). */
+export type ConversationItem = import('openai/resources/realtime/realtime').ConversationItem;
 export type GaSessionConfig = RealtimeSessionCreateRequest;
 /** Every event we may put on the wire: the GA client union. */
 export type ClientEvent = RealtimeClientEvent;
@@ -48,7 +49,7 @@ export type ServerEvent =
     }
   | { type: 'error'; error: ServerErrorDetail }
   | { type: 'response.created'; responseId: string }
-  | { type: 'response.done'; responseId: string; status: string; usage: ResponseUsage | null }
+  | { type: 'response.done'; responseId: string; status: string; usage: ResponseUsage | null; functionCalls: FunctionCallItem[] }
   | { type: 'response.output_audio.delta'; responseId: string; itemId: string; contentIndex: number; delta: string }
   | { type: 'response.output_audio_transcript.delta'; responseId: string; itemId: string; delta: string }
   | { type: 'response.output_audio_transcript.done'; responseId: string; itemId: string; transcript: string }
@@ -59,6 +60,29 @@ export type ServerEvent =
   | { type: 'input_audio_buffer.speech_stopped'; itemId: string; audioEndMs: number }
   | { type: 'rate_limits.updated'; rateLimits: RateLimit[] }
   | { type: 'other'; name: string };
+
+/** A completed `function_call` item of a response's output. */
+export interface FunctionCallItem {
+  itemId: string;
+  callId: string;
+  name: string;
+  arguments: string;
+}
+
+/** The completed function calls in `response.done`'s output (an incomplete one must not run). */
+function completedCalls(output: unknown): FunctionCallItem[] {
+  if (!Array.isArray(output)) return [];
+  return output.flatMap((item) =>
+    isPlainObject(item) &&
+    item.type === 'function_call' &&
+    item.status === 'completed' &&
+    typeof item.call_id === 'string' &&
+    typeof item.name === 'string' &&
+    typeof item.arguments === 'string'
+      ? [{ itemId: typeof item.id === 'string' ? item.id : '', callId: item.call_id, name: item.name, arguments: item.arguments }]
+      : [],
+  );
+}
 
 export type ParsedFrame =
   | { ok: true; event: ServerEvent; aliasOf: string | undefined }
@@ -128,7 +152,7 @@ function narrow(type: string, o: Obj): ServerEvent | { problem: string } {
       if (type === 'response.created') event = { type, responseId };
       else {
         const usage = isPlainObject(o.response.usage) ? (o.response.usage as ResponseUsage) : null;
-        event = { type, responseId, status: r.optStr('status') ?? 'unknown', usage };
+        event = { type, responseId, status: r.optStr('status') ?? 'unknown', usage, functionCalls: completedCalls(o.response.output) };
       }
       break;
     }

@@ -6,7 +6,7 @@ import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Provider } from './client-secret.js';
 import type { UplinkReport } from './outbox.js';
-import type { GaSessionConfig, RateLimit, ResponseUsage } from './protocol.js';
+import type { FunctionCallItem, GaSessionConfig, RateLimit, ResponseUsage } from './protocol.js';
 import type { WebSocketFactory } from './transport.js';
 
 /**
@@ -119,7 +119,8 @@ export type RealtimeSessionEvents = {
   audio: [chunk: AudioChunk];
   transcript: [transcript: Transcript];
   responseStarted: [info: { responseId: string }];
-  responseDone: [info: { responseId: string; status: string; usage: ResponseUsage | null }];
+  /** `functionCalls`: the completed function_call items of its output (run them only when status is completed). */
+  responseDone: [info: { responseId: string; status: string; usage: ResponseUsage | null; functionCalls?: FunctionCallItem[] }];
   inputCommitted: [info: { itemId: string; audioMs: number }];
   speechStarted: [info: { itemId: string; audioStartMs: number }];
   speechStopped: [info: { itemId: string; audioEndMs: number }];

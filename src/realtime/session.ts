@@ -19,7 +19,7 @@ import { realtimeErrors, realtimeRecovery } from './errors.js';
 import { handleFrame, type InboundHost } from './inbound.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, Outbox, type TurnCommand } from './outbox.js';
 import { restoreEvents, type RestoreSource } from './restore.js';
-import type { ClientEvent, GaSessionConfig } from './protocol.js';
+import type { ClientEvent, ConversationItem, GaSessionConfig } from './protocol.js';
 import {
   DEFAULT_TIMEOUTS,
   type ApplyResult,
@@ -182,8 +182,15 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   /** Cancels the response in progress; false when there is no live connection to cancel on. */
   cancelResponse(): boolean {
     const link = this.#link;
-    if (link.status !== 'ready' && link.status !== 'verifying') return false;
-    this.#send(link.sock, { type: 'response.cancel' });
+    if (link.status === 'ready' || link.status === 'verifying') this.#send(link.sock, { type: 'response.cancel' });
+    return link.status === 'ready' || link.status === 'verifying';
+  }
+
+  /** Adds an item (a call's output) on a verified link; false otherwise: the caller keeps it for the next one. */
+  sendItem(item: ConversationItem): boolean {
+    if (!this.#started || this.#link.status !== 'ready') return false;
+    this.#touch();
+    this.#send(this.#link.sock, { type: 'conversation.item.create', item });
     return true;
   }
 
@@ -191,12 +198,8 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   truncate(itemId: string, audioEndMs: number): boolean {
     const link = this.#link;
     if (link.status !== 'ready' && link.status !== 'verifying') return false;
-    this.#send(link.sock, {
-      type: 'conversation.item.truncate',
-      item_id: itemId,
-      content_index: 0,
-      audio_end_ms: Math.max(0, Math.round(audioEndMs)),
-    });
+    const audio_end_ms = Math.max(0, Math.round(audioEndMs));
+    this.#send(link.sock, { type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms });
     return true;
   }
 

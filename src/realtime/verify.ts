@@ -40,8 +40,37 @@ const DEFAULT_WHEN_ABSENT: Readonly<Record<string, unknown>> = {
   'audio.output.speed': 1,
 };
 
+/** `tools[3].parameters`: a function tool's JSON Schema. */
+const TOOL_PARAMETERS = /^tools\[\d+\]\.parameters$/;
+
+/**
+ * What of a tool's JSON Schema is verified: the property names and their types, nested through
+ * `properties` and `items`, and which are required. Not verified, because a server may normalise
+ * the schema it echoes (drop or reorder keys, add `additionalProperties`, rewrite `enum`, `format`,
+ * bounds, descriptions, defaults): everything else. A tool's name, type and description are
+ * verified as they are.
+ */
+export function schemaShape(schema: unknown): unknown {
+  if (!isPlainObject(schema)) return schema;
+  const shape: Record<string, unknown> = { type: schema.type ?? null };
+  if (isPlainObject(schema.properties)) {
+    shape.properties = Object.fromEntries(
+      Object.entries(schema.properties)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, schemaShape(v)]),
+    );
+  }
+  if (schema.items !== undefined) shape.items = schemaShape(schema.items);
+  if (Array.isArray(schema.required) && schema.required.length > 0) shape.required = [...schema.required].map(String).sort();
+  return shape;
+}
+
 function collect(path: string, wanted: unknown, got: unknown, out: FieldMismatch[]): void {
   if (wanted === undefined || UNCHECKED.has(path)) return;
+  if (TOOL_PARAMETERS.test(path)) {
+    if (JSON.stringify(schemaShape(wanted)) !== JSON.stringify(schemaShape(got))) out.push({ field: path, wanted, got });
+    return;
+  }
   if (got === undefined && path in DEFAULT_WHEN_ABSENT) got = DEFAULT_WHEN_ABSENT[path];
   if (isPlainObject(wanted)) {
     // An absent section is checked field by field: its fields may all be at their defaults.

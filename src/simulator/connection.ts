@@ -6,7 +6,8 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../core/logger.js';
 import { randomId } from './ids.js';
 import { changesVoice, getPath, mergeSession, validateSessionRequest, type Json, type ProtocolError } from './session-config.js';
-import { responseEvents, type ActiveResponse } from './response.js';
+import { responseEvents, responseShell, type ActiveResponse } from './response.js';
+import { functionCallEvents, scriptedItems, type ScriptedCall } from './function-calls.js';
 import { BYTES_PER_MS } from '../core/pcm-format.js';
 import type { Deliberate, FaultPlan } from './types.js';
 import { EnergyVad, type VadEvent } from './vad.js';
@@ -18,6 +19,10 @@ export interface ConnectionSettings {
   deltaMs: number;
   /** Reply audio per wall-clock millisecond (see `paceFactor`); Infinity sends as fast as it can. */
   paceFactor: number;
+  /** The function calls the next response makes instead of speaking (none: it speaks). */
+  nextCalls: () => ScriptedCall[] | undefined;
+  /** A function_call_output arrived for a call this simulator made. */
+  onCallOutput: (output: { callId: string; name: string; output: string }) => void;
 }
 
 export interface ConnectionDeps {
@@ -74,6 +79,8 @@ export class SimConnection {
   /** Assistant audio per item, for truncate's bounds check. */
   #itemAudioMs = new Map<string, number>();
   #userItems = new Set<string>();
+  /** Function calls in this conversation (made by the model or re-created by the client): call_id -> name. */
+  readonly #calls = new Map<string, string>();
   #response: ActiveResponse | undefined;
   #turn = 0;
   #audioReplied = false;
@@ -383,6 +390,7 @@ export class SimConnection {
         eventId,
       );
     }
+    if (item.type === 'function_call' || item.type === 'function_call_output') return this.#callItemCreate(item, eventId);
     const role = item.role;
     const content = item.content;
     // The part type follows the role, as in the published item schemas.
@@ -405,6 +413,32 @@ export class SimConnection {
     this.#lastItemId = id;
     if (role === 'user') this.#userItems.add(id);
     const added = { id, type: 'message', status: 'completed', role, content };
+    this.#send({ type: 'conversation.item.added', previous_item_id: previous, item: added });
+    this.#send({ type: 'conversation.item.done', previous_item_id: previous, item: added });
+  }
+
+  /**
+   * A function call's output (its call_id must be one this conversation knows, as on the real
+   * server), or a function call the client re-creates (after a reconnect, in a new conversation).
+   */
+  #callItemCreate(item: Json, eventId: string | null): void {
+    const callId = item.call_id;
+    const bad = (message: string) =>
+      this.#error({ type: 'invalid_request_error', code: 'invalid_value', message, param: 'item.call_id' }, eventId);
+    if (typeof callId !== 'string') return bad("Missing required parameter: 'item.call_id'.");
+    if (item.type === 'function_call') {
+      if (typeof item.name !== 'string' || typeof item.arguments !== 'string') return bad('A function_call item needs name and arguments.');
+      this.#calls.set(callId, item.name);
+    } else {
+      const name = this.#calls.get(callId);
+      if (name === undefined) return bad(`Tool call ID '${callId}' not found in conversation.`);
+      if (typeof item.output !== 'string') return bad("Invalid type for 'item.output': expected a string.");
+      this.deps.settings.onCallOutput({ callId, name, output: item.output });
+    }
+    const id = typeof item.id === 'string' ? item.id : randomId('item_');
+    const previous = this.#lastItemId;
+    this.#lastItemId = id;
+    const added = { ...item, id, object: 'realtime.item', status: 'completed' };
     this.#send({ type: 'conversation.item.added', previous_item_id: previous, item: added });
     this.#send({ type: 'conversation.item.done', previous_item_id: previous, item: added });
   }
@@ -470,22 +504,34 @@ export class SimConnection {
     const modalities = Array.isArray(params.output_modalities) ? params.output_modalities : (this.#session.output_modalities as unknown[]);
     const previousItemId = this.#lastItemId;
     this.#lastItemId = r.itemId;
-    const steps = responseEvents(
-      {
-        previousItemId,
-        conversationId: this.#conversationId,
-        turn,
-        audioOut: !modalities.includes('text'),
-        format: getPath(this.#session, 'audio.output.format'),
-        voice: getPath(this.#session, 'audio.output.voice'),
-        replyMs: settings.replyMs,
-        deltaMs: settings.deltaMs,
-        text: settings.replyText(turn),
-        userItems: this.#userItems.size,
-        unknownEvents: plan.unknownEvents === true,
-      },
-      r,
-    );
+    const calls = settings.nextCalls();
+    const spec = {
+      conversationId: this.#conversationId,
+      audioOut: !modalities.includes('text'),
+      format: getPath(this.#session, 'audio.output.format'),
+      voice: getPath(this.#session, 'audio.output.voice'),
+    };
+    const items = calls ? scriptedItems(calls) : [];
+    for (const item of items) this.#calls.set(item.callId, item.name);
+    if (items.length > 0) this.#lastItemId = items.at(-1)!.id;
+    const steps = calls
+      ? functionCallEvents(r, (status) => responseShell(spec, r, status), previousItemId, items)
+      : responseEvents(
+          {
+            previousItemId,
+            conversationId: this.#conversationId,
+            turn,
+            audioOut: !modalities.includes('text'),
+            format: getPath(this.#session, 'audio.output.format'),
+            voice: getPath(this.#session, 'audio.output.voice'),
+            replyMs: settings.replyMs,
+            deltaMs: settings.deltaMs,
+            text: settings.replyText(turn),
+            userItems: this.#userItems.size,
+            unknownEvents: plan.unknownEvents === true,
+          },
+          r,
+        );
     const startedAt = performance.now();
     let firstDelta = true;
     for (const step of steps) {

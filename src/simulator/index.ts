@@ -11,6 +11,7 @@
 export { RealtimeSimulator } from './server.js';
 export type {
   AuthKind,
+  CallOutput,
   ConnectionRecord,
   Deliberate,
   FaultPlan,
@@ -21,5 +22,6 @@ export type {
   Pace,
 } from './types.js';
 export { DEFAULT_PACE, parsePace } from './types.js';
+export type { ScriptedCall } from './function-calls.js';
 export { synthesizeReply } from './tone.js';
 export { DEFAULT_INSTRUCTIONS } from './session-config.js';

@@ -35,8 +35,13 @@ export type ResponseStep =
   /** Time to wait: the audio sent so far, for real-time pacing. */
   | { pause: true; audioMs: number };
 
-export function* responseEvents(spec: ResponseSpec, r: ActiveResponse): Generator<ResponseStep> {
-  const shell = (status: string): Json => ({
+/** The response object of response.created / response.done, before its output and usage. */
+export function responseShell(
+  spec: Pick<ResponseSpec, 'conversationId' | 'audioOut' | 'format' | 'voice'>,
+  r: ActiveResponse,
+  status: string,
+): Json {
+  return {
     object: 'realtime.response',
     id: r.id,
     status,
@@ -48,7 +53,11 @@ export function* responseEvents(spec: ResponseSpec, r: ActiveResponse): Generato
     audio: { output: { format: spec.format, voice: spec.voice } },
     usage: null,
     metadata: null,
-  });
+  };
+}
+
+export function* responseEvents(spec: ResponseSpec, r: ActiveResponse): Generator<ResponseStep> {
+  const shell = (status: string): Json => responseShell(spec, r, status);
   const base = { response_id: r.id, item_id: r.itemId, output_index: 0, content_index: 0 };
   const inProgress = { id: r.itemId, object: 'realtime.item', type: 'message', status: 'in_progress', role: 'assistant', content: [] };
 

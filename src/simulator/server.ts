@@ -15,6 +15,7 @@ import { SimConnection, type ConnectionSettings } from './connection.js';
 import { ClientSecretStore, credentialOf, type Credential, type MintedSecret } from './client-secrets.js';
 import { DEFAULT_MODEL, defaultSession, SESSION_SECONDS, type Json } from './session-config.js';
 import {
+  type CallOutput,
   DEFAULT_PACE,
   paceFactor,
   type ConnectionRecord,
@@ -25,12 +26,16 @@ import {
   type SimulatorOptions,
 } from './types.js';
 import { isPlainObject } from '../core/guards.js';
+import type { ScriptedCall } from './function-calls.js';
 
 export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements Component {
   readonly name = 'simulator';
   readonly frames: RecordedFrame[] = [];
   readonly sent: SentFrame[] = [];
   readonly connections: ConnectionRecord[] = [];
+  /** Every function_call_output received, in order. */
+  readonly callOutputs: CallOutput[] = [];
+  #scriptedCalls: ScriptedCall[][];
 
   #http: Server | undefined;
   #wss: WebSocketServer | undefined;
@@ -47,7 +52,13 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
   constructor(private readonly options: SimulatorOptions = {}) {
     super();
     this.#faults = options.faults ?? {};
+    this.#scriptedCalls = (options.toolCalls ?? []).map((calls) => [...calls]);
     this.#logger = (options.logger ?? createLogger({ level: 'warn' })).child('simulator');
+  }
+
+  /** The next response (on any connection) calls these functions instead of speaking; queued in order. */
+  queueToolCalls(calls: ScriptedCall[]): void {
+    this.#scriptedCalls.push([...calls]);
   }
 
   get port(): number {
@@ -341,6 +352,11 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
       replyText: this.options.replyText ?? ((turn) => `This is simulated reply number ${turn}. The local simulator is speaking.`),
       deltaMs: this.options.deltaMs ?? 100,
       paceFactor: paceFactor(this.options.pace ?? DEFAULT_PACE),
+      nextCalls: () => this.#scriptedCalls.shift(),
+      onCallOutput: (output) => {
+        this.callOutputs.push(output);
+        this.emit('callOutput', output);
+      },
     };
   }
 

@@ -1,3 +1,4 @@
+import type { ScriptedCall } from './function-calls.js';
 /**
  * Public shapes of the Realtime protocol simulator: options, fault plans and the records
  * tests assert on. Kept apart from the server so the session module can import types only.
@@ -74,6 +75,8 @@ export interface SimulatorOptions {
    * as the socket takes it; for tests that only need speed).
    */
   pace?: Pace;
+  /** Responses that call functions instead of speaking, in order (one list of calls per response). */
+  toolCalls?: ScriptedCall[][];
   /** Fault plan of every connection until `setFaults` replaces it. */
   faults?: FaultPlan;
   logger?: Logger;
@@ -130,4 +133,12 @@ export type SimulatorEvents = {
   frame: [frame: RecordedFrame];
   sent: [frame: SentFrame];
   close: [record: ConnectionRecord];
+  /** A function_call_output for a call the simulated model made. */
+  callOutput: [output: CallOutput];
 };
+
+export interface CallOutput {
+  callId: string;
+  name: string;
+  output: string;
+}

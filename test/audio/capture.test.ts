@@ -3,6 +3,9 @@
  * `file` device, plus the addon's failure sequences replayed through the addon seam.
  */
 import { EventEmitter } from 'node:events';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../src/core/logger.js';
 import { PttError } from '../../src/core/errors.js';
@@ -80,6 +83,34 @@ describe('AlsaCapture on a real ALSA file device', () => {
     await waitFor(() => captureThreadsHeld() === 0);
   });
 
+  it('reports a microphone that stops delivering (MIC_STALLED, through the gated mic too) and logs when it delivers again', async () => {
+    const logger = memoryLogger();
+    cap = new AlsaCapture({ device: alsa.captureDevice, periodMs: 20, stallMs: 300, logger });
+    const mic = new GatedMic(cap);
+    const errors: PttError[] = [];
+    mic.on('error', (e) => errors.push(e));
+    await cap.start();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(errors).toEqual([]); // a device that delivers is not stalled
+    alsa.mic.pause(); // the writer stops: the capture is open but gets no frames
+    try {
+      await waitFor(() => errors.length > 0);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(errors).toHaveLength(1); // once per stall, not once per check
+      const [err] = errors;
+      expect(err).toMatchObject({ code: 'MIC_STALLED', context: { device: alsa.captureDevice } });
+      expect(err!.message).toMatch(/^capture device "ptt_mic" has delivered no audio for \d+ ms$/);
+      expect(err!.context.msSinceLastFrame).toBeGreaterThanOrEqual(300);
+    } finally {
+      alsa.mic.resume();
+    }
+    await waitFor(() => logger.records().some((r) => r.msg === 'microphone delivers again'));
+    const back = logger.records().find((r) => r.msg === 'microphone delivers again')!;
+    expect(back).toMatchObject({ device: alsa.captureDevice });
+    expect(back.stalledMs).toBeGreaterThanOrEqual(700);
+    mic.detach();
+  });
+
   it('fails to open a missing device with an error that lists the devices that exist', async () => {
     cap = new AlsaCapture({ device: alsa.missingDevice, periodMs: 20 });
     const err = await cap.start().then(
@@ -93,6 +124,31 @@ describe('AlsaCapture on a real ALSA file device', () => {
     expect(e.hint).toContain(alsa.captureDevice);
     expect(e.context.available).toContain(alsa.captureDevice);
     expect(captureThreadsHeld()).toBe(0);
+  });
+
+  it('the missing-device message offers only devices that can record (a Pi: the USB mic, not Headphones or HDMI)', async () => {
+    // arecord on PATH answers like a Pi 4 with a USB microphone; libasound still fails the open for real.
+    const bin = join(alsa.dir, 'bin');
+    mkdirSync(bin);
+    const fixtures = fileURLToPath(new URL('fixtures/', import.meta.url));
+    writeFileSync(
+      join(bin, 'arecord'),
+      `#!/bin/sh\ncase "$1" in -L) cat '${fixtures}pi4-arecord-L.txt';; -l) cat '${fixtures}pi4-arecord-l.txt';; esac\n`,
+    );
+    chmodSync(join(bin, 'arecord'), 0o755);
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${bin}:${savedPath}`;
+    try {
+      cap = new AlsaCapture({ device: alsa.missingDevice, periodMs: 20 });
+      const err = (await cap.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as PttError;
+      expect(err).toMatchObject({ code: 'AUDIO_CAPTURE_OPEN', hint: expect.stringContaining('plughw:CARD=Device,DEV=0') });
+      expect(err.hint).not.toMatch(/Headphones|vc4hdmi|dmix/);
+    } finally {
+      process.env.PATH = savedPath;
+    }
   });
 
   it('tries a raw hw: device with arecord first and refuses it, naming the plughw: spelling, before the addon could crash on it', async () => {

@@ -1,6 +1,7 @@
 /** Device discovery and probing, through the real arecord/aplay against the sandbox config. */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAlsaDevices, parseDeviceNames, parseHardwareCards, probeDevice, suggestDevices } from '../../src/audio/index.js';
+import { devicesFor, listAlsaDevices, parseDeviceNames, parseHardwareCards, probeDevice, suggestDevices } from '../../src/audio/index.js';
 import { createAlsaSandbox, type AlsaSandbox } from '../support/alsa.js';
 
 describe('ALSA device discovery', () => {
@@ -18,6 +19,22 @@ describe('ALSA device discovery', () => {
     const cards =
       '**** List of CAPTURE Hardware Devices ****\ncard 1: Device [USB Audio Device], device 0: USB Audio [USB Audio]\n  Subdevices: 1/1\n';
     expect(parseHardwareCards(cards)).toEqual(['plughw:CARD=Device,DEV=0']);
+  });
+
+  it('offers for capture only what can record: not the Headphones/HDMI cards arecord -L also prints, not dmix', () => {
+    // `arecord -L` and `arecord -l` of a Raspberry Pi 4 with a USB microphone.
+    const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
+    const capture = devicesFor('capture', fixture('pi4-arecord-L.txt'), fixture('pi4-arecord-l.txt'));
+    expect(capture).toEqual([
+      'null',
+      'hw:CARD=Device,DEV=0',
+      'plughw:CARD=Device,DEV=0',
+      'default:CARD=Device',
+      'sysdefault:CARD=Device',
+      'front:CARD=Device,DEV=0',
+      'dsnoop:CARD=Device,DEV=0',
+    ]);
+    expect(suggestDevices(capture)).toBe('plughw:CARD=Device,DEV=0, default:CARD=Device, sysdefault:CARD=Device');
   });
 
   it('suggests configurable devices, not every surround/hdmi variant', () => {

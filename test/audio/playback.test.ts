@@ -5,7 +5,8 @@
  * backlog builds in the pipe (a real DAC adds the lead: the default max(lead, buffer)).
  * The tests therefore tell the player deviceDelayMs = alsaBufferMs.
  */
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PttError } from '../../src/core/errors.js';
@@ -57,7 +58,7 @@ describe('AplayPlayer on a real ALSA file device', () => {
     await p.stop();
     const out = trimSilence(alsa.readOutput());
     expect(out.subarray(0, pcm.length)).toEqual(pcm);
-    // Then the idle silence begins with a 3 ms ramp from the last sample to zero instead of a click.
+    // Then the silent tail begins with a 3 ms ramp from the last sample to zero instead of a click.
     const tail = out.subarray(pcm.length);
     expect(tail.length).toBeLessThanOrEqual(72 * 2);
     const last = Math.abs(pcm.readInt16LE(pcm.length - 2));
@@ -65,8 +66,8 @@ describe('AplayPlayer on a real ALSA file device', () => {
     expect(p.stats.underruns).toBe(0);
   });
 
-  it('without idle fill, still drains: the device plays out what it holds while fed nothing', async () => {
-    const p = make({ idleFill: false });
+  it('without a silent tail, still drains: the device plays out what it holds while fed nothing', async () => {
+    const p = make({ idleTailMs: 0 });
     await p.start();
     const pcm = testPcm(200);
     p.write(pcm);
@@ -74,6 +75,41 @@ describe('AplayPlayer on a real ALSA file device', () => {
     await p.next('drained', 3000);
     await p.stop();
     expect(trimSilence(alsa.readOutput()).subarray(0, pcm.length)).toEqual(pcm);
+  });
+
+  it('goes quiet between answers: after a silent tail it hands the open aplay nothing, then plays the next answer whole', async () => {
+    const p = make();
+    await p.start();
+    const first = testPcm(200, 1);
+    p.write(first);
+    p.endStream();
+    await p.next('drained', 3000);
+    await sleep(300); // the silent tail (device delay + 2 periods) is over
+    const quietFrom = alsa.readOutput().length;
+    const pid = p.pid;
+    await sleep(500);
+    expect(alsa.readOutput().length).toBe(quietFrom); // nothing written while idle
+    expect(p.stats.deliveredBytes).toBe(quietFrom + 60 * 48); // the ALSA buffer's worth is still in aplay
+    expect(p.pid).toBe(pid); // the device stays open
+    // The first answer ended on zeros (its tail pushed it out), and the next one plays at once and whole.
+    expect(
+      alsa
+        .readOutput()
+        .subarray(-960)
+        .every((b) => b === 0),
+    ).toBe(true);
+    const second = testPcm(300, 2);
+    const before = Date.now();
+    p.write(second);
+    p.endStream();
+    await p.next('drained', 3000);
+    expect(Date.now() - before).toBeLessThan(300 + 60 + 200);
+    await p.stop();
+    const out = trimSilence(alsa.readOutput());
+    expect(out.subarray(0, first.length)).toEqual(first);
+    const at = out.indexOf(second.subarray(0, 96), first.length);
+    expect(at).toBeGreaterThan(first.length);
+    expect(out.subarray(at, at + second.length)).toEqual(second);
   });
 
   it('knows how much has played (within one period of what reached the device) and stops at once on interrupt', async () => {
@@ -88,7 +124,7 @@ describe('AplayPlayer on a real ALSA file device', () => {
     await sleep(200);
     const atInterrupt = p.interrupt();
     expect(p.playedMs()).toBe(0);
-    await sleep(300); // a fresh aplay is running meanwhile, fed silence
+    await sleep(300); // a fresh aplay is running meanwhile, fed nothing
     await p.stop();
     const out = trimSilence(alsa.readOutput());
     // What was heard is the start of the answer, and it ended where interrupt() said it did.
@@ -151,6 +187,26 @@ describe('AplayPlayer on a real ALSA file device', () => {
     await p.next('drained', 3000);
   });
 
+  it('stop() while aplay is still opening the device ends that aplay too (nothing outlives the player)', async () => {
+    // A file device whose output is a FIFO nobody reads: aplay blocks inside snd_pcm_open().
+    const fifo = join(alsa.dir, 'blocked.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const config = join(alsa.dir, 'blocked.asoundrc');
+    writeFileSync(config, `pcm.ptt_blocked { type file; slave.pcm "null"; file "${fifo}"; format "raw" }\n`);
+    const env = { ...process.env, ALSA_CONFIG_PATH: `${alsa.env.ALSA_CONFIG_PATH}:${config}` };
+    const p = make({ device: 'ptt_blocked', env, openTimeoutMs: 30_000 });
+    const starting = p.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await waitUntil(() => aplayChildren().length === 1);
+    await sleep(200); // it has had time to open, and is stuck
+    expect(p.pid).toBeUndefined();
+    await p.stop();
+    expect(aplayChildren()).toEqual([]);
+    expect(await starting).toMatchObject({ code: 'AUDIO_PLAYBACK_STOPPED', message: expect.stringContaining('ptt_blocked') });
+  });
+
   it('fails to open a missing device with an error listing the playback devices', async () => {
     const p = make({ device: alsa.missingDevice });
     const err = (await p.start().then(
@@ -184,6 +240,22 @@ describe('AplayPlayer on a real ALSA file device', () => {
     expect(p.argv.join(' ')).not.toContain(secret);
   });
 });
+
+/** Live aplay processes started by this test process. */
+function aplayChildren(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (stat.includes('(aplay)') && Number(ppid) === process.pid && state !== 'Z') out.push(Number(name));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
 
 async function waitUntil(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -35,6 +35,12 @@ describe('planReload: what a config change does, from the schema apply tags', ()
     expect(kinds('session: {noiseReduction: near_field}')).toEqual(['apply-profile']);
   });
 
+  it('tools tag: the tools part follows the section (built-ins, confirm list, MCP servers), before a profile step', () => {
+    expect(plan('tools: {builtins: {time: false}}').steps).toEqual([{ kind: 'apply-tools', keys: ['tools.builtins.time'] }]);
+    expect(kinds('tools: {mcpServers: [{name: ha, transport: http, url: "http://127.0.0.1:1/api/mcp"}]}')).toEqual(['apply-tools']);
+    expect(kinds('tools: {confirm: [set_volume]}\nsession: {instructions: Be terse.}')).toEqual(['apply-tools', 'apply-profile']);
+  });
+
   it('applyWhenCleared: turning transcription or noise reduction off rebuilds the session (GA cannot clear them in place)', () => {
     expect(plan('session: {transcription: off}').steps).toEqual([{ kind: 'rebuild-session', keys: ['session.transcription.enabled'] }]);
     expect(kinds('session: {noiseReduction: off}')).toEqual(['rebuild-session']);

@@ -3,11 +3,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig, resolveApiKey } from '../../src/config/index.js';
-import { checkApiKey, checkServiceUser } from '../../src/doctor/checks.js';
+import { checkApiKey, checkGpio, checkServiceUser } from '../../src/doctor/checks.js';
+import { checkGpioAccess } from '../../src/gpio/index.js';
 import { exitCodeOf, formatReport, groupsOf, serviceKeyFile } from '../../src/doctor/run-doctor.js';
 import { registerSecret } from '../../src/core/secrets.js';
 
 describe('doctor checks', () => {
+  it('says which GPIO backend is in use and why (auto on a Pi without gpiochip falls back to rpio)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ptt-doctor-gpio-'));
+    writeFileSync(join(dir, 'model'), 'Raspberry Pi Zero 2 W Rev 1.0\0');
+    const parsed = parseConfig('gpio: { backend: auto, pin: 17 }\n', {});
+    if (!parsed.ok) throw new Error('config');
+    const host = { modelPath: join(dir, 'model'), devDir: dir };
+    const results = await checkGpio(parsed.config, { checkGpioAccess: (gpio) => checkGpioAccess(gpio, { host, path: dir }) });
+    expect(results[0]).toEqual({
+      name: 'gpio backend',
+      status: 'ok',
+      detail: `rpio, pin 17: Raspberry Pi Zero 2 W Rev 1.0: rpio sampling as the fallback (no ${join(dir, 'gpiochip*')}, no gpiomon on PATH (sudo apt install gpiod))`,
+    });
+    expect(results[1]).toMatchObject({ name: 'gpio', status: 'fail', detail: expect.stringContaining('gpiomem') });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('reads group membership from the real user database', async () => {
     expect(await groupsOf('root')).toContain('root');
     expect(await groupsOf('no-such-user-ptt')).toBeUndefined();

@@ -27,17 +27,49 @@ function host(model: string | undefined, devices: string[] = [], mode = 0o660) {
 const PI = { uid: 1000, gids: [1000], user: 'pi' }; // not in the device's group (root's 0)
 const options = (o: Partial<GpioOptions> = {}): GpioOptions => ({ ...DEFAULT_GPIO_OPTIONS, ...o });
 
-describe('auto backend selection from /proc/device-tree/model', () => {
+/** A directory holding an executable `gpiomon` (only its presence matters to the selection). */
+function toolsDir(): string {
+  const dir = join(root, `tools-${++n}`);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'gpiomon'), '#!/bin/sh\n');
+  chmodSync(join(dir, 'gpiomon'), 0o755);
+  return dir;
+}
+const NO_TOOLS = join(root, 'empty-path');
+
+describe('auto backend selection', () => {
   it.each([
-    ['Raspberry Pi 5 Model B Rev 1.0', 'gpiomon'],
-    ['Raspberry Pi 500 Rev 1.0', 'gpiomon'],
-    ['Raspberry Pi Compute Module 5 Rev 1.0', 'gpiomon'],
-    ['Raspberry Pi 4 Model B Rev 1.4', 'rpio'],
-    ['Raspberry Pi 400 Rev 1.0', 'rpio'],
-    ['Raspberry Pi Zero 2 W Rev 1.0', 'rpio'],
-    ['Raspberry Pi 3 Model B Plus Rev 1.3', 'rpio'],
-  ])('%s -> %s', (model, backend) => {
-    expect(selectBackend({ backend: 'auto' }, host(model))).toMatchObject({ ok: true, backend });
+    'Raspberry Pi 5 Model B Rev 1.0',
+    'Raspberry Pi 500 Rev 1.0',
+    'Raspberry Pi Compute Module 5 Rev 1.0',
+    'Raspberry Pi 4 Model B Rev 1.4',
+    'Raspberry Pi 400 Rev 1.0',
+    'Raspberry Pi Zero 2 W Rev 1.0',
+    'Raspberry Pi 3 Model B Plus Rev 1.3',
+  ])('%s with /dev/gpiochip* and gpiomon -> gpiomon (kernel edge events)', (model) => {
+    const h = { ...host(model, ['gpiochip0']), path: toolsDir() };
+    const choice = selectBackend({ backend: 'auto' }, h);
+    expect(choice).toMatchObject({ ok: true, backend: 'gpiomon', reason: expect.stringContaining('kernel edge events') });
+    expect(choice.ok && choice.reason).toContain(join(h.devDir, 'gpiochip0'));
+  });
+
+  it.each([
+    ['no gpiomon on PATH', ['gpiochip0', 'gpiomem'], () => NO_TOOLS, 'no gpiomon on PATH (sudo apt install gpiod)'],
+    ['no /dev/gpiochip*', ['gpiomem'], toolsDir, 'gpiochip*'],
+  ])('a Pi 1-4 with %s falls back to rpio sampling and says why', (_what, devices, path, missing) => {
+    const choice = selectBackend({ backend: 'auto' }, { ...host('Raspberry Pi Zero 2 W Rev 1.0', devices), path: path() });
+    expect(choice).toMatchObject({ ok: true, backend: 'rpio', reason: expect.stringContaining('rpio sampling as the fallback') });
+    expect(choice.ok && choice.reason).toContain(missing);
+  });
+
+  it('a Pi 5 without the tools still gets gpiomon (rpio cannot drive it), and the reason names what is missing', () => {
+    const choice = selectBackend({ backend: 'auto' }, { ...host('Raspberry Pi 5 Model B Rev 1.0', ['gpiochip0']), path: NO_TOOLS });
+    expect(choice).toMatchObject({ ok: true, backend: 'gpiomon', reason: expect.stringContaining('no gpiomon on PATH') });
+  });
+
+  it('an explicit backend is kept', () => {
+    const h = { ...host('Raspberry Pi 4 Model B Rev 1.4', ['gpiochip0']), path: toolsDir() };
+    expect(selectBackend({ backend: 'rpio' }, h)).toMatchObject({ ok: true, backend: 'rpio', reason: 'configured' });
   });
 
   it('a board that is not a Pi gets a clear error suggesting the virtual backend', () => {
@@ -58,9 +90,13 @@ describe('auto backend selection from /proc/device-tree/model', () => {
   it('createButton logs which backend it chose and why', async () => {
     const logger = memoryLogger();
     const h = host('Raspberry Pi 4 Model B Rev 1.4');
-    createButton(options(), { logger, host: h, rpioMock: 'raspi-4' });
+    createButton(options(), { logger, host: h, rpioMock: 'raspi-4', path: NO_TOOLS });
     expect(logger.records()).toContainEqual(
-      expect.objectContaining({ msg: 'button backend chosen', backend: 'rpio', why: 'Raspberry Pi 4 Model B Rev 1.4: Pi 1-4 family' }),
+      expect.objectContaining({
+        msg: 'button backend chosen',
+        backend: 'rpio',
+        why: `Raspberry Pi 4 Model B Rev 1.4: rpio sampling as the fallback (no ${join(h.devDir, 'gpiochip*')}, no gpiomon on PATH (sudo apt install gpiod))`,
+      }),
     );
     expect(() => createButton(options(), { logger, host: host('Radxa ROCK 5B') })).toThrow(
       expect.objectContaining({ code: 'GPIO_NOT_A_PI' }),
@@ -87,10 +123,10 @@ describe('GPIO access', () => {
   it('group membership is enough (gpiomon, /dev/gpiochip*)', async () => {
     const fake = await FakeGpiod.create('2.1.3');
     const h = { ...host('Raspberry Pi 5 Model B Rev 1.0', ['gpiochip0', 'gpiochip4']), identity: { ...PI, gids: [1000, 0] } };
-    expect(await checkGpioAccess(options(), { host: h, path: fake.path })).toEqual([]);
+    expect(await checkGpioAccess(options(), { host: h, path: fake.path })).toMatchObject({ backend: 'gpiomon', problems: [] });
     // doctor also finds a gpio.chip that is not there, and names the chips that are.
     const wrongChip = await checkGpioAccess(options({ chip: 'gpiochip4' }), { host: h, path: fake.path });
-    expect(wrongChip).toEqual([
+    expect(wrongChip.problems).toEqual([
       expect.objectContaining({ code: 'GPIO_CHIP_NOT_FOUND', message: expect.stringContaining('this machine has: gpiochip0') }),
     ]);
     await fake.close();
@@ -109,9 +145,14 @@ describe('GPIO access', () => {
 
   it('checkGpioAccess lists every problem with its fix, for doctor', async () => {
     const h = { ...host('Raspberry Pi 5 Model B Rev 1.0', ['gpiochip0']), identity: PI };
-    const problems = await checkGpioAccess(options({ ledPin: 17 }), { host: h, path: join(root, 'empty-path') });
+    const { backend, why, problems } = await checkGpioAccess(options({ ledPin: 17 }), { host: h, path: NO_TOOLS });
+    expect({ backend, why }).toEqual({ backend: 'gpiomon', why: expect.stringContaining('Pi 5 family') });
     expect(problems.map((p) => p.code)).toEqual(['GPIO_PIN_CLASH', 'GPIO_ACCESS', 'GPIOMON_MISSING']);
     expect(problems.every((p) => p.hint)).toBe(true);
-    expect(await checkGpioAccess(options({ backend: 'virtual' }), { host: h })).toEqual([]);
+    expect(await checkGpioAccess(options({ backend: 'virtual' }), { host: h })).toEqual({
+      backend: 'virtual',
+      why: 'configured',
+      problems: [],
+    });
   });
 });

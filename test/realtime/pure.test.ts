@@ -115,6 +115,40 @@ describe('diffSession', () => {
     expect(diffSession(profile, effective)).toEqual([]);
   });
 
+  it("a tool's JSON Schema is verified by property names, types and required; a server's normalisation is not a mismatch", () => {
+    const tool = {
+      type: 'function' as const,
+      name: 'set_timer',
+      description: 'Set a timer.',
+      parameters: {
+        type: 'object',
+        properties: { seconds: { type: 'integer', minimum: 1 }, name: { type: 'string', description: 'what for' } },
+        required: ['seconds', 'name'],
+      },
+    };
+    const wanted = { tools: [tool] };
+    // Reordered keys, bounds and descriptions dropped, additionalProperties added: the same tool.
+    const normalised = {
+      tools: [
+        {
+          ...tool,
+          parameters: {
+            additionalProperties: false,
+            required: ['name', 'seconds'],
+            properties: { name: { type: 'string' }, seconds: { type: 'integer' } },
+            type: 'object',
+          },
+        },
+      ],
+    };
+    expect(diffSession(wanted, normalised)).toEqual([]);
+    const retyped = structuredClone(normalised);
+    retyped.tools[0]!.parameters.properties.seconds.type = 'string';
+    expect(diffSession(wanted, retyped).map((d) => d.field)).toEqual(['tools']);
+    const renamed = { tools: [{ ...normalised.tools[0]!, name: 'set_alarm' }] };
+    expect(diffSession(wanted, renamed).map((d) => d.field)).toEqual(['tools']);
+  });
+
   it('names each field that differs with wanted and got', () => {
     const partial = structuredClone(effective);
     partial.audio.input.turn_detection = { type: 'server_vad' } as never;

@@ -100,7 +100,7 @@ describe('input audio buffer', () => {
 });
 
 describe('conversation items', () => {
-  it('adds a text message to the conversation, and refuses kinds of item it does not simulate', async () => {
+  it('adds a text message to the conversation; refuses a function_call_output for a call it never made (as the real server does)', async () => {
     const c = await pttSession();
     c.send({
       type: 'conversation.item.create',
@@ -119,7 +119,7 @@ describe('conversation items', () => {
       event_id: 'evt_fn',
       item: { type: 'function_call_output', call_id: 'call_1', output: '{}' },
     });
-    expect((await c.next('error')).error).toMatchObject({ code: 'unsupported_event', param: 'item', event_id: 'evt_fn' });
+    expect((await c.next('error')).error).toMatchObject({ code: 'invalid_value', param: 'item.call_id', event_id: 'evt_fn' });
   });
 });
 

@@ -1,0 +1,178 @@
+/**
+ * End to end with tools: the real daemon process (built dist/cli.js) on the simulator, ALSA
+ * file-plugin devices, and a real MCP server as the daemon's stdio child. The simulated model
+ * answers a press with function calls; the test checks what the MCP server received (through its
+ * output), what went back on the wire, that one response.create followed, and what was heard.
+ */
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { DaemonProcess } from '../../src/demo/daemon-process.js';
+import { RealtimeSimulator } from '../../src/simulator/index.js';
+import { createAlsaSandbox, testPcm, type AlsaSandbox } from '../support/alsa.js';
+import { validateClientEvent } from '../support/realtime-schema.js';
+
+const KEY = 'sk-e2e-tools-0123456789abcdefghijklmnop';
+const PERIOD_MS = 20;
+const STDIO_SERVER = fileURLToPath(new URL('../support/mcp-stdio-server.ts', import.meta.url));
+
+let dir: string;
+let alsa: AlsaSandbox;
+let sim: RealtimeSimulator;
+let daemon: DaemonProcess;
+let configPath: string;
+
+const stdio = (name: string) => ({ name, transport: 'stdio', command: process.execPath, args: ['--import', 'tsx', STDIO_SERVER] });
+
+function config(servers: unknown[]): Record<string, unknown> {
+  return {
+    realtime: { url: sim.url, apiKeyFile: join(dir, 'key'), reconnect: { minMs: 100, maxMs: 400 } },
+    session: { instructions: 'You are the tools test assistant.', voice: 'marin' },
+    audio: {
+      input: { device: alsa.captureDevice, periodMs: PERIOD_MS, preRollMs: 200 },
+      output: { device: alsa.playbackDevice, periodMs: PERIOD_MS, bufferMs: 60 },
+    },
+    gpio: { backend: 'virtual' },
+    control: { socket: join(dir, 'control.sock') },
+    state: { dir: join(dir, 'state') },
+    log: { level: 'debug', format: 'json' },
+    conversation: { earcons: false },
+    tools: { mcpServers: servers, callTimeoutMs: 3_000 },
+  };
+}
+
+function saveConfig(body: Record<string, unknown>): void {
+  writeFileSync(`${configPath}.swp`, stringify(body));
+  renameSync(`${configPath}.swp`, configPath);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(test: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+async function press(holdMs = 500): Promise<void> {
+  await daemon.control('press');
+  void alsa.mic.feed(testPcm(holdMs, 1));
+  await sleep(holdMs);
+  await daemon.control('release');
+}
+
+/** The names of the function tools in the latest session.update. */
+function offeredTools(): string[] {
+  const update = sim.framesOf('session.update').at(-1)!;
+  return ((update.event.session as { tools: Array<{ name: string }> }).tools ?? []).map((t) => t.name);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ptt-e2e-tools-'));
+  configPath = join(dir, 'config.yaml');
+  writeFileSync(join(dir, 'key'), `${KEY}\n`);
+  chmodSync(join(dir, 'key'), 0o600);
+  alsa = await createAlsaSandbox({ periodMs: PERIOD_MS });
+  alsa.mic.start();
+  sim = new RealtimeSimulator({ port: 0, apiKey: KEY, replyMs: 400, deltaMs: 100 });
+  await sim.start();
+  saveConfig(config([stdio('t')]));
+  mkdirSync(join(dir, 'xdg', 'alsa'), { recursive: true });
+  copyFileSync(alsa.configFile, join(dir, 'xdg', 'alsa', 'asoundrc'));
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg') };
+  delete env.OPENAI_API_KEY;
+  delete env.ALSA_CONFIG_PATH;
+  daemon = new DaemonProcess({ configPath, socketPath: join(dir, 'control.sock'), env, entry: 'dist' });
+  await daemon.waitForControl(20_000);
+  await until(() => sim.sentOf('session.updated').length > 0, 'the first verified profile', 20_000);
+}, 40_000);
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail') process.stderr.write(`daemon log tail:\n${daemon.tail(40)}\n${daemon.other}`);
+});
+
+afterAll(async () => {
+  if (daemon) await daemon.stop('SIGKILL');
+  await sim?.stop();
+  await alsa?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('tools end to end', () => {
+  it('offers the built-in and MCP tools in the verified profile; two calls in one response: both outputs, ONE response.create, then the spoken answer', async () => {
+    const tools = offeredTools();
+    expect(tools).toEqual(expect.arrayContaining(['get_local_time', 'set_timer', 't_echo', 't_sleep']));
+    expect(tools, 'an MCP name the API would refuse is mapped').not.toContain('t_dotted.name');
+
+    sim.queueToolCalls([
+      { name: 't_echo', arguments: { text: 'lights on' } },
+      { name: 'get_local_time', arguments: {} },
+    ]);
+    const next = daemon.nextTurn(20_000);
+    const before = sim.frames.length;
+    await press();
+    const record = await next;
+    expect(record.outcome).toBe('complete');
+    const outputs = sim.callOutputs.slice(-2);
+    expect(outputs.map((o) => o.name)).toEqual(['t_echo', 'get_local_time']);
+    expect(outputs[0]!.output, 'the MCP server ran the call and its text went back').toContain('echo: lights on');
+    expect(outputs[1]!.output).toMatch(/\d{4}/);
+    // After the outputs: exactly one response.create, and the answer to it was heard.
+    const after = sim.frames.slice(before).map((f) => f.type);
+    const firstOutput = after.indexOf('conversation.item.create');
+    expect(after.slice(firstOutput)).toEqual(['conversation.item.create', 'conversation.item.create', 'response.create']);
+    expect(record.playedMs).toBe(400);
+    const calls = record.tools as Array<Record<string, unknown>>;
+    expect(calls.map((c) => [c.tool, c.outcome])).toEqual([
+      ['t_echo', 'ok'],
+      ['get_local_time', 'ok'],
+    ]);
+    expect(calls[0]).toMatchObject({ source: 't', arguments: '{"text":"lights on"}' });
+  });
+
+  it('invalid arguments and an isError tool go back as error outputs the model can speak about', async () => {
+    sim.queueToolCalls([
+      { name: 't_echo', arguments: { text: 42 } },
+      { name: 't_fail', arguments: {} },
+    ]);
+    const next = daemon.nextTurn(20_000);
+    await press();
+    const record = await next;
+    expect(record.outcome).toBe('complete');
+    const [invalid, failed] = sim.callOutputs.slice(-2);
+    expect(JSON.parse(invalid!.output).error.code).toBe('invalid_arguments');
+    expect(JSON.parse(failed!.output).error.code).toBe('tool_error');
+    expect((record.tools as Array<{ outcome: string }>).map((c) => c.outcome)).toEqual(['invalid-arguments', 'error']);
+  });
+
+  it('a press during a slow tool aborts it: its late result is never sent', async () => {
+    sim.queueToolCalls([{ name: 't_sleep', arguments: { ms: 2_000 } }]);
+    const outputsBefore = sim.callOutputs.length;
+    const next = daemon.nextTurn(20_000);
+    await press();
+    // The model's call response is done by now and the tool sleeps: a press cuts the turn.
+    await until(() => sim.sentOf('response.function_call_arguments.done').some((f) => f.event.name === 't_sleep'), 'the t_sleep call');
+    await sleep(300);
+    await daemon.control('press');
+    const cut = await next;
+    await daemon.control('release');
+    expect(['cut', 'cancelled']).toContain(cut.outcome);
+    await sleep(2_500);
+    expect(sim.callOutputs.length, 'no output for the aborted call').toBe(outputsBefore);
+  });
+
+  it('a hot reload that adds an MCP server: its tools are applied and verified on the wire', async () => {
+    const updates = sim.framesOf('session.update').length;
+    saveConfig(config([stdio('t'), stdio('u')]));
+    await until(() => sim.framesOf('session.update').length > updates && offeredTools().includes('u_echo'), 'a session.update with u_echo');
+    await daemon.waitFor((r) => r.msg === 'profile applied with the changed tools', 'the verified apply', 10_000);
+    // Every client frame of the whole file was valid against the published schema.
+    const problems = sim.frames.flatMap((f) => validateClientEvent(f.event).map((p) => `${f.type}: ${p}`));
+    expect(problems).toEqual([]);
+  });
+});
