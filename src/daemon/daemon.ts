@@ -18,6 +18,7 @@ import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
 import { DaemonTools, withDeviceTools } from './tools-wiring.js';
 import { ToolCalls } from './tool-calls.js';
+import { ButtonConfirmation } from './confirmation.js';
 import type { ConversationItem } from '../realtime/protocol.js';
 import type { TurnRecord } from './turn.js';
 
@@ -116,6 +117,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #transcripts: TranscriptFile | undefined;
   #tools: DaemonTools | undefined;
   #toolCalls: ToolCalls | undefined;
+  #confirmation: ButtonConfirmation | undefined;
   /** A re-apply of the profile for changed tool definitions is queued. */
   #toolsDirty = false;
   /** The speaker's gain now (config, or set by voice through the volume tool). */
@@ -176,6 +178,13 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         conductorOptions(config),
       );
       this.#conductor = conductor;
+      this.#confirmation = new ButtonConfirmation({
+        windowMs: () => this.#config.tools.confirmWindowMs,
+        sound: (name) => conductor.sound(name),
+        led: () => this.#gpio?.led,
+        logger: this.#o.logger,
+      });
+      conductor.claimPresses(this.#confirmation);
       conductor.on('state', (state) => this.emit('state', state));
       conductor.on('turn', (record) => this.emit('turn', record));
       conductor.on('transcript', (entry) => {
@@ -443,6 +452,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       config,
       logger: this.#o.logger,
       env: { ...(this.#o.env ?? process.env) },
+      ...(this.#confirmation ? { confirm: this.#confirmation } : {}),
       volume: {
         get: () => this.#gain,
         set: (value) => {
@@ -459,6 +469,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       session: () => this.#session,
       executor: () => this.#tools!.executor,
       maxRounds: () => this.#config.tools.maxRoundsPerTurn,
+      confirm: () => this.#confirmation,
       logger: this.#o.logger,
     });
     this.#toolCalls = calls;
