@@ -621,6 +621,13 @@ export const schema = {
       max: 60_000,
       unit: 'ms',
     }),
+    alarmMaxMs: int({
+      doc: 'A timer or alarm that goes off rings (earcon and LED) until a press stops it, or this long at most.',
+      default: 60_000,
+      min: 5_000,
+      max: 600_000,
+      unit: 'ms',
+    }),
     callTimeoutMs: int({
       doc: 'A tool call still running after this long is stopped and reported to the model as timed out.',
       default: 10_000,

@@ -19,7 +19,9 @@ import { TranscriptFile } from './transcript-file.js';
 import { DaemonTools, withDeviceTools } from './tools-wiring.js';
 import { ToolCalls } from './tool-calls.js';
 import { ButtonConfirmation } from './confirmation.js';
+import { TimerAlarm } from './alarm.js';
 import type { ConversationItem } from '../realtime/protocol.js';
+import type { OutOfBandResponse } from '../realtime/out-of-band.js';
 import type { TurnRecord } from './turn.js';
 
 /** systemd's notify protocol, as sd-notify.ts provides it (a no-op without NOTIFY_SOCKET). */
@@ -48,6 +50,10 @@ export interface SessionPart extends SessionPort, Component {
   setTiming(timing: SessionTiming): void;
   /** A conversation item (a function call's output); false when the link is not verified. */
   sendItem(item: ConversationItem): boolean;
+  /** With options: an out-of-band response (a timer's announcement), only when verified. */
+  createResponse(options?: OutOfBandResponse): boolean | undefined;
+  /** Connects now (on-demand: something is to be said). */
+  connect(): void;
 }
 
 export interface GpioParts {
@@ -118,6 +124,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #tools: DaemonTools | undefined;
   #toolCalls: ToolCalls | undefined;
   #confirmation: ButtonConfirmation | undefined;
+  #alarm: TimerAlarm | undefined;
   /** A re-apply of the profile for changed tool definitions is queued. */
   #toolsDirty = false;
   /** The speaker's gain now (config, or set by voice through the volume tool). */
@@ -185,6 +192,14 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         logger: this.#o.logger,
       });
       conductor.claimPresses(this.#confirmation);
+      this.#alarm = new TimerAlarm({
+        conductor: () => this.#conductor,
+        session: () => this.#session,
+        led: () => this.#gpio?.led,
+        maxMs: () => this.#config.tools.alarmMaxMs,
+        logger: this.#o.logger,
+      });
+      conductor.claimPresses(this.#alarm);
       conductor.on('state', (state) => this.emit('state', state));
       conductor.on('turn', (record) => this.emit('turn', record));
       conductor.on('transcript', (entry) => {
@@ -461,7 +476,9 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         },
       },
     });
-    await this.#startGroup('tools', [this.#tools]);
+    // Listening before the start: a timer that expired while the daemon was down fires in it.
+    this.#tools.on('timerFired', (timer, info) => this.#alarm?.fired(timer, info));
+    await this.#startGroup('tools', [this.#tools, ...(this.#alarm ? [this.#alarm] : [])]);
   }
 
   #toolCallsHook() {
