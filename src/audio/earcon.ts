@@ -33,11 +33,11 @@ const SHAPES: Record<EarconName, Note[]> = {
   ],
   // The timer bell: three high beeps, repeated by the alarm until a press.
   alarm: [
-    { hz: 1319, ms: 140 },
-    { hz: 0, ms: 70 },
-    { hz: 1319, ms: 140 },
-    { hz: 0, ms: 70 },
-    { hz: 1319, ms: 140 },
+    { hz: 1047, ms: 120 },
+    { hz: 0, ms: 60 },
+    { hz: 1047, ms: 120 },
+    { hz: 0, ms: 60 },
+    { hz: 1047, ms: 120 },
   ],
 };
 
