@@ -4,7 +4,7 @@
  */
 import { fade, SAMPLE_RATE } from './pcm.js';
 
-export type EarconName = 'press' | 'release' | 'error' | 'ready';
+export type EarconName = 'press' | 'release' | 'error' | 'ready' | 'confirm' | 'alarm';
 
 interface Note {
   hz: number;
@@ -22,6 +22,22 @@ const SHAPES: Record<EarconName, Note[]> = {
   ready: [
     { hz: 523, ms: 90 },
     { hz: 784, ms: 120 },
+  ],
+  // A question: up and up again, unlike any other cue (a tool waits for a press).
+  confirm: [
+    { hz: 587, ms: 90 },
+    { hz: 880, ms: 90 },
+    { hz: 0, ms: 80 },
+    { hz: 587, ms: 90 },
+    { hz: 880, ms: 140 },
+  ],
+  // The timer bell: three high beeps, repeated by the alarm until a press.
+  alarm: [
+    { hz: 1047, ms: 120 },
+    { hz: 0, ms: 60 },
+    { hz: 1047, ms: 120 },
+    { hz: 0, ms: 60 },
+    { hz: 1047, ms: 120 },
   ],
 };
 

@@ -7,6 +7,8 @@ export {
   type SessionProfile,
   type Voice,
   type FunctionTool,
+  type HostedMcpTool,
+  type SessionTool,
 } from './schema.js';
 export { APPLY_ORDER, valueAt, type ApplyAction } from './schema-kit.js';
 export { loadConfig, parseConfig, readConfigText, validateRaw, type LoadResult, type Env, type ParseOptions } from './load.js';

@@ -9,8 +9,7 @@ import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { AnswerSide, type CutInfo } from './answer.js';
-import type { FunctionCallItem } from '../realtime/protocol.js';
-import type { RoundResult } from './tool-calls.js';
+import type { ToolCallsHook } from './tool-calls.js';
 import type {
   ButtonEvents,
   Events,
@@ -20,6 +19,7 @@ import type {
   LedPort,
   MicEvents,
   MicPort,
+  PressClaim,
   SessionAudio,
   SessionEvents,
   SessionPort,
@@ -35,6 +35,7 @@ import { type TranscriptEntry, Transcripts } from './transcripts.js';
 import { Turn, type TurnOutcome, type TurnRecord } from './turn.js';
 
 export type { TranscriptEntry } from './transcripts.js';
+export type { ToolCallsHook } from './tool-calls.js';
 
 export type TurnDetection = 'manual' | 'server_vad' | 'semantic_vad';
 
@@ -89,13 +90,6 @@ export interface ConductorDeps {
   toolCalls?: ToolCallsHook;
 }
 
-export interface ToolCallsHook {
-  run(turnId: number, calls: FunctionCallItem[]): Promise<RoundResult>;
-  endTurn(turnId: number): void;
-  /** How long a round may take before the answer timer starts again (the call timeout). */
-  budgetMs(): number;
-}
-
 /** Session states in which no connection is wanted (on-demand between turns). */
 const DORMANT = new Set(['idle']);
 
@@ -122,6 +116,8 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #muted = false;
   readonly #transcripts = new Transcripts();
   #unsubscribe: Array<() => void> = [];
+  /** Confirmations and alarms that take the button for a while (confirmation.ts, alarm.ts). */
+  readonly #claims = new Set<PressClaim>();
 
   constructor(deps: ConductorDeps, options: Partial<ConductorOptions> = {}) {
     super();
@@ -227,9 +223,44 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#update('options changed');
   }
 
+  // ---- confirmations, alarms, announcements (confirmation.ts, alarm.ts) ----
+
+  /** While `claim` takes an event, the button does nothing else; returns the release of the claim. */
+  claimPresses(claim: PressClaim): () => void {
+    this.#claims.add(claim);
+    return () => void this.#claims.delete(claim);
+  }
+
+  /** Plays a cue; `always` for an alarm, which rings even with earcons off. */
+  sound(name: EarconName, always = false): void {
+    if (always) this.#playback.earcon(this.#d.earcon(name));
+    else this.#earcon(name);
+  }
+
+  /** Nobody is talking and no answer is awaited or playing: an announcement may start now. */
+  get quiet(): boolean {
+    return !this.#turn?.open && !this.#playback.answerPending;
+  }
+
+  /** A turn not started at the mic: `send` puts it on the verified session (false: nothing starts). */
+  textTurn(mode: 'say' | 'ask', send: () => boolean): boolean {
+    if (!this.#started || !this.quiet || !this.#linkReady || !send()) return false;
+    const turn = new Turn(++this.#turnSeq, mode, this.#now(), false);
+    this.#turn = turn;
+    turn.asked(this.#now());
+    this.#answer.expect(turn, this.#opts.answerTimeoutMs);
+    this.#update(mode);
+    return true;
+  }
+
+  #claimed(kind: keyof PressClaim): boolean {
+    return [...this.#claims].some((claim) => claim[kind]());
+  }
+
   // ---- button ----
 
   #onPress({ at }: ButtonEvents['press'][0]): void {
+    if (this.#claimed('press')) return;
     if (this.handsFree) {
       this.#muted = !this.#muted;
       this.#log.info(this.#muted ? 'microphone muted' : 'microphone unmuted');
@@ -254,6 +285,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   }
 
   #onRelease({ at, heldMs }: ButtonEvents['release'][0]): void {
+    if (this.#claimed('release')) return;
     if (this.handsFree) return;
     const turn = this.#turn;
     if (turn?.phase !== 'recording') return;
@@ -279,6 +311,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   }
 
   #onLongPress(): void {
+    if (this.#claimed('longPress')) return;
     const turn = this.#turn;
     // A silent hold after cutting an answer stops here already; otherwise someone is talking at length.
     if (this.handsFree || turn?.phase !== 'recording' || !turn.bargeIn) return;
@@ -501,12 +534,13 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #toolRound(r: SessionEvents['responseDone'][0]): boolean {
     const turn = this.#turn;
     const hook = this.#d.toolCalls;
-    if (!hook || r.status !== 'completed' || !r.functionCalls?.length || !turn?.answerInProgress) return false;
+    const asks = (r.functionCalls?.length ?? 0) + (r.approvals?.length ?? 0);
+    if (!hook || r.status !== 'completed' || asks === 0 || !turn?.answerInProgress) return false;
     if (r.responseId !== undefined && turn.responseId !== undefined && r.responseId !== turn.responseId) return false;
     turn.toolRound();
     this.#answer.expect(turn, hook.budgetMs() + this.#opts.answerTimeoutMs);
     this.#update('tool calls');
-    void hook.run(turn.id, r.functionCalls).then((result) => {
+    void hook.run(turn.id, r.functionCalls ?? [], r.approvals).then((result) => {
       turn.calls.push(...result.records);
       if (result.kind === 'limit' && turn.open) this.#fail(turn, 'failed', result.reason);
       else if (result.kind === 'answered' && turn.open) this.#answer.expect(turn, this.#opts.answerTimeoutMs);

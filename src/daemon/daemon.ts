@@ -32,7 +32,10 @@ import { followUpEarcon, profileEarcon } from '../audio/index.js';
 import type { DaemonCommands } from '../gpio/index.js';
 import { DaemonTools, withDeviceTools } from './tools-wiring.js';
 import { ToolCalls } from './tool-calls.js';
+import { ButtonConfirmation } from './confirmation.js';
+import { TimerAlarm } from './alarm.js';
 import type { ConversationItem } from '../realtime/protocol.js';
+import type { OutOfBandResponse } from '../realtime/out-of-band.js';
 import type { TurnRecord } from './turn.js';
 
 /** systemd's notify protocol, as sd-notify.ts provides it (a no-op without NOTIFY_SOCKET). */
@@ -63,6 +66,10 @@ export interface SessionPart extends SessionPort, Component {
   setRestore?(source: RestoreSource | undefined): void;
   /** A conversation item (a function call's output); false when the link is not verified. */
   sendItem(item: ConversationItem): boolean;
+  /** With options: an out-of-band response (a timer's announcement), only when verified. */
+  createResponse(options?: OutOfBandResponse): boolean | undefined;
+  /** Connects now (on-demand: something is to be said). */
+  connect(): void;
 }
 
 export interface GpioParts {
@@ -135,6 +142,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #transcripts: TranscriptFile | undefined;
   #tools: DaemonTools | undefined;
   #toolCalls: ToolCalls | undefined;
+  #confirmation: ButtonConfirmation | undefined;
+  #alarm: TimerAlarm | undefined;
   /** A re-apply of the profile for changed tool definitions is queued. */
   #toolsDirty = false;
   /** The speaker's gain now (config, or set by voice through the volume tool). */
@@ -216,6 +225,21 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         conductorOptions(this.#effective(), this.#profiles.active),
       );
       this.#conductor = conductor;
+      this.#confirmation = new ButtonConfirmation({
+        windowMs: () => this.#config.tools.confirmWindowMs,
+        sound: (name) => conductor.sound(name),
+        led: () => this.#gpio?.led,
+        logger: this.#o.logger,
+      });
+      conductor.claimPresses(this.#confirmation);
+      this.#alarm = new TimerAlarm({
+        conductor: () => this.#conductor,
+        session: () => this.#session,
+        led: () => this.#gpio?.led,
+        maxMs: () => this.#config.tools.alarmMaxMs,
+        logger: this.#o.logger,
+      });
+      conductor.claimPresses(this.#alarm);
       conductor.on('state', (state) => this.emit('state', state));
       conductor.on('turn', (record) => {
         this.#memory.turn(record);
@@ -575,6 +599,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       config,
       logger: this.#o.logger,
       env: { ...(this.#o.env ?? process.env) },
+      ...(this.#confirmation ? { confirm: this.#confirmation } : {}),
       volume: {
         get: () => this.#gain,
         set: (value) => {
@@ -583,7 +608,9 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         },
       },
     });
-    await this.#startGroup('tools', [this.#tools]);
+    // Listening before the start: a timer that expired while the daemon was down fires in it.
+    this.#tools.on('timerFired', (timer, info) => this.#alarm?.fired(timer, info));
+    await this.#startGroup('tools', [this.#tools, ...(this.#alarm ? [this.#alarm] : [])]);
   }
 
   #toolCallsHook() {
@@ -591,6 +618,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       session: () => this.#session,
       executor: () => this.#tools!.executor,
       maxRounds: () => this.#config.tools.maxRoundsPerTurn,
+      confirm: () => this.#confirmation,
       logger: this.#o.logger,
     });
     this.#toolCalls = calls;

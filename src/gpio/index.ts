@@ -18,7 +18,7 @@ export {
 export { sendControlCommand } from './control-client.js';
 export { parseControlLine, CONTROL_COMMANDS, type ControlCommand } from './control-protocol.js';
 export { createLed, Led, RpioLedDriver, GpiosetLedDriver, type LedDriver } from './led.js';
-export { LED_PATTERNS, type LedState, type LedStep } from './led-patterns.js';
+export { LED_PATTERNS, LED_SIGNALS, type LedSignal, type LedState, type LedStep } from './led-patterns.js';
 export { selectBackend, findTool, boardKind, readBoardModel, checkDeviceAccess, type GpioHost, type BackendChoice } from './board.js';
 export { monotonicMs } from './clock.js';
 export {

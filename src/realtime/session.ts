@@ -17,6 +17,7 @@ import { bytesToMs, msToBytes } from '../core/pcm-format.js';
 import { mintClientSecret, type ClientSecret } from './client-secret.js';
 import { realtimeErrors, realtimeRecovery } from './errors.js';
 import { handleFrame, type InboundHost } from './inbound.js';
+import { responseCreateEvent, type OutOfBandResponse } from './out-of-band.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, Outbox, type TurnCommand } from './outbox.js';
 import { restoreEvents, type RestoreSource } from './restore.js';
 import type { ClientEvent, ConversationItem, GaSessionConfig } from './protocol.js';
@@ -169,8 +170,21 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     return { committed: true, shortTap: false, audioMs };
   }
 
-  createResponse(): void {
-    this.#command('response');
+  /** Without options: the turn's, after its audio. With options (out-of-band.ts): only when verified, else false. */
+  createResponse(options?: OutOfBandResponse): boolean {
+    if (!options) return (this.#command('response'), true);
+    const link = this.#link;
+    if (link.status !== 'ready') return false;
+    this.#touch();
+    link.sock.wire.responseRequested();
+    this.#send(link.sock, responseCreateEvent(options));
+    return true;
+  }
+
+  /** Connects now if it is not (on-demand: an announcement is coming). */
+  connect(): void {
+    this.#touch();
+    this.#ensureConnecting();
   }
 
   /** Drops the current turn's input audio (sent or held). */
