@@ -29,6 +29,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   mute: { summary: 'mute on|off: the microphone', load: () => import('./cli/control.js') },
   talk: { summary: 'start a turn now, ended when the speaker stops talking', load: () => import('./cli/control.js') },
   'mqtt-forget': { summary: 'remove this device from Home Assistant (MQTT discovery)', load: () => import('./cli/mqtt-forget.js') },
+  profile: {
+    summary: 'print the active profile and the list, or switch a running daemon to [NAME]',
+    load: () => import('./cli/control.js'),
+  },
+  forget: { summary: 'make a running daemon forget the conversation so far', load: () => import('./cli/control.js') },
 };
 
 function usage(): string {

@@ -25,15 +25,16 @@ export function createParts(deps: PartsDeps): PartsFactory {
   return {
     audio: (config) => buildAudio(config, { logger, env }),
     session: (config) => buildSession(config, deps),
-    gpio(config, status, commands) {
+    gpio(config, status, commands, device) {
       const button = createButton(config.gpio, { logger });
       const control = new ControlServer({
         socketPath: config.control.socket,
         target: button.virtual,
-        ...(commands ? { commands } : {}),
+        ...(device ? { device } : {}),
         logger: logger.child('control'),
       });
       control.setStatusProvider(status);
+      control.setCommands(commands);
       const led = createLed(config.gpio, { logger });
       return { components: [led, button, control], button, led };
     },

@@ -4,18 +4,22 @@ import { DEFAULT_TAP_MS, MAX_TAP_MS } from './virtual-backend.js';
 
 /**
  * The control socket's line protocol: one command a line (`press`, `release`,
- * `tap [ms]`, `status`, and the device commands of home/commands.ts: `say TEXT`, `ask TEXT`,
- * `stop`, `volume 0..1`, `mute on|off`, `talk`), one answer line each (`ok`, the status text,
- * `error: ...`).
+ * `tap [ms]`, `status`, `profile [NAME]`, `forget`, and the device commands of home/commands.ts:
+ * `say TEXT`, `ask TEXT`, `stop`, `volume 0..1`, `mute on|off`, `talk`), one answer line each
+ * (`ok`, the status text, `error: ...`).
  */
 export type ControlCommand =
   | { kind: 'press' }
   | { kind: 'release' }
   | { kind: 'status' }
   | { kind: 'tap'; ms: number }
+  | { kind: 'profile'; name?: string }
+  | { kind: 'forget' }
   | { kind: 'device'; command: DeviceCommand };
 
-export const CONTROL_COMMANDS = `press, release, tap [ms], status, ${COMMAND_NAMES.join(', ')}`;
+export const CONTROL_COMMANDS = `press, release, tap [ms], status, profile [NAME], forget, ${COMMAND_NAMES.join(', ')}`;
+/** The shape of a profile name (config/profiles.ts checks names the same way). */
+const PROFILE_WORD = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** Longer lines are not commands (a say text is at most 1000 characters); answered with an error and closed. */
 export const MAX_LINE_BYTES = 4096;
 
@@ -30,6 +34,16 @@ export function parseControlLine(line: string): { ok: true; command: ControlComm
     case 'status':
       if (args.length) return { ok: false, error: `'${verb}' takes no argument (got '${args.join(' ')}')` };
       return { ok: true, command: { kind: verb } };
+    case 'forget':
+      if (args.length) return { ok: false, error: `'forget' takes no argument (got '${args.join(' ')}')` };
+      return { ok: true, command: { kind: 'forget' } };
+    case 'profile': {
+      if (args.length > 1) return { ok: false, error: `'profile' takes at most one argument, the profile name (got '${args.join(' ')}')` };
+      if (args.length === 0) return { ok: true, command: { kind: 'profile' } };
+      if (!PROFILE_WORD.test(args[0]!))
+        return { ok: false, error: `'${args[0]!.slice(0, 40)}' is not a profile name (lowercase letters, digits, _ and -)` };
+      return { ok: true, command: { kind: 'profile', name: args[0]! } };
+    }
     case 'tap': {
       if (args.length > 1) return { ok: false, error: `'tap' takes at most one argument, the hold time in ms (got '${args.join(' ')}')` };
       if (args.length === 0) return { ok: true, command: { kind: 'tap', ms: DEFAULT_TAP_MS } };

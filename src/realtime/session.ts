@@ -19,6 +19,7 @@ import { realtimeErrors, realtimeRecovery } from './errors.js';
 import { handleFrame, type InboundHost } from './inbound.js';
 import { responseCreateEvent, truncateEvent, type OutOfBandResponse } from './out-of-band.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, Outbox, type TurnCommand } from './outbox.js';
+import { restoreEvents, type RestoreSource } from './restore.js';
 import type { ClientEvent, ConversationItem, GaSessionConfig } from './protocol.js';
 import {
   DEFAULT_TIMEOUTS,
@@ -53,6 +54,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   readonly #log: Logger;
   #backoff: Backoff;
   readonly #outbox: Outbox;
+  #restore: RestoreSource | undefined;
   readonly #inbound: InboundHost;
   readonly #maxQueuedMs: number;
   #profile: GaSessionConfig;
@@ -421,6 +423,10 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#attempts = 0;
     this.#setState('ready', v.purpose === 'apply' ? 'changed profile verified' : 'profile verified');
     if (v.purpose === 'bootstrap') {
+      // A new server session knows nothing yet: the recent conversation goes first, before any audio.
+      const restored = restoreEvents(this.#restore?.() ?? []);
+      for (const event of restored) this.#send(sock, event);
+      if (restored.length) this.#log.info('conversation restored', { items: restored.length });
       this.#log.info('profile verified', { sessionId: sock.sessionId, updatesSent: sock.updatesSent, ms });
       this.emit('verified', { sessionId: sock.sessionId, bootstrap: this.#o.bootstrap, attempts, updatesSent: sock.updatesSent, ms });
       armRotation(sock, this.#t.rotateBeforeMs, () => {
@@ -445,6 +451,11 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#touch();
     this.#outbox.command(name);
     if (this.#link.status !== 'ready') this.#ensureConnecting();
+  }
+
+  /** Items sent into every new session right after it is verified (see restore.ts). */
+  setRestore(source: RestoreSource | undefined): void {
+    this.#restore = source;
   }
 
   #send(sock: Sock, event: ClientEvent): void {
