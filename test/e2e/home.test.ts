@@ -122,10 +122,11 @@ describe('the device on MQTT', () => {
   it('stop from the control socket cuts an announcement playing; a press also cuts one (barge-in)', async () => {
     let turn = nextTurn('say');
     let seen = ha.seen.length;
-    expect(await rig.daemon.control('say a long announcement')).toBe('ok');
+    // Failures here print the daemon's last lines: this test has failed twice in about twelve runs under load, unexplained.
+    expect(await rig.daemon.control('say a long announcement'), rig.daemon.tail(30)).toBe('ok');
     await waitState('speaking', seen);
-    expect(await rig.daemon.control('stop')).toBe('ok');
-    expect(await turn).toMatchObject({ outcome: 'cut', mode: 'say', reason: 'stop command' });
+    expect(await rig.daemon.control('stop'), rig.daemon.tail(30)).toBe('ok');
+    expect(await turn, rig.daemon.tail(30)).toMatchObject({ outcome: 'cut', mode: 'say', reason: 'stop command' });
     expect(rig.sim.framesOf('response.cancel').length).toBeGreaterThan(0);
 
     turn = nextTurn('say');
