@@ -405,7 +405,7 @@ export const schema = {
       apply: 'session',
     }),
     switchGesture: oneOf(['none', 'doublePress'] as const, {
-      doc: 'A button gesture that switches to the next profile (in file order, main first).',
+      doc: 'A button gesture that switches to the next profile (in file order, main first): doublePress is two taps (each shorter than conversation.minHoldMs), so a quick barge-in after a question never switches.',
       default: 'none',
       apply: 'live',
     }),

@@ -590,8 +590,13 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     // Registered before the conductor's listener (the button is built before the conductor starts
     // or is rewired): a press in the follow-up window is back to push to talk before it is handled.
     this.#gpio?.button.on('press', () => this.#followUp.pressed());
+    // Only two taps switch: a quick press after a question is a barge-in, not a gesture.
+    let lastHeldMs = Number.POSITIVE_INFINITY;
+    this.#gpio?.button.on('release', (e) => {
+      lastHeldMs = e.heldMs ?? Number.POSITIVE_INFINITY;
+    });
     this.#gpio?.button.on('doublePress', () => {
-      if (this.#config.profiles.switchGesture !== 'doublePress') return;
+      if (this.#config.profiles.switchGesture !== 'doublePress' || lastHeldMs >= this.#config.conversation.minHoldMs) return;
       void this.switchProfile(this.#profiles.next(this.#config));
     });
   }
