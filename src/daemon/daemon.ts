@@ -191,6 +191,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         session: () => this.#session,
         mic: () => this.#audio?.mic,
         setVolume: (level) => this.#setGain(level),
+        switchProfile: (name) => Promise.resolve(this.#commands().profile(name)),
+        forget: () => this.#commands().forget(),
       },
     });
   }

@@ -186,6 +186,14 @@ describe('the device on MQTT', () => {
       errors.push(await rig.daemon.waitFor((r) => r.msg.startsWith('refused an MQTT command') && JSON.stringify(r).includes(code), code));
     }
     expect(errors).toHaveLength(3);
+    // The profile switch of the control socket, reached from MQTT: an unknown profile is refused there too.
+    await ha.publish(`${ROOT}/command`, 'profile nobody');
+    const refused = await ha.waitFor(
+      (s) => s.topic === `${ROOT}/error` && JSON.parse(s.payload).code === 'PROFILE_UNKNOWN',
+      'PROFILE_UNKNOWN',
+      from,
+    );
+    expect(JSON.parse(refused.payload).message).toMatch(/there is no profile "nobody"; the profile "main" stays active/);
     expect(latest(`${ROOT}/volume`)).toBe('1');
     expect(rig.sim.framesOf('response.create').length).toBe(appends);
     const r = cli('volume', '7');
