@@ -233,4 +233,22 @@ describe('the device on MQTT', () => {
     await ha.waitFor((m) => m.topic === `${ROOT}/availability` && m.payload === 'offline', 'the Last Will', from);
     await sleep(50);
   });
+
+  it('mqtt-forget removes the device from Home Assistant: its retained discovery config is gone', async () => {
+    const DISCOVERY = 'homeassistant/device/parlour/config';
+    const before = await Observer.connect(broker, { username: 'ha', password: 'ha-pass-5678' }, [DISCOVERY]);
+    await before.waitFor((m) => m.topic === DISCOVERY && m.retain && m.payload !== '', 'the retained discovery config');
+    await before.close();
+    const r = spawnSync(process.execPath, [CLI, 'mqtt-forget', '--config', rig.configPath], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^removed parlour from Home Assistant \(\d+ retained topics emptied on mqtt:/);
+    expect(r.status).toBe(0);
+    const after = await Observer.connect(broker, { username: 'ha', password: 'ha-pass-5678' }, [DISCOVERY, `${ROOT}/state`]);
+    await sleep(300);
+    expect(
+      after.seen.filter((m) => m.payload !== ''),
+      'nothing retained for the device',
+    ).toEqual([]);
+    await after.close();
+  });
 });
