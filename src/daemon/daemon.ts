@@ -655,6 +655,11 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         get: () => this.#gain,
         set: (value) => void this.#setGain(value),
       },
+      profiles: {
+        names: () => profileNames(this.#config),
+        active: () => this.#profiles.active,
+        switchTo: (name) => void this.switchProfile(name),
+      },
     });
     // Listening before the start: a timer that expired while the daemon was down fires in it.
     this.#tools.on('timerFired', (timer, info) => this.#alarm?.fired(timer, info));
