@@ -406,12 +406,9 @@ export class SimConnection {
           approved,
           responseEvents(
             {
+              ...spec,
               previousItemId,
-              conversationId: this.#conversationId,
               turn,
-              audioOut: !modalities.includes('text'),
-              format: getPath(this.#session, 'audio.output.format'),
-              voice: getPath(this.#session, 'audio.output.voice'),
               replyMs: settings.replyMs,
               deltaMs: settings.deltaMs,
               text: settings.replyText(turn),
