@@ -73,6 +73,11 @@ export class ToolCalls {
     this.#log = deps.logger.child('tool-calls');
   }
 
+  /** The conductor's view of these calls; a round's budget is `budgetMs`. */
+  hook(budgetMs: () => number): ToolCallsHook {
+    return { run: this.run.bind(this), endTurn: this.endTurn.bind(this), budgetMs };
+  }
+
   /** The session was verified (first time, or after a reconnect: then it is a new conversation). */
   verified(sessionId: string | undefined): void {
     this.#sessionId = sessionId;

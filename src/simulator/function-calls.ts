@@ -5,7 +5,7 @@
  * as cancelled with the items incomplete (the client must then not run them).
  */
 import { randomId } from './ids.js';
-import type { ActiveResponse, ResponseStep } from './response.js';
+import { finalResponse, type ActiveResponse, type ResponseStep } from './response.js';
 import type { Json } from './session-config.js';
 
 /** One call the simulated model makes: which function, with which arguments (an object or raw JSON text). */
@@ -132,11 +132,7 @@ export function* functionCallEvents(
   yield {
     event: {
       type: 'response.done',
-      response: {
-        ...shell(r.cancelled ? 'cancelled' : 'completed'),
-        status_details: r.cancelled ? { type: 'cancelled', reason: r.cancelled } : null,
-        output: done,
-      },
+      response: finalResponse(shell, r, done),
     },
   };
 }
