@@ -17,6 +17,7 @@ import {
   type ConfigProblem,
   type ReloadStepKind,
 } from '../config/index.js';
+import { profileNames } from '../config/profiles.js';
 import { Conductor } from './conductor.js';
 import { conductorOptions } from './conductor-options.js';
 import type { ConductorState } from './ports.js';
