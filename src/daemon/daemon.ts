@@ -619,6 +619,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       executor: () => this.#tools!.executor,
       maxRounds: () => this.#config.tools.maxRoundsPerTurn,
       confirm: () => this.#confirmation,
+      onRecords: (turn, records) => void this.#transcripts?.toolCalls(turn, records, this.#profiles.active),
       logger: this.#o.logger,
     });
     this.#toolCalls = calls;

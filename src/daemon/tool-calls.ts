@@ -27,6 +27,8 @@ export interface ToolCallsDeps {
   maxRounds: () => number;
   /** Asks the person at the device (hosted MCP approval requests); without it they are declined. */
   confirm?: () => ConfirmHook | undefined;
+  /** Every finished round's calls, as they finish (the transcript file keeps them in order). */
+  onRecords?: (turnId: number, records: readonly CallRecord[]) => void;
   logger: Logger;
 }
 
@@ -107,6 +109,7 @@ export class ToolCalls {
       Promise.all(asked.map((a) => this.#approve(a, signal))),
     ]);
     const records = [...results.map((r) => r.record), ...answered.map((a) => a.record)];
+    if (records.length > 0) this.#d.onRecords?.(turnId, records);
     if (signal.aborted) {
       this.#log.info('tool results dropped: the turn ended while they ran', { turn: turnId, calls: records.map((r) => r.tool) });
       return { kind: 'aborted', records };

@@ -4,7 +4,7 @@
  * answers a press with function calls; the test checks what the MCP server received (through its
  * output), what went back on the wire, that one response.create followed, and what was heard.
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,7 @@ function config(servers: unknown[]): Record<string, unknown> {
     gpio: { backend: 'virtual' },
     control: { socket: join(dir, 'control.sock') },
     state: { dir: join(dir, 'state') },
-    log: { level: 'debug', format: 'json' },
+    log: { level: 'debug', format: 'json', transcriptFile: join(dir, 'transcripts.jsonl') },
     conversation: { earcons: false },
     tools: { mcpServers: servers, callTimeoutMs: 3_000 },
   };
@@ -133,6 +133,18 @@ describe('tools end to end', () => {
       ['get_local_time', 'ok'],
     ]);
     expect(calls[0]).toMatchObject({ source: 't', arguments: '{"text":"lights on"}' });
+    // The transcript file has one line per call, in the turn, with what the log line has.
+    const lines = readFileSync(join(dir, 'transcripts.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const toolLines = lines.filter((l) => l.role === 'tool' && l.turn === record.turn);
+    expect(toolLines.map((l) => [l.tool, l.outcome, l.arguments])).toEqual([
+      ['t_echo', 'ok', '{"text":"lights on"}'],
+      ['get_local_time', 'ok', '{}'],
+    ]);
+    expect(toolLines[0]).toMatchObject({ source: 't', outputBytes: expect.any(Number), durationMs: expect.any(Number) });
+    expect(toolLines[0].outputBytes).toBeGreaterThan(0);
   });
 
   it('invalid arguments and an isError tool go back as error outputs the model can speak about', async () => {
