@@ -540,6 +540,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #wireSession(session: SessionPart): void {
     session.setRestore?.(() => this.#memory.items());
     session.on('speechStarted', () => this.#followUp.speechStarted());
+    session.on('state', (state) => state === 'ready' && this.#toolCalls?.linkReady());
   }
 
   #wireGestures(): void {

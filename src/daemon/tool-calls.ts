@@ -82,6 +82,18 @@ export class ToolCalls {
     if (waiting && this.#deliver(waiting)) this.#waiting = undefined;
   }
 
+  /**
+   * The link is ready again on the same session (a changed profile verified: an MCP server that
+   * went away or came back changes the tools mid-call). A new session's `verified` comes in the
+   * same tick and wins: the waiting outputs go there, re-created, not here.
+   */
+  linkReady(): void {
+    setImmediate(() => {
+      const waiting = this.#waiting;
+      if (waiting && this.#deliver(waiting)) this.#waiting = undefined;
+    });
+  }
+
   /** Runs the completed calls of a completed response for turn `turnId`. */
   async run(turnId: number, calls: readonly FunctionCallItem[], approvals: readonly McpApprovalItem[] = []): Promise<RoundResult> {
     const fresh = calls.filter((c) => !this.#seen.has(c.callId));

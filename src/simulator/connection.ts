@@ -528,7 +528,8 @@ export class SimConnection {
     const modalities = Array.isArray(params.output_modalities) ? params.output_modalities : (this.#session.output_modalities as unknown[]);
     const previousItemId = this.#lastItemId;
     this.#lastItemId = r.itemId;
-    const calls = settings.nextCalls();
+    // A response told not to call tools (an announcement) leaves the scripted calls for the next one.
+    const calls = params.tool_choice === 'none' ? undefined : settings.nextCalls();
     const spec = {
       conversationId: this.#conversationId,
       audioOut: !modalities.includes('text'),
