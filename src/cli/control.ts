@@ -1,5 +1,6 @@
 /**
- * `realtime-ptt press | release | tap [ms] | status | profile [NAME] | forget`: one line to the running daemon's
+ * `realtime-ptt press | release | tap [ms] | status | profile [NAME] | forget`, and the device
+ * commands `say TEXT | ask TEXT | stop | volume LEVEL | mute on|off | talk` (home/commands.ts): one line to the running daemon's
  * control socket, its answer printed. The socket path comes from --socket, else from the
  * config file's control.socket (--config / REALTIME_PTT_CONFIG), else the default.
  */
@@ -8,10 +9,17 @@ import { PttError } from '../core/errors.js';
 import { loadConfig } from '../config/index.js';
 import { sendControlCommand } from '../gpio/control-client.js';
 import { parseControlLine } from '../gpio/control-protocol.js';
+import { COMMAND_NAMES, COMMAND_USAGE, type CommandName } from '../home/commands.js';
 
 const DEFAULT_SOCKET = '/run/realtime-ptt/control.sock';
 
+const isDeviceCommand = (name: string): name is CommandName => (COMMAND_NAMES as string[]).includes(name);
+
 function usage(name: string): string {
+  if (isDeviceCommand(name)) {
+    const [synopsis, what] = COMMAND_USAGE[name].split(/ \((.*)\)$/);
+    return `usage: realtime-ptt ${synopsis} [--socket PATH] [--config FILE]\n\n${what ?? ''}: sent to the running daemon (the same command as on MQTT)\n\noptions:\n  --socket PATH   the control socket (default: control.socket from the config file)\n  -c, --config FILE  the config file (default $REALTIME_PTT_CONFIG or /etc/realtime-ptt/config.yaml)\n`;
+  }
   const args = name === 'tap' ? ' [ms]' : name === 'profile' ? ' [NAME]' : '';
   const what: Record<string, string> = {
     press: 'press the virtual button of the running daemon (like holding the real one)',
@@ -40,7 +48,7 @@ export const command: CliCommand = {
     const parsed = parseCommandArgs(argv, {
       usage: usage(invokedAs),
       options: { ...CONFIG_OPTION, socket: { type: 'string' } },
-      allowPositionals: invokedAs === 'tap' || invokedAs === 'profile',
+      allowPositionals: invokedAs === 'tap' || invokedAs === 'profile' || isDeviceCommand(invokedAs),
     });
     if (!parsed) return 0;
     const line = [invokedAs, ...parsed.positionals].join(' ');

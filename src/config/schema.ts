@@ -244,6 +244,8 @@ export const schema = {
     bootstrap: oneOf(['session-update', 'client-secret'] as const, {
       doc: 'session-update: connect, send session.update and wait for session.updated. client-secret: mint an ephemeral secret carrying the profile, then verify session.created.',
       default: 'session-update',
+      // A fleet device (mintUrl below) needs client-secret.
+      example: 'client-secret',
       env: 'REALTIME_PTT_REALTIME_BOOTSTRAP',
     }),
     mintUrl: custom<string | null>({
@@ -403,7 +405,7 @@ export const schema = {
       apply: 'session',
     }),
     switchGesture: oneOf(['none', 'doublePress'] as const, {
-      doc: 'A button gesture that switches to the next profile (in file order, main first).',
+      doc: 'A button gesture that switches to the next profile (in file order, main first): doublePress is two taps (each shorter than conversation.minHoldMs), so a quick barge-in after a question never switches.',
       default: 'none',
       apply: 'live',
     }),
@@ -649,7 +651,7 @@ export const schema = {
       max: 20,
     }),
   }),
-  mqtt: applyAll('restart', {
+  mqtt: applyAll('restart-home', {
     url: custom<string | null>({
       doc: 'MQTT broker, mqtt:// or mqtts:// (TLS); null is off. A broker that is down never blocks a conversation.',
       default: null,

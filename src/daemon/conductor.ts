@@ -10,24 +10,9 @@ import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { AnswerSide, type CutInfo } from './answer.js';
 import type { ToolCallsHook } from './tool-calls.js';
-import type {
-  ButtonEvents,
-  Events,
-  ButtonPort,
-  ConductorState,
-  EarconName,
-  LedPort,
-  MicEvents,
-  MicPort,
-  PressClaim,
-  SessionAudio,
-  SessionEvents,
-  SessionPort,
-  SessionTranscript,
-  SpeakerEvents,
-  SpeakerPort,
-  StatusPort,
-} from './ports.js';
+// Two lines rather than one name a line: this file is near the 600-line limit.
+import type { ButtonEvents, ButtonPort, ConductorState, EarconName, Events, LedPort, MicEvents, MicPort, PressClaim } from './ports.js';
+import type { SessionAudio, SessionEvents, SessionPort, SessionTranscript, SpeakerEvents, SpeakerPort, StatusPort } from './ports.js';
 import { realtimeRecovery } from '../realtime/index.js';
 import { Playback } from './playback.js';
 import { carriesSpeech, onlyStopped, whyNotAsked } from './release-rules.js';
@@ -223,7 +208,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#update('options changed');
   }
 
-  // ---- confirmations, alarms, announcements (confirmation.ts, alarm.ts) ----
+  // ---- confirmations, alarms, announcements, home commands (confirmation.ts, alarm.ts, home-wiring.ts) ----
 
   /** While `claim` takes an event, the button does nothing else; returns the release of the claim. */
   claimPresses(claim: PressClaim): () => void {
@@ -242,15 +227,40 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     return !this.#turn?.open && !this.#playback.answerPending;
   }
 
-  /** A turn not started at the mic: `send` puts it on the verified session (false: nothing starts). */
-  textTurn(mode: 'say' | 'ask', send: () => boolean): boolean {
+  /** A turn not from the mic (announcer.ts): `send` puts it on the verified session; played, cut by a press, logged. */
+  textTurn(mode: 'say' | 'ask', send: () => boolean, question?: { itemId: string; text: string }): boolean {
     if (!this.#started || !this.quiet || !this.#linkReady || !send()) return false;
     const turn = new Turn(++this.#turnSeq, mode, this.#now(), false);
     this.#turn = turn;
     turn.asked(this.#now());
+    if (question) this.#transcripts.remember(question.itemId, turn.id);
+    if (question) this.emit('transcript', { time: new Date().toISOString(), turn: turn.id, role: 'user', ...question });
     this.#answer.expect(turn, this.#opts.answerTimeoutMs);
     this.#update(mode);
     return true;
+  }
+
+  /** Cuts the answer awaited or playing (the stop command); false when there was none. */
+  stopAnswer(reason: string): boolean {
+    const cut = this.#cutAnswer(reason);
+    this.#update(reason);
+    return cut;
+  }
+
+  /** Mutes the microphone (nothing of it is sent) or unmutes it; hands-free, as the button toggles it. */
+  setMuted(on: boolean): void {
+    if (this.#muted === on) return;
+    if (this.handsFree) return this.#onPress({ at: this.#now() });
+    this.#muted = on;
+    this.#log.info(on ? 'microphone muted' : 'microphone unmuted');
+    if (on && this.#turn?.phase === 'recording') this.#abandon(this.#turn, 'cancelled', 'microphone muted');
+    this.#update(on ? 'muted' : 'unmuted');
+  }
+
+  /** The talk command's press (true) and release, as the button would give them (talk.ts decides when). */
+  pressed(down: boolean): void {
+    if (down) this.#onPress({ at: this.#now() });
+    else this.#onRelease({ at: this.#now() });
   }
 
   #claimed(kind: keyof PressClaim): boolean {
@@ -280,7 +290,8 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#d.session.clearInput();
     this.#earcon('press');
     const preRoll = this.#openMic();
-    if (preRoll.length > 0) this.#send(preRoll);
+    if (this.#muted) this.#log.warn('the microphone is muted: this press sends nothing (mute off to talk)');
+    else if (preRoll.length > 0) this.#send(preRoll);
     this.#update(bargeIn ? 'barge-in' : 'press');
   }
 
@@ -338,7 +349,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   }
 
   #onMicAudio(pcm: Buffer): void {
-    if (!this.#micOpen) return;
+    if (!this.#micOpen || this.#muted) return;
     if (this.handsFree) {
       // Gated while the assistant speaks, unless speech is allowed to interrupt it.
       if (this.#playback.answerPending && !this.#opts.bargeInByVoice) return;
@@ -576,7 +587,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #statusLine(state: ConductorState): string {
     if (state === 'error' && this.#linkProblem) return `error: ${this.#linkProblem.message}`;
     if (state === 'connecting') return 'connecting to the Realtime API';
-    if (state === 'idle' && this.handsFree && this.#muted) return 'idle (microphone muted)';
+    if (state === 'idle' && this.#muted) return 'idle (microphone muted)';
     return state;
   }
 

@@ -24,6 +24,9 @@ import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionP
 import { describeAwaited, type AwaitedDevice } from './device-wait.js';
 import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
+import type { DeviceCommands } from '../home/commands.js';
+import type { OutOfBandResponse } from '../realtime/out-of-band.js';
+import { HomeWiring } from './home-wiring.js';
 import { ProfileRuntime, type SwitchResult } from './profiles-runtime.js';
 import { MemoryKeeper, memoryLimits } from './memory-keeper.js';
 import { FollowUp } from './follow-up.js';
@@ -35,7 +38,6 @@ import { ToolCalls } from './tool-calls.js';
 import { ButtonConfirmation } from './confirmation.js';
 import { TimerAlarm } from './alarm.js';
 import type { ConversationItem } from '../realtime/protocol.js';
-import type { OutOfBandResponse } from '../realtime/out-of-band.js';
 import type { TurnRecord } from './turn.js';
 
 /** systemd's notify protocol, as sd-notify.ts provides it (a no-op without NOTIFY_SOCKET). */
@@ -64,12 +66,14 @@ export interface SessionPart extends SessionPort, Component {
   setTiming(timing: SessionTiming): void;
   /** Items sent into every new session right after it is verified, before any audio. */
   setRestore?(source: RestoreSource | undefined): void;
-  /** A conversation item (a function call's output); false when the link is not verified. */
+  /** A conversation item (a function call's output, a typed question); false when the link is not verified. */
   sendItem(item: ConversationItem): boolean;
-  /** With options: an out-of-band response (a timer's announcement), only when verified. */
-  createResponse(options?: OutOfBandResponse): boolean | undefined;
+  /** With options: an out-of-band response (an announcement: say, a timer), only when verified. */
+  createResponse(options?: OutOfBandResponse): boolean;
   /** Connects now (on-demand: something is to be said). */
   connect(): void;
+  /** A response is still running on the server: an announcement waits for it. */
+  readonly responding: boolean;
 }
 
 export interface GpioParts {
@@ -82,8 +86,8 @@ export interface GpioParts {
 export interface PartsFactory {
   audio(config: Config): AudioParts;
   session(config: Config): SessionPart;
-  /** `status` answers the control socket's `status` command; `commands` its `profile` and `forget`. */
-  gpio(config: Config, status: () => string, commands?: DaemonCommands): GpioParts;
+  /** `status` answers the control socket's `status` command; `commands` its `profile` and `forget`, `device` say/ask/stop/volume/mute/talk. */
+  gpio(config: Config, status: () => string, commands?: DaemonCommands, device?: DeviceCommands): GpioParts;
   earcon(name: EarconName): Buffer;
   /** Configured audio devices that do not exist yet (the daemon waits for them); none if absent. */
   missingDevices?(config: Config): Promise<AwaitedDevice[]>;
@@ -117,7 +121,7 @@ export type DaemonEvents = {
   profile: [{ name: string; from: string; mode: string }];
 };
 
-type Group = 'transcripts' | 'audio' | 'tools' | 'session' | 'conductor' | 'gpio' | 'watcher';
+type Group = 'transcripts' | 'audio' | 'tools' | 'session' | 'conductor' | 'home' | 'gpio' | 'watcher';
 
 export function conductorOptions(config: Config, profile?: string): Partial<ConductorOptions> {
   return {
@@ -149,6 +153,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   /** The speaker's gain now (config, or set by voice through the volume tool). */
   #gain = 1;
   #watcher: ConfigWatcher | undefined;
+  /** The home layer (commands, MQTT, hooks): home-wiring.ts. */
+  readonly #home: HomeWiring;
   /** What is running, per group, in start order. */
   readonly #running = new Map<Group, Component[]>();
   #readySent = false;
@@ -176,6 +182,22 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       logger: options.logger,
     });
     this.#profiles = new ProfileRuntime({ logger: options.logger, ...(options.env ? { env: options.env } : {}) });
+    this.#home = new HomeWiring({
+      config: options.config,
+      logger: options.logger,
+      ...(options.env ? { env: options.env as NodeJS.ProcessEnv } : {}),
+      host: {
+        conductor: () => this.#conductor,
+        session: () => this.#session,
+        mic: () => this.#audio?.mic,
+        setVolume: (level) => this.#setGain(level),
+      },
+    });
+  }
+
+  /** The device commands (say, ask, stop, volume, mute, talk), as the control socket and MQTT run them. */
+  get commands(): DeviceCommands {
+    return this.#home;
   }
 
   /** The profile in force. */
@@ -204,12 +226,12 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         await this.#startGroup('transcripts', [this.#transcripts]);
       }
       // Built now, started last: presses only count once everything they drive is running.
-      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine(), this.#commands());
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine(), this.#commands(), this.#home);
       this.#wireGestures();
       if (!(await this.#waitForDevices(config))) return;
       this.#audio = this.#o.parts.audio(config);
       await this.#startGroup('audio', this.#audio.components);
-      this.#session.on('verified', (info) => this.#onVerified(info.sessionId));
+      this.#wireVerified(this.#session);
       const conductor = new Conductor(
         {
           mic: this.#audio.mic,
@@ -240,14 +262,19 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         logger: this.#o.logger,
       });
       conductor.claimPresses(this.#alarm);
-      conductor.on('state', (state) => this.emit('state', state));
+      conductor.on('state', (state) => {
+        this.#home.onState(state);
+        this.emit('state', state);
+      });
       conductor.on('turn', (record) => {
+        this.#home.onTurn(record);
         this.#memory.turn(record);
         this.#followUp.turnEnded(record);
         this.emit('turn', record);
       });
       conductor.on('transcript', (entry) => {
         this.#memory.transcript(entry);
+        this.#home.onTranscript(entry);
         void this.#transcripts?.append({ ...entry, profile: this.#profiles.active });
         this.emit('transcript', entry);
       });
@@ -256,6 +283,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       // Tools before the session: the first profile it sends already carries them.
       await this.#startTools(config);
       await this.#session.applyProfile(this.#sessionFor(config));
+      // A broker never blocks: the bridge connects in the background.
+      await this.#startGroup('home', this.#home.build(config));
       await this.#startGroup('session', [this.#session]);
       this.#tools?.on('toolsChanged', () => this.#queueToolsApply());
       if (!this.#running.has('gpio')) await this.#startGroup('gpio', this.#gpio.components);
@@ -331,7 +360,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.#o.notifier.stopping();
     // Reverse of start, except that the conductor goes before the session: it ends a turn in
     // progress (and logs it) while the session can still be told.
-    const order: Group[] = ['watcher', 'gpio', 'conductor', 'session', 'tools', 'audio', 'transcripts'];
+    const order: Group[] = ['watcher', 'gpio', 'home', 'conductor', 'session', 'tools', 'audio', 'transcripts'];
     for (const group of order) await this.#stopGroup(group);
     await this.#memory.stop();
     this.#followUp.dispose();
@@ -406,6 +435,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
           this.#audio?.setVolume?.(next.audio.output.volume);
         }
         if (JSON.stringify(sessionTiming(before)) !== JSON.stringify(sessionTiming(next))) this.#session?.setTiming(sessionTiming(next));
+        this.#home.applyLive(next);
         return true;
       case 'apply-tools':
         // Changed definitions re-apply the profile through `toolsChanged` (queued after this reload).
@@ -428,6 +458,13 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         return this.#restart('audio', before, next, 'audio settings changed');
       case 'restart-gpio':
         return this.#restart('gpio', before, next, 'GPIO settings changed');
+      case 'restart-home': {
+        await this.#stopGroup('home');
+        const { components, ok } = this.#home.rebuild(next, before);
+        if (!ok) this.#config = { ...this.#config, mqtt: before.mqtt };
+        await this.#startGroup('home', components);
+        return ok;
+      }
       case 'needs-restart':
         this.#log.warn('these settings take effect when the daemon restarts (systemctl restart realtime-ptt)', { keys: step.keys });
         return true;
@@ -480,12 +517,12 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     } else if (group === 'session') {
       this.#session = this.#o.parts.session(this.#profiles.effective(config));
       this.#wireSession(this.#session);
-      this.#session.on('verified', (info) => this.#onVerified(info.sessionId));
+      this.#wireVerified(this.#session);
       await this.#session.applyProfile(this.#sessionFor(config));
       await conductor.rewire({ session: this.#session }, 'session rebuilt');
       await this.#startGroup('session', [this.#session]);
     } else {
-      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine(), this.#commands());
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine(), this.#commands(), this.#home);
       this.#wireGestures();
       await this.#startGroup('gpio', this.#gpio.components);
       await conductor.rewire({ button: this.#gpio.button, ...(this.#gpio.led ? { led: this.#gpio.led } : {}) }, 'GPIO restarted');
@@ -510,6 +547,13 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       };
       conductor.on('state', onState);
     });
+  }
+
+  /** Playback gain now (the volume command, the volume tool); false when the audio parts are not running. */
+  #setGain(level: number): boolean {
+    this.#gain = level;
+    this.#audio?.setVolume?.(level);
+    return this.#audio?.setVolume !== undefined;
   }
 
   // ---- profiles ----
@@ -547,8 +591,13 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     // Registered before the conductor's listener (the button is built before the conductor starts
     // or is rewired): a press in the follow-up window is back to push to talk before it is handled.
     this.#gpio?.button.on('press', () => this.#followUp.pressed());
+    // Only two taps switch: a quick press after a question is a barge-in, not a gesture.
+    let lastHeldMs = Number.POSITIVE_INFINITY;
+    this.#gpio?.button.on('release', (e) => {
+      lastHeldMs = e.heldMs ?? Number.POSITIVE_INFINITY;
+    });
     this.#gpio?.button.on('doublePress', () => {
-      if (this.#config.profiles.switchGesture !== 'doublePress') return;
+      if (this.#config.profiles.switchGesture !== 'doublePress' || lastHeldMs >= this.#config.conversation.minHoldMs) return;
       void this.switchProfile(this.#profiles.next(this.#config));
     });
   }
@@ -603,10 +652,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       ...(this.#confirmation ? { confirm: this.#confirmation } : {}),
       volume: {
         get: () => this.#gain,
-        set: (value) => {
-          this.#gain = value;
-          this.#audio?.setVolume?.(value);
-        },
+        set: (value) => void this.#setGain(value),
       },
     });
     // Listening before the start: a timer that expired while the daemon was down fires in it.
@@ -654,6 +700,15 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   }
 
   // ---- lifecycle helpers ----
+
+  /** Verified: READY, the tool calls, the profile on MQTT; errors to MQTT. */
+  #wireVerified(session: SessionPart): void {
+    session.on('verified', (info) => {
+      this.#onVerified(info.sessionId);
+      this.#home.onVerified();
+    });
+    session.on('error', (error) => this.#home.onError(error));
+  }
 
   #onVerified(sessionId: string | undefined): void {
     this.#toolCalls?.verified(sessionId);

@@ -14,7 +14,7 @@ export type TurnOutcome = 'complete' | 'cut' | 'tap' | 'cancelled' | 'silent' | 
 /** The per-turn log line: what a person reads in the journal to see where time went. */
 export interface TurnRecord {
   turn: number;
-  /** say: an announcement the device makes (a timer going off), not the microphone. */
+  /** say and ask: an announcement (say, a timer going off) or a typed question (home-wiring.ts), not the microphone. */
   mode: TurnMode;
   outcome: TurnOutcome;
   reason?: string;

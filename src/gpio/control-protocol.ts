@@ -1,9 +1,12 @@
+import { describeError } from '../core/errors.js';
+import { COMMAND_NAMES, parseCommandLine, type DeviceCommand } from '../home/commands.js';
 import { DEFAULT_TAP_MS, MAX_TAP_MS } from './virtual-backend.js';
 
 /**
  * The control socket's line protocol: one command a line (`press`, `release`,
- * `tap [ms]`, `status`, `profile [NAME]`, `forget`), one answer line each (`ok`, the status
- * text, `error: ...`).
+ * `tap [ms]`, `status`, `profile [NAME]`, `forget`, and the device commands of home/commands.ts:
+ * `say TEXT`, `ask TEXT`, `stop`, `volume 0..1`, `mute on|off`, `talk`), one answer line each
+ * (`ok`, the status text, `error: ...`).
  */
 export type ControlCommand =
   | { kind: 'press' }
@@ -11,13 +14,14 @@ export type ControlCommand =
   | { kind: 'status' }
   | { kind: 'tap'; ms: number }
   | { kind: 'profile'; name?: string }
-  | { kind: 'forget' };
+  | { kind: 'forget' }
+  | { kind: 'device'; command: DeviceCommand };
 
-export const CONTROL_COMMANDS = 'press, release, tap [ms], status, profile [NAME], forget';
+export const CONTROL_COMMANDS = `press, release, tap [ms], status, profile [NAME], forget, ${COMMAND_NAMES.join(', ')}`;
 /** The shape of a profile name (config/profiles.ts checks names the same way). */
 const PROFILE_WORD = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-/** Longer lines are not commands; the connection is answered with an error and closed. */
-export const MAX_LINE_BYTES = 256;
+/** Longer lines are not commands (a say text is at most 1000 characters); answered with an error and closed. */
+export const MAX_LINE_BYTES = 4096;
 
 export function parseControlLine(line: string): { ok: true; command: ControlCommand } | { ok: false; error: string } {
   const words = line.trim().split(/\s+/);
@@ -48,8 +52,12 @@ export function parseControlLine(line: string): { ok: true; command: ControlComm
         return { ok: false, error: `tap time must be a whole number of ms from 1 to ${MAX_TAP_MS} (got '${args[0]}')` };
       return { ok: true, command: { kind: 'tap', ms } };
     }
-    default:
-      return { ok: false, error: `unknown command '${shown}'; commands are: ${CONTROL_COMMANDS}` };
+    default: {
+      if (!(COMMAND_NAMES as string[]).includes(verb))
+        return { ok: false, error: `unknown command '${shown}'; commands are: ${CONTROL_COMMANDS}` };
+      const command = parseCommandLine(line);
+      return command instanceof Error ? { ok: false, error: describeError(command) } : { ok: true, command: { kind: 'device', command } };
+    }
   }
 }
 

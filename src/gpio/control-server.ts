@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { PttError, describeError } from '../core/errors.js';
 import type { Component } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
+import { dispatchCommand, type DeviceCommands } from '../home/commands.js';
 import { MAX_LINE_BYTES, oneLine, parseControlLine, type ControlCommand } from './control-protocol.js';
 
 /** What the socket drives: the virtual button. */
@@ -25,6 +26,8 @@ export interface DaemonCommands {
 export interface ControlServerOptions {
   socketPath: string;
   target: ControlTarget;
+  /** say, ask, stop, volume, mute, talk: the daemon's one implementation (daemon/home-wiring.ts). */
+  device?: DeviceCommands;
   logger: Logger;
   /** Answers one connection may have queued or unread before it is paused. */
   maxPendingAnswers?: number;
@@ -201,6 +204,11 @@ export class ControlServer implements Component {
         return 'ok';
       case 'status':
         return await this.status();
+      case 'device':
+        if (!this.options.device) throw new PttError('COMMAND_NOT_NOW', 'this control socket takes no device commands', { context: {} });
+        this.options.logger.info('command from the control socket', { command: command.command.name });
+        await dispatchCommand(command.command, this.options.device);
+        return 'ok';
       case 'profile':
         if (!this.commands) return 'error: this daemon has no profiles to switch';
         return await this.commands.profile(command.name);

@@ -4,7 +4,7 @@
  */
 import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Provider } from './client-secret.js';
+import type { MintVia, Provider } from './client-secret.js';
 import type { UplinkReport } from './outbox.js';
 import type { FunctionCallItem, GaSessionConfig, McpApprovalItem, RateLimit, ResponseUsage } from './protocol.js';
 import type { WebSocketFactory } from './transport.js';
@@ -71,6 +71,8 @@ export interface RealtimeSessionOptions {
   logger?: Logger;
   webSocketFactory?: WebSocketFactory;
   fetchImpl?: typeof fetch;
+  /** client-secret bootstrap through the owner's mint server with this device's token (apiKey is then ''). */
+  mintVia?: MintVia;
 }
 
 export interface VerifiedInfo {

@@ -231,6 +231,30 @@ describe('memory across reconnects', () => {
     expect(restored[3]).toBe('assistant: This is simulated reply number 1. The local simulator is speaking.');
   });
 
+  it('an answer cut by a press is restored as heard, not as generated', async () => {
+    const cut = daemon.nextTurn(20_000);
+    const mark = daemon.records.length;
+    await daemon.control('press');
+    void alsa.mic.feed(testPcm(400, 4));
+    await sleep(600);
+    await daemon.control('release');
+    await daemon.waitFor((r) => r.msg === 'state' && r.state === 'speaking', 'the answer playing', 10_000, mark);
+    await sleep(250);
+    await daemon.control('press'); // stops the answer; held silent, it asks nothing
+    expect(await cut).toMatchObject({ outcome: 'cut' });
+    await sleep(150);
+    await daemon.control('release');
+    await sleep(1_700); // the user's transcript may come late: the turn waits for it
+
+    const before = sim.connections.length;
+    sim.closeConnection(last(), 1006);
+    const restored = restoredOn(await newVerifiedConnection(before));
+    const full = 'This is simulated reply number 2. The local simulator is speaking.';
+    const heard = restored.at(-1)!.replace(/^assistant: /, '');
+    expect(restored.at(-1), 'the cut answer is the last text').toMatch(/^assistant: This is/);
+    expect(full.startsWith(heard) && heard.length < full.length, `"${heard}" is the part heard of "${full}"`).toBe(true);
+  });
+
   it('forget clears it at once: the next session starts fresh', async () => {
     expect(await daemon.control('forget')).toBe('ok: forgot 4 texts; the next session starts fresh');
     const before = sim.connections.length;
