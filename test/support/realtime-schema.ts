@@ -7,9 +7,6 @@
  *   `unevaluatedProperties: false`, so typos and beta-era fields fail.
  * - Server frames (what the simulator sends) accept `null` for optional properties,
  *   as real servers send them (a known defect of the published spec).
- * - A `oneOf` whose branches are all strings (response.conversation: any string, or the enum
- *   auto|none) is read as `anyOf`: as published, the documented values `auto` and `none` match
- *   both branches and would be refused.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -47,13 +44,6 @@ function fixNullable(schema: Json): Json {
   return { ...(description ? { description } : {}), anyOf: [rest, { type: 'null' }] };
 }
 
-function overlappingStrings(schema: Json): Json {
-  const branches = schema.oneOf as Json[] | undefined;
-  if (!Array.isArray(branches) || !branches.every((b) => b.type === 'string')) return schema;
-  const { oneOf, ...rest } = schema;
-  return { ...rest, anyOf: oneOf };
-}
-
 function strictObjects(schema: Json): Json {
   // Only schemas that list their properties are closed: free-form objects (tool parameters) stay open.
   if (schema.properties && schema.additionalProperties === undefined && schema.unevaluatedProperties === undefined) {
@@ -77,7 +67,7 @@ function compile(kind: 'client' | 'server'): (name: string) => ValidateFunction 
   const transformed: Json = {};
   for (const [name, s] of Object.entries(schemas)) {
     transformed[name] = walk(s, (node) => {
-      const n = overlappingStrings(fixNullable(node));
+      const n = fixNullable(node);
       return kind === 'client' ? strictObjects(n) : nullableOptionals(n);
     });
   }
