@@ -594,6 +594,10 @@ export const schema = {
         doc: 'Built-in tool get_device_status: CPU temperature, uptime, load, memory, Wi-Fi signal, IP addresses, under-voltage.',
         default: true,
       }),
+      profiles: bool({
+        doc: 'Built-in tool switch_profile: the model switches the profile when asked ("let me talk to the kids assistant"); offered when profiles.named has a profile.',
+        default: true,
+      }),
     },
     mcpServers: custom<McpServerConfig[]>({
       doc: 'MCP servers whose tools the model may call. stdio: {name, transport: stdio, command, args, env} (the child gets only env plus a minimal PATH). http: {name, transport: http, url, tokenFile or credential} (Streamable HTTP, bearer token). Both: allow/deny (MCP tool names), timeoutMs. Their tools are named <name>_<tool>. Changes apply on reload.',

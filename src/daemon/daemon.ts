@@ -191,6 +191,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         session: () => this.#session,
         mic: () => this.#audio?.mic,
         setVolume: (level) => this.#setGain(level),
+        switchProfile: (name) => Promise.resolve(this.#commands().profile(name)),
+        forget: () => this.#commands().forget(),
       },
     });
   }
@@ -653,6 +655,11 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       volume: {
         get: () => this.#gain,
         set: (value) => void this.#setGain(value),
+      },
+      profiles: {
+        names: () => profileNames(this.#config),
+        active: () => this.#profiles.active,
+        switchTo: (name) => void this.switchProfile(name),
       },
     });
     // Listening before the start: a timer that expired while the daemon was down fires in it.

@@ -24,6 +24,9 @@ export interface HomeHost {
   mic(): Events<MicEvents> | undefined;
   /** Live playback gain, 0..1; false when the audio parts are not running. */
   setVolume(level: number): boolean;
+  /** The same profile switch and memory reset as the control socket's `profile NAME` and `forget`. */
+  switchProfile(name: string): Promise<string>;
+  forget(): string;
 }
 
 export interface HomeWiringOptions {
@@ -163,6 +166,14 @@ export class HomeWiring implements DeviceCommands {
     this.#conductor().setMuted(on);
     this.#muted = on;
     this.bridge?.publishMute(on);
+  }
+
+  async switchProfile(name: string): Promise<void> {
+    this.#log.info('profile command', { profile: name, result: await this.#o.host.switchProfile(name) });
+  }
+
+  forget(): void {
+    this.#log.info('forget command', { result: this.#o.host.forget() });
   }
 
   talk(): void {

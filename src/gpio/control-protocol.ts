@@ -1,4 +1,5 @@
 import { describeError } from '../core/errors.js';
+import { PROFILE_NAME } from '../config/profiles.js';
 import { COMMAND_NAMES, parseCommandLine, type DeviceCommand } from '../home/commands.js';
 import { DEFAULT_TAP_MS, MAX_TAP_MS } from './virtual-backend.js';
 
@@ -17,9 +18,9 @@ export type ControlCommand =
   | { kind: 'forget' }
   | { kind: 'device'; command: DeviceCommand };
 
-export const CONTROL_COMMANDS = `press, release, tap [ms], status, profile [NAME], forget, ${COMMAND_NAMES.join(', ')}`;
-/** The shape of a profile name (config/profiles.ts checks names the same way). */
-const PROFILE_WORD = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+// `profile` and `forget` are answered here with more than `ok` (the active profile, how much was forgotten).
+const OWN = new Set(['profile', 'forget']);
+export const CONTROL_COMMANDS = `press, release, tap [ms], status, profile [NAME], forget, ${COMMAND_NAMES.filter((n) => !OWN.has(n)).join(', ')}`;
 /** Longer lines are not commands (a say text is at most 1000 characters); answered with an error and closed. */
 export const MAX_LINE_BYTES = 4096;
 
@@ -40,7 +41,7 @@ export function parseControlLine(line: string): { ok: true; command: ControlComm
     case 'profile': {
       if (args.length > 1) return { ok: false, error: `'profile' takes at most one argument, the profile name (got '${args.join(' ')}')` };
       if (args.length === 0) return { ok: true, command: { kind: 'profile' } };
-      if (!PROFILE_WORD.test(args[0]!))
+      if (!PROFILE_NAME.test(args[0]!))
         return { ok: false, error: `'${args[0]!.slice(0, 40)}' is not a profile name (lowercase letters, digits, _ and -)` };
       return { ok: true, command: { kind: 'profile', name: args[0]! } };
     }

@@ -186,6 +186,14 @@ describe('the device on MQTT', () => {
       errors.push(await rig.daemon.waitFor((r) => r.msg.startsWith('refused an MQTT command') && JSON.stringify(r).includes(code), code));
     }
     expect(errors).toHaveLength(3);
+    // The profile switch of the control socket, reached from MQTT: an unknown profile is refused there too.
+    await ha.publish(`${ROOT}/command`, 'profile nobody');
+    const refused = await ha.waitFor(
+      (s) => s.topic === `${ROOT}/error` && JSON.parse(s.payload).code === 'PROFILE_UNKNOWN',
+      'PROFILE_UNKNOWN',
+      from,
+    );
+    expect(JSON.parse(refused.payload).message).toMatch(/there is no profile "nobody"; the profile "main" stays active/);
     expect(latest(`${ROOT}/volume`)).toBe('1');
     expect(rig.sim.framesOf('response.create').length).toBe(appends);
     const r = cli('volume', '7');
@@ -224,5 +232,23 @@ describe('the device on MQTT', () => {
     await rig.daemon.exited;
     await ha.waitFor((m) => m.topic === `${ROOT}/availability` && m.payload === 'offline', 'the Last Will', from);
     await sleep(50);
+  });
+
+  it('mqtt-forget removes the device from Home Assistant: its retained discovery config is gone', async () => {
+    const DISCOVERY = 'homeassistant/device/parlour/config';
+    const before = await Observer.connect(broker, { username: 'ha', password: 'ha-pass-5678' }, [DISCOVERY]);
+    await before.waitFor((m) => m.topic === DISCOVERY && m.retain && m.payload !== '', 'the retained discovery config');
+    await before.close();
+    const r = spawnSync(process.execPath, [CLI, 'mqtt-forget', '--config', rig.configPath], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^removed parlour from Home Assistant \(\d+ retained topics emptied on mqtt:/);
+    expect(r.status).toBe(0);
+    const after = await Observer.connect(broker, { username: 'ha', password: 'ha-pass-5678' }, [DISCOVERY, `${ROOT}/state`]);
+    await sleep(300);
+    expect(
+      after.seen.filter((m) => m.payload !== ''),
+      'nothing retained for the device',
+    ).toEqual([]);
+    await after.close();
   });
 });
