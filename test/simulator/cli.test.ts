@@ -75,6 +75,7 @@ describe('realtime-ptt simulator', () => {
 });
 
 describe('realtime-ptt simulator --tool-call', () => {
+  // Generous waits: the CLI child compiles through tsx first, slow on a loaded machine.
   it('the first response makes the scripted calls together; after their outputs it answers in audio', async () => {
     const child = spawn(
       process.execPath,
@@ -102,13 +103,13 @@ describe('realtime-ptt simulator --tool-call', () => {
       });
       const c = await TestClient.connect(`${url}?model=gpt-realtime`);
       c.send(PTT_UPDATE);
-      await c.next('session.updated');
+      await c.next('session.updated', undefined, 10_000);
       c.send({
         type: 'conversation.item.create',
         item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'tea timer' }] },
       });
       c.send({ type: 'response.create' });
-      const done = await c.next('response.done');
+      const done = await c.next('response.done', undefined, 10_000);
       const output = (done.response as { output: Array<{ type: string; name: string; arguments: string; call_id: string }> }).output;
       expect(output.map((o) => [o.type, o.name, JSON.parse(o.arguments)])).toEqual([
         ['function_call', 'set_timer', { seconds: 3, name: 'tea' }],
@@ -117,14 +118,14 @@ describe('realtime-ptt simulator --tool-call', () => {
       for (const o of output)
         c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: o.call_id, output: '{"ok":true}' } });
       c.send({ type: 'response.create' });
-      await c.after('response.output_audio.delta');
-      const answer = await c.after('response.done');
+      await c.after('response.output_audio.delta', undefined, 10_000);
+      const answer = await c.after('response.done', undefined, 10_000);
       expect((answer.response as { status: string }).status).toBe('completed');
       c.close();
     } finally {
       child.kill('SIGTERM');
     }
-  });
+  }, 30_000);
 });
 
 describe('fault specs', () => {
