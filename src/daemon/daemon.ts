@@ -396,6 +396,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #wireSession(session: SessionPart): void {
     session.setRestore?.(() => this.#memory.items());
     session.on('speechStarted', () => this.#followUp.speechStarted());
+    session.on('state', (state) => state === 'ready' && this.#toolCalls?.linkReady());
   }
 
   #wireGestures(): void {
@@ -471,6 +472,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       executor: () => this.#tools!.executor,
       maxRounds: () => this.#config.tools.maxRoundsPerTurn,
       confirm: () => this.#confirmation,
+      onRecords: (turn, records) => void this.#transcripts?.toolCalls(turn, records, this.#profiles.active),
       logger: this.#o.logger,
     });
     this.#toolCalls = calls;

@@ -10,6 +10,7 @@ import { responseEvents, responseShell, type ActiveResponse } from './response.j
 import {
   functionCallEvents,
   readApproval,
+  readCallOutput,
   scriptedItems,
   withMcpCalls,
   type CallItem,
@@ -327,10 +328,9 @@ export class SimConnection {
       if (typeof item.name !== 'string' || typeof item.arguments !== 'string') return bad('A function_call item needs name and arguments.');
       this.#calls.set(callId, item.name);
     } else {
-      const name = this.#calls.get(callId);
-      if (name === undefined) return bad(`Tool call ID '${callId}' not found in conversation.`);
-      if (typeof item.output !== 'string') return bad("Invalid type for 'item.output': expected a string.");
-      this.deps.settings.onCallOutput({ callId, name, output: item.output });
+      const output = readCallOutput(item, callId, this.#calls);
+      if ('message' in output) return this.#error({ type: 'invalid_request_error', code: 'invalid_value', ...output }, eventId);
+      this.deps.settings.onCallOutput(output);
     }
     this.#addItem({ ...item, object: 'realtime.item', status: 'completed' });
   }
@@ -385,7 +385,8 @@ export class SimConnection {
     const modalities = Array.isArray(params.output_modalities) ? params.output_modalities : (this.#session.output_modalities as unknown[]);
     const previousItemId = this.#lastItemId;
     this.#lastItemId = r.itemId;
-    const calls = settings.nextCalls();
+    // A response told not to call tools (an announcement) leaves the scripted calls for the next one.
+    const calls = params.tool_choice === 'none' ? undefined : settings.nextCalls();
     const spec = {
       conversationId: this.#conversationId,
       audioOut: !modalities.includes('text'),

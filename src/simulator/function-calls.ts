@@ -152,3 +152,30 @@ export function readApproval(item: Json, requests: ReadonlyMap<string, CallItem>
     arguments: request.arguments,
   };
 }
+
+/**
+ * Reads a `function_call_output` item against the calls this conversation knows and the published
+ * item schema (type, call_id, output a string; id, object and status when given); else the error.
+ */
+export function readCallOutput(
+  item: Json,
+  callId: string,
+  calls: ReadonlyMap<string, string>,
+): { callId: string; name: string; output: string } | { message: string; param: string } {
+  const name = calls.get(callId);
+  if (name === undefined) return { message: `Tool call ID '${callId}' not found in conversation.`, param: 'item.call_id' };
+  if (typeof item.output !== 'string') return { message: "Invalid type for 'item.output': expected a string.", param: 'item.output' };
+  if (item.id !== undefined && typeof item.id !== 'string')
+    return { message: "Invalid type for 'item.id': expected a string.", param: 'item.id' };
+  if (item.object !== undefined && item.object !== 'realtime.item')
+    return {
+      message: `Invalid value for 'item.object': expected 'realtime.item', got ${JSON.stringify(item.object)}.`,
+      param: 'item.object',
+    };
+  if (item.status !== undefined && !['completed', 'incomplete', 'in_progress'].includes(item.status as string))
+    return {
+      message: `Invalid value for 'item.status': expected 'completed', 'incomplete' or 'in_progress', got ${JSON.stringify(item.status)}.`,
+      param: 'item.status',
+    };
+  return { callId, name, output: item.output };
+}
