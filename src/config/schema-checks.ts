@@ -45,22 +45,32 @@ export const MCP_CONNECTORS = [
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;
 
-export function checkUrl(v: unknown): string | undefined {
-  if (typeof v !== 'string') return 'must be a URL string';
-  let url: URL;
+/** A URL, or its problem. */
+function parseUrl(v: unknown, nullable: boolean): URL | string | undefined {
+  if (v === null && nullable) return undefined;
+  if (typeof v !== 'string') return `must be a URL string${nullable ? ' or null' : ''}`;
   try {
-    url = new URL(v);
+    return new URL(v);
   } catch {
     return 'is not a valid URL';
   }
-  if (url.protocol === 'wss:') return undefined;
-  if (url.protocol === 'ws:') {
-    // An unencrypted socket would carry the API key in clear text over the network.
+}
+
+/** The encrypted scheme, or the plain one to this machine only: `secret` would otherwise cross the network in clear text. */
+function secureUrl(v: unknown, o: { secure: string; plain: string; secret: string; nullable: boolean }): string | undefined {
+  const url = parseUrl(v, o.nullable);
+  if (!(url instanceof URL)) return url;
+  if (url.protocol === o.secure) return undefined;
+  if (url.protocol === o.plain) {
     return LOOPBACK.test(url.hostname)
       ? undefined
-      : `uses ws:// to a non-loopback host (${url.hostname}); the API key would travel unencrypted`;
+      : `uses ${o.plain}// to a non-loopback host (${url.hostname}); ${o.secret} would travel unencrypted`;
   }
-  return `has scheme ${url.protocol}, not wss:`;
+  return `has scheme ${url.protocol}, not ${o.secure}`;
+}
+
+export function checkUrl(v: unknown): string | undefined {
+  return secureUrl(v, { secure: 'wss:', plain: 'ws:', secret: 'the API key', nullable: false });
 }
 
 export function checkVoice(v: unknown): string | undefined {
@@ -153,32 +163,12 @@ export function checkHostedMcp(tool: Record<string, unknown>, i: number, seen: S
 }
 
 export function checkMintUrl(v: unknown): string | undefined {
-  if (v === null) return undefined;
-  if (typeof v !== 'string') return 'must be a URL string or null';
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    return 'is not a valid URL';
-  }
-  if (url.protocol === 'https:') return undefined;
-  // The device token would travel in clear text.
-  if (url.protocol === 'http:')
-    return LOOPBACK.test(url.hostname)
-      ? undefined
-      : `uses http:// to a non-loopback host (${url.hostname}); the device token would travel unencrypted`;
-  return `has scheme ${url.protocol}, not https:`;
+  return secureUrl(v, { secure: 'https:', plain: 'http:', secret: 'the device token', nullable: true });
 }
 
 export function checkMqttUrl(v: unknown): string | undefined {
-  if (v === null) return undefined;
-  if (typeof v !== 'string') return 'must be a URL string or null';
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    return 'is not a valid URL';
-  }
+  const url = parseUrl(v, true);
+  if (!(url instanceof URL)) return url;
   if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') return `has scheme ${url.protocol}, not mqtt: or mqtts:`;
   if (url.username || url.password) return 'must not carry a user or password (use mqtt.username and mqtt.passwordFile)';
   return undefined;
