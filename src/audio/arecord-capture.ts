@@ -39,6 +39,11 @@ export interface ArecordCaptureOptions {
   logger?: Logger;
   /** While batched, the pipe is read this often (default 200 ms; the pipe holds ~1.3 s). */
   batchMs?: number;
+  /**
+   * While live, read every this many ms instead of as each period comes (fewer wake-ups and
+   * appends per turn; setLive(false) still delivers everything up to the release). Default: per period.
+   */
+  liveBatchMs?: number;
   /** ALSA buffer (arecord --buffer-time); default 25 periods. */
   alsaBufferMs?: number;
   /** arecord executable (tests point it elsewhere). */
@@ -83,6 +88,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
   #stopped = true;
   #liveMode = false;
   #tick: NodeJS.Timeout | undefined;
+  #liveTick: NodeJS.Timeout | undefined;
   #respawnTimer: NodeJS.Timeout | undefined;
   #outage = false;
   /** Bytes of a period not complete yet (a read that ended mid-period). */
@@ -163,6 +169,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     this.#liveMode = false;
     if (this.#tick) clearInterval(this.#tick);
     this.#tick = undefined;
+    this.#stopLiveTick();
     if (this.#respawnTimer) clearTimeout(this.#respawnTimer);
     this.#respawnTimer = undefined;
     const run = this.#run;
@@ -182,10 +189,21 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     if (live === this.#liveMode || this.#stopped) return;
     this.#liveMode = live;
     const run = this.#run;
-    if (!run) return;
-    this.#drain(run);
-    if (live) run.socket.resume();
-    else run.socket.pause();
+    if (run) this.#drain(run);
+    if (this.options.liveBatchMs !== undefined) {
+      if (live) this.#liveTick = setInterval(this.#onLiveTick, this.options.liveBatchMs);
+      else this.#stopLiveTick();
+    } else if (live) run?.socket.resume();
+    else run?.socket.pause();
+  }
+
+  #onLiveTick = (): void => {
+    if (this.#run) this.#drain(this.#run);
+  };
+
+  #stopLiveTick(): void {
+    if (this.#liveTick) clearInterval(this.#liveTick);
+    this.#liveTick = undefined;
   }
 
   #onTick = (): void => {
@@ -331,7 +349,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
           this.#run = run;
           this.#partial = undefined;
           if (!this.#stalled) this.#lastDataAt = performance.now();
-          if (this.#liveMode) socket.resume();
+          if (this.#liveMode && this.options.liveBatchMs === undefined) socket.resume();
           resolve();
         }
         const overrun = /overrun!!! \(at least ([\d.]+) ms long\)/.exec(text);
