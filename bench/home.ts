@@ -36,7 +36,7 @@ const { values } = parseArgs({
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const noop = () => undefined;
-const COMMANDS = { say: noop, ask: noop, stop: noop, setVolume: noop, setMute: noop, talk: noop };
+const COMMANDS = { say: noop, ask: noop, stop: noop, setVolume: noop, setMute: noop, talk: noop, switchProfile: noop, forget: noop };
 const STATES: DeviceState[] = ['listening', 'thinking', 'speaking', 'idle'];
 
 function settings(url: string, nodeId: string): MqttSettings {

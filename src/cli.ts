@@ -22,6 +22,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   release: { summary: 'release the virtual button of a running daemon', load: () => import('./cli/control.js') },
   tap: { summary: 'press and release the virtual button ([ms] held)', load: () => import('./cli/control.js') },
   status: { summary: 'print the state of a running daemon', load: () => import('./cli/control.js') },
+  say: { summary: 'the running daemon speaks TEXT (an announcement)', load: () => import('./cli/control.js') },
+  ask: { summary: 'ask the running daemon TEXT as a question; the answer is spoken', load: () => import('./cli/control.js') },
+  stop: { summary: 'cut the answer playing (and drop waiting announcements)', load: () => import('./cli/control.js') },
+  volume: { summary: 'set the playback volume, 0 to 1', load: () => import('./cli/control.js') },
+  mute: { summary: 'mute on|off: the microphone', load: () => import('./cli/control.js') },
+  talk: { summary: 'start a turn now, ended when the speaker stops talking', load: () => import('./cli/control.js') },
+  'mqtt-forget': { summary: 'remove this device from Home Assistant (MQTT discovery)', load: () => import('./cli/mqtt-forget.js') },
+  profile: {
+    summary: 'print the active profile and the list, or switch a running daemon to [NAME]',
+    load: () => import('./cli/control.js'),
+  },
+  forget: { summary: 'make a running daemon forget the conversation so far', load: () => import('./cli/control.js') },
 };
 
 function usage(): string {

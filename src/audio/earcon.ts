@@ -4,7 +4,7 @@
  */
 import { fade, SAMPLE_RATE } from './pcm.js';
 
-export type EarconName = 'press' | 'release' | 'error' | 'ready';
+export type EarconName = 'press' | 'release' | 'error' | 'ready' | 'confirm' | 'alarm';
 
 interface Note {
   hz: number;
@@ -22,6 +22,22 @@ const SHAPES: Record<EarconName, Note[]> = {
   ready: [
     { hz: 523, ms: 90 },
     { hz: 784, ms: 120 },
+  ],
+  // A question: up and up again, unlike any other cue (a tool waits for a press).
+  confirm: [
+    { hz: 587, ms: 90 },
+    { hz: 880, ms: 90 },
+    { hz: 0, ms: 80 },
+    { hz: 587, ms: 90 },
+    { hz: 880, ms: 140 },
+  ],
+  // The timer bell: three high beeps, repeated by the alarm until a press.
+  alarm: [
+    { hz: 1047, ms: 120 },
+    { hz: 0, ms: 60 },
+    { hz: 1047, ms: 120 },
+    { hz: 0, ms: 60 },
+    { hz: 1047, ms: 120 },
   ],
 };
 
@@ -51,3 +67,27 @@ export function earcon(name: EarconName): Buffer {
 }
 
 export const EARCON_NAMES = Object.keys(SHAPES) as EarconName[];
+
+const PROFILE_TONES_MAX = 8;
+const profileCache = new Map<number, Buffer>();
+
+/**
+ * The cue of the Nth profile (1-based, file order, main first): N short high tones, so a person
+ * counts which profile is now active without a voice saying it. Capped at 8 tones.
+ */
+export function profileEarcon(position: number): Buffer {
+  const n = Math.min(PROFILE_TONES_MAX, Math.max(1, Math.floor(position)));
+  let pcm = profileCache.get(n);
+  if (!pcm) {
+    const notes: Note[] = [];
+    for (let i = 0; i < n; i++) notes.push({ hz: 1_047, ms: 60 }, { hz: 0, ms: 70 });
+    pcm = Buffer.concat(notes.map(note));
+    profileCache.set(n, pcm);
+  }
+  return Buffer.from(pcm);
+}
+
+/** The cue that the device keeps listening after an answer (follow-up window): a soft rising pair. */
+export function followUpEarcon(): Buffer {
+  return Buffer.concat([note({ hz: 659, ms: 50 }), note({ hz: 988, ms: 70 })]);
+}

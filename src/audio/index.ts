@@ -35,7 +35,7 @@ export type { AudioSink, AudioSinkEvents, SinkStats } from './sink.js';
 export type { PacedSinkOptions } from './paced-sink.js';
 export { AplayPlayer, type AplayPlayerOptions } from './aplay-player.js';
 export { WavSink, type WavSinkOptions } from './wav-sink.js';
-export { earcon, EARCON_NAMES, type EarconName } from './earcon.js';
+export { earcon, followUpEarcon, profileEarcon, EARCON_NAMES, type EarconName } from './earcon.js';
 export {
   devicesFor,
   listAlsaDevices,

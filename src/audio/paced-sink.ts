@@ -76,6 +76,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   #underruns = 0;
   #lastAudioEnd = -Infinity; // device position (bytes delivered) where the last audio chunk ended
   #quiet = false; // nothing due and the clock stopped until the next write
+  #prime = 0; // bytes of silence to hand over before the audio that woke a quiet device
   protected respawnCount = 0;
 
   constructor(protected readonly sinkOptions: PacedSinkOptions) {
@@ -173,6 +174,9 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.#quiet = false;
     this.#clockStart = performance.now();
     this.#clockBytes = 0;
+    // The device is empty: a lead of silence first gives the answer the same jitter headroom a
+    // running stream has, so audio that arrives at real time is not bridged with ramps.
+    this.#prime = msToBytes(this.leadMs);
     this.#pump();
   }
 
@@ -251,6 +255,11 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   }
 
   #nextChunk(period: number): { bytes: Buffer; audio: number } | undefined {
+    if (this.#prime > 0) {
+      const n = Math.min(period, this.#prime);
+      this.#prime -= n;
+      return { bytes: Buffer.alloc(n), audio: 0 };
+    }
     if (this.#queuedBytes > 0) {
       let out = this.#take(Math.min(period, this.#queuedBytes));
       out = scaleVolume(out, this.#gain);

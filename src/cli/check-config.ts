@@ -3,7 +3,7 @@
  * secrets redacted and exits 0, or prints every problem and exits 1.
  */
 import { stringify } from 'yaml';
-import { redactConfig, resolveApiKey } from '../config/index.js';
+import { profileNames, redactConfig, resolveApiKey, resolveProfile, type Config } from '../config/index.js';
 import { redact } from '../core/secrets.js';
 import { CONFIG_OPTION, configPathFrom, loadConfigOrReport, parseCommandArgs, type CliCommand } from './command.js';
 
@@ -32,6 +32,7 @@ export const command: CliCommand = {
     const text = args.values.json ? `${JSON.stringify(printable, null, 2)}\n` : stringify(printable, { lineWidth: 0 });
     process.stdout.write(redact(text));
     process.stderr.write(`${path}: config is valid\n`);
+    process.stderr.write(redact(describeProfiles(config)));
     process.stderr.write(
       key.ok
         ? `API key: found (${key.source}${key.path ? ` ${key.path}` : ''})\n`
@@ -40,3 +41,18 @@ export const command: CliCommand = {
     return 0;
   },
 };
+
+/** One line per profile: what a person tells them apart by (voice, turn detection, follow-up) and what it overrides. */
+function describeProfiles(config: Config): string {
+  const lines = profileNames(config).map((name) => {
+    const p = resolveProfile(config, name);
+    if (!p) return `  ${name}: cannot be resolved\n`;
+    const voice = typeof p.voice === 'string' ? p.voice : JSON.stringify(p.voice);
+    const followUp = p.followUp.windowMs === null ? 'off' : `${p.followUp.windowMs} ms (${p.followUp.turnDetection})`;
+    const over =
+      name === 'main' ? 'the session section' : `overrides ${Object.keys(config.profiles.named[name] ?? {}).join(', ') || 'nothing'}`;
+    const first = name === config.profiles.active ? ', active at first start' : '';
+    return `  ${name}: voice ${voice}, turn detection ${p.turnDetection.type}, follow-up ${followUp}; ${over}${first}\n`;
+  });
+  return `profiles (switch: ${config.profiles.switchGesture}):\n${lines.join('')}`;
+}

@@ -41,6 +41,14 @@ export function crossChecks(c: Config, raw: Record<string, unknown>, problems: C
       });
     }
   }
+  if (!bad('realtime.mintUrl', 'realtime.bootstrap') && c.realtime.mintUrl !== null && c.realtime.bootstrap !== 'client-secret') {
+    problems.push({
+      key: 'realtime.mintUrl',
+      value: c.realtime.mintUrl,
+      message: `mints client secrets, which only the client-secret bootstrap uses (realtime.bootstrap is ${c.realtime.bootstrap})`,
+      allowed: 'realtime.bootstrap: client-secret with it, or mintUrl null',
+    });
+  }
   if (!bad('conversation.bargeInByVoice', 'session.turnDetection.type') && c.conversation.bargeInByVoice && type === 'manual') {
     problems.push({
       key: 'conversation.bargeInByVoice',

@@ -13,6 +13,7 @@ const APPLY_TEXT: Record<ApplyAction, string> = {
   reconnect: 'applied by reconnecting the session',
   'restart-audio': 'restarts the audio devices',
   'restart-gpio': 'restarts the button and LED',
+  'restart-home': 'reconnects the MQTT bridge',
   restart: 'needs a service restart',
 };
 

@@ -7,6 +7,8 @@ export {
   type SessionProfile,
   type Voice,
   type FunctionTool,
+  type HostedMcpTool,
+  type SessionTool,
 } from './schema.js';
 export { APPLY_ORDER, valueAt, type ApplyAction } from './schema-kit.js';
 export { loadConfig, parseConfig, readConfigText, validateRaw, type LoadResult, type Env, type ParseOptions } from './load.js';
@@ -18,3 +20,4 @@ export { diffConfig, actionsFor, actionFor, type ConfigChanges } from './diff.js
 export { ConfigWatcher, type ConfigWatcherEvents, type ConfigWatcherOptions } from './watcher.js';
 export { renderExampleConfig } from './example.js';
 export { planReload, type ReloadPlan, type ReloadStep, type ReloadStepKind } from './reload-plan.js';
+export { MAIN_PROFILE, profileNames, resolveProfile, withProfile } from './profiles.js';

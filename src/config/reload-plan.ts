@@ -10,6 +10,7 @@
  *   reconnect     the session is rebuilt (endpoint, model, key, or a field GA cannot clear in place)
  *   restart-audio the audio parts restart (after the turn in progress)
  *   restart-gpio  button, control socket and LED restart
+ *   restart-home  the MQTT bridge reconnects under the new settings
  *   restart       logged: takes effect when the daemon restarts
  */
 import { actionFor, diffConfig } from './diff.js';
@@ -24,6 +25,7 @@ export type ReloadStep =
   | { kind: 'rebuild-session'; keys: string[] }
   | { kind: 'restart-audio'; keys: string[] }
   | { kind: 'restart-gpio'; keys: string[] }
+  | { kind: 'restart-home'; keys: string[] }
   /** Nothing to run: these keys wait for a daemon restart (the daemon logs which). */
   | { kind: 'needs-restart'; keys: string[] };
 
@@ -44,6 +46,7 @@ const ORDER: readonly ReloadStepKind[] = [
   'rebuild-session',
   'restart-audio',
   'restart-gpio',
+  'restart-home',
   'needs-restart',
 ];
 
@@ -54,6 +57,7 @@ const STEP_FOR_TAG = {
   reconnect: 'rebuild-session',
   'restart-audio': 'restart-audio',
   'restart-gpio': 'restart-gpio',
+  'restart-home': 'restart-home',
   restart: 'needs-restart',
 } as const satisfies Record<string, ReloadStepKind>;
 

@@ -9,10 +9,19 @@ import { isAbsolute } from 'node:path';
 import { isPlainObject } from '../core/guards.js';
 
 /** What a running daemon must do for a changed key to take effect (zigbee2mqtt's requiresRestart, finer). */
-export type ApplyAction = 'live' | 'tools' | 'session' | 'reconnect' | 'restart-audio' | 'restart-gpio' | 'restart';
+export type ApplyAction = 'live' | 'tools' | 'session' | 'reconnect' | 'restart-audio' | 'restart-gpio' | 'restart-home' | 'restart';
 
 /** Cheapest first: the daemon applies the most expensive action a change set needs. */
-export const APPLY_ORDER: readonly ApplyAction[] = ['live', 'tools', 'session', 'reconnect', 'restart-audio', 'restart-gpio', 'restart'];
+export const APPLY_ORDER: readonly ApplyAction[] = [
+  'live',
+  'tools',
+  'session',
+  'reconnect',
+  'restart-audio',
+  'restart-gpio',
+  'restart-home',
+  'restart',
+];
 
 /** How env strings become values (convict coerces through this). */
 export type LeafKind = 'string' | 'number' | 'boolean' | 'json';
@@ -136,7 +145,10 @@ export function int(o: NumOpts & { default: number | null; nullable?: boolean; e
   return num({ ...o, integer: true } as NumOpts & { default: number | null; nullable: true });
 }
 
-export function oneOf<const V extends readonly string[]>(values: V, o: Common & { default: V[number] }): Leaf<V[number]> {
+export function oneOf<const V extends readonly string[]>(
+  values: V,
+  o: Common & { default: V[number]; example?: V[number] },
+): Leaf<V[number]> {
   const allowed = `one of ${values.join(', ')}`;
   return {
     leaf: true,

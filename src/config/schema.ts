@@ -6,6 +6,7 @@
 import { applyAll, bool, custom, int, num, oneOf, str, type ConfigOf } from './schema-kit.js';
 import { isAbsolute } from 'node:path';
 import { isPlainObject } from '../core/guards.js';
+import { registerSecret } from '../core/secrets.js';
 import { checkMcpServers, checkToolNameList, type McpServerConfig } from '../tools/mcp/server-config.js';
 
 export const BUILTIN_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
@@ -17,6 +18,33 @@ export interface FunctionTool {
   description?: string;
   parameters?: Record<string, unknown>;
 }
+
+/** A hosted MCP server (OpenAI's servers connect to it, so it must be public). */
+export interface HostedMcpTool {
+  type: 'mcp';
+  server_label: string;
+  server_url?: string;
+  connector_id?: (typeof MCP_CONNECTORS)[number];
+  /** An OAuth access token: a secret (registered, never logged). */
+  authorization?: string;
+  headers?: Record<string, string>;
+  allowed_tools?: string[];
+  require_approval?: 'always' | 'never';
+}
+
+export type SessionTool = FunctionTool | HostedMcpTool;
+
+/** The connectors of the published schema (MCPTool.connector_id). */
+export const MCP_CONNECTORS = [
+  'connector_dropbox',
+  'connector_gmail',
+  'connector_googlecalendar',
+  'connector_googledrive',
+  'connector_microsoftteams',
+  'connector_outlookcalendar',
+  'connector_outlookemail',
+  'connector_sharepoint',
+] as const;
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;
 
@@ -70,9 +98,14 @@ function checkTools(v: unknown): string | undefined {
   const seen = new Set<string>();
   for (const [i, tool] of v.entries()) {
     if (!isPlainObject(tool)) return `item ${i} must be a mapping {type: function, name, description, parameters}`;
+    if (tool.type === 'mcp') {
+      const problem = checkHostedMcp(tool, i, seen);
+      if (problem) return problem;
+      continue;
+    }
     const extra = Object.keys(tool).filter((k) => !['type', 'name', 'description', 'parameters'].includes(k));
     if (extra.length) return `item ${i} has unknown key(s) ${extra.join(', ')}`;
-    if (tool.type !== 'function') return `item ${i} has type ${JSON.stringify(tool.type)}; only function tools are supported`;
+    if (tool.type !== 'function') return `item ${i} has type ${JSON.stringify(tool.type)}; allowed are function and mcp (hosted MCP)`;
     if (typeof tool.name !== 'string' || !TOOL_NAME.test(tool.name)) return `item ${i} needs a name of 1-64 letters, digits, _ or -`;
     if (seen.has(tool.name)) return `tool name ${tool.name} is used twice`;
     seen.add(tool.name);
@@ -80,6 +113,44 @@ function checkTools(v: unknown): string | undefined {
     if (tool.parameters !== undefined && !(isPlainObject(tool.parameters) && tool.parameters.type === 'object')) {
       return `item ${i} parameters must be a JSON Schema object ({type: object, properties: ...})`;
     }
+  }
+  return undefined;
+}
+
+const MCP_KEYS = ['type', 'server_label', 'server_url', 'connector_id', 'authorization', 'headers', 'allowed_tools', 'require_approval'];
+
+function checkHostedMcp(tool: Record<string, unknown>, i: number, seen: Set<string>): string | undefined {
+  const extra = Object.keys(tool).filter((k) => !MCP_KEYS.includes(k));
+  if (extra.length) return `item ${i} (mcp) has unknown key(s) ${extra.join(', ')}; allowed: ${MCP_KEYS.join(', ')}`;
+  const label = tool.server_label;
+  if (typeof label !== 'string' || !TOOL_NAME.test(label)) return `item ${i} (mcp) needs a server_label of 1-64 letters, digits, _ or -`;
+  if (seen.has(`mcp:${label}`)) return `hosted MCP server_label ${label} is used twice`;
+  seen.add(`mcp:${label}`);
+  const url = tool.server_url;
+  if ((url === undefined) === (tool.connector_id === undefined)) return `item ${i} (mcp) needs exactly one of server_url and connector_id`;
+  // OpenAI's servers make the connection: only a public https URL can work.
+  if (url !== undefined && (typeof url !== 'string' || !/^https:\/\/[^/\s]+/.test(url)))
+    return `item ${i} (mcp) server_url must be an https:// URL`;
+  if (tool.connector_id !== undefined && !(MCP_CONNECTORS as readonly unknown[]).includes(tool.connector_id)) {
+    return `item ${i} (mcp) connector_id must be one of ${MCP_CONNECTORS.join(', ')}`;
+  }
+  if (tool.authorization !== undefined) {
+    if (typeof tool.authorization !== 'string' || tool.authorization === '')
+      return `item ${i} (mcp) authorization must be a non-empty string`;
+    registerSecret(tool.authorization);
+  }
+  const headers = tool.headers;
+  if (headers !== undefined && !(isPlainObject(headers) && Object.values(headers).every((v) => typeof v === 'string'))) {
+    return `item ${i} (mcp) headers must be a mapping of header names to strings`;
+  }
+  // Header values (an API key header) are treated as secrets too.
+  if (isPlainObject(headers)) for (const v of Object.values(headers)) registerSecret(v as string);
+  const allowed = tool.allowed_tools;
+  if (allowed !== undefined && !(Array.isArray(allowed) && allowed.every((n) => typeof n === 'string'))) {
+    return `item ${i} (mcp) allowed_tools must be a list of tool names`;
+  }
+  if (tool.require_approval !== undefined && tool.require_approval !== 'always' && tool.require_approval !== 'never') {
+    return `item ${i} (mcp) require_approval must be always or never (always: the device asks for a press)`;
   }
   return undefined;
 }
@@ -173,6 +244,8 @@ export const schema = {
     bootstrap: oneOf(['session-update', 'client-secret'] as const, {
       doc: 'session-update: connect, send session.update and wait for session.updated. client-secret: mint an ephemeral secret carrying the profile, then verify session.created.',
       default: 'session-update',
+      // A fleet device (mintUrl below) needs client-secret.
+      example: 'client-secret',
       env: 'REALTIME_PTT_REALTIME_BOOTSTRAP',
     }),
     mintUrl: custom<string | null>({
@@ -298,8 +371,8 @@ export const schema = {
       allowed: 'an integer from 1 to 4096, or inf',
       check: checkMaxTokens,
     }),
-    tools: custom<FunctionTool[]>({
-      doc: 'Function tools offered to the model: a list of {type: function, name, description, parameters (JSON Schema)}.',
+    tools: custom<SessionTool[]>({
+      doc: 'Tools offered to the model: {type: function, name, description, parameters (JSON Schema)}, or a hosted MCP server {type: mcp, server_label, server_url (public https) or connector_id, authorization (a secret), headers, allowed_tools, require_approval: always|never (always: a press at the device approves each call)}.',
       default: [],
       allowed: 'a list of {type: function, name, description, parameters}',
       check: checkTools,
@@ -332,7 +405,7 @@ export const schema = {
       apply: 'session',
     }),
     switchGesture: oneOf(['none', 'doublePress'] as const, {
-      doc: 'A button gesture that switches to the next profile (in file order, main first).',
+      doc: 'A button gesture that switches to the next profile (in file order, main first): doublePress is two taps (each shorter than conversation.minHoldMs), so a quick barge-in after a question never switches.',
       default: 'none',
       apply: 'live',
     }),
@@ -555,6 +628,13 @@ export const schema = {
       max: 60_000,
       unit: 'ms',
     }),
+    alarmMaxMs: int({
+      doc: 'A timer or alarm that goes off rings (earcon and LED) until a press stops it, or this long at most.',
+      default: 60_000,
+      min: 5_000,
+      max: 600_000,
+      unit: 'ms',
+    }),
     callTimeoutMs: int({
       doc: 'A tool call still running after this long is stopped and reported to the model as timed out.',
       default: 10_000,
@@ -576,7 +656,7 @@ export const schema = {
       max: 20,
     }),
   }),
-  mqtt: applyAll('restart', {
+  mqtt: applyAll('restart-home', {
     url: custom<string | null>({
       doc: 'MQTT broker, mqtt:// or mqtts:// (TLS); null is off. A broker that is down never blocks a conversation.',
       default: null,

@@ -72,11 +72,15 @@ export function profileToSession(config: Config): GaSession {
     },
     max_output_tokens: s.maxOutputTokens,
     // Always sent, even empty, so a reload that removes every tool clears them on the server.
-    tools: s.tools.map((tool) => ({
-      type: 'function' as const,
-      name: tool.name,
-      ...(tool.description !== undefined ? { description: tool.description } : {}),
-      ...(tool.parameters !== undefined ? { parameters: structuredClone(tool.parameters) } : {}),
-    })),
+    tools: s.tools.map((tool) =>
+      tool.type === 'mcp'
+        ? { ...structuredClone(tool), require_approval: tool.require_approval ?? 'always' }
+        : {
+            type: 'function' as const,
+            name: tool.name,
+            ...(tool.description !== undefined ? { description: tool.description } : {}),
+            ...(tool.parameters !== undefined ? { parameters: structuredClone(tool.parameters) } : {}),
+          },
+    ),
   };
 }

@@ -9,25 +9,10 @@ import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { AnswerSide, type CutInfo } from './answer.js';
-import type { FunctionCallItem } from '../realtime/protocol.js';
-import type { RoundResult } from './tool-calls.js';
-import type {
-  ButtonEvents,
-  Events,
-  ButtonPort,
-  ConductorState,
-  EarconName,
-  LedPort,
-  MicEvents,
-  MicPort,
-  SessionAudio,
-  SessionEvents,
-  SessionPort,
-  SessionTranscript,
-  SpeakerEvents,
-  SpeakerPort,
-  StatusPort,
-} from './ports.js';
+import type { ToolCallsHook } from './tool-calls.js';
+// Two lines rather than one name a line: this file is near the 600-line limit.
+import type { ButtonEvents, ButtonPort, ConductorState, EarconName, Events, LedPort, MicEvents, MicPort, PressClaim } from './ports.js';
+import type { SessionAudio, SessionEvents, SessionPort, SessionTranscript, SpeakerEvents, SpeakerPort, StatusPort } from './ports.js';
 import { realtimeRecovery } from '../realtime/index.js';
 import { Playback } from './playback.js';
 import { carriesSpeech, onlyStopped, whyNotAsked } from './release-rules.js';
@@ -35,6 +20,7 @@ import { type TranscriptEntry, Transcripts } from './transcripts.js';
 import { Turn, type TurnOutcome, type TurnRecord } from './turn.js';
 
 export type { TranscriptEntry } from './transcripts.js';
+export type { ToolCallsHook } from './tool-calls.js';
 
 export type TurnDetection = 'manual' | 'server_vad' | 'semantic_vad';
 
@@ -52,6 +38,8 @@ export interface ConductorOptions {
    * (someone spoke); otherwise the press only stopped the answer, however long it was held.
    */
   speechPeakDbfs: number;
+  /** The active profile, named in each turn's log line. */
+  profile?: string;
 }
 
 export const DEFAULT_CONDUCTOR_OPTIONS: ConductorOptions = {
@@ -87,13 +75,6 @@ export interface ConductorDeps {
   toolCalls?: ToolCallsHook;
 }
 
-export interface ToolCallsHook {
-  run(turnId: number, calls: FunctionCallItem[]): Promise<RoundResult>;
-  endTurn(turnId: number): void;
-  /** How long a round may take before the answer timer starts again (the call timeout). */
-  budgetMs(): number;
-}
-
 /** Session states in which no connection is wanted (on-demand between turns). */
 const DORMANT = new Set(['idle']);
 
@@ -120,6 +101,8 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #muted = false;
   readonly #transcripts = new Transcripts();
   #unsubscribe: Array<() => void> = [];
+  /** Confirmations and alarms that take the button for a while (confirmation.ts, alarm.ts). */
+  readonly #claims = new Set<PressClaim>();
 
   constructor(deps: ConductorDeps, options: Partial<ConductorOptions> = {}) {
     super();
@@ -225,9 +208,69 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#update('options changed');
   }
 
+  // ---- confirmations, alarms, announcements, home commands (confirmation.ts, alarm.ts, home-wiring.ts) ----
+
+  /** While `claim` takes an event, the button does nothing else; returns the release of the claim. */
+  claimPresses(claim: PressClaim): () => void {
+    this.#claims.add(claim);
+    return () => void this.#claims.delete(claim);
+  }
+
+  /** Plays a cue; `always` for an alarm, which rings even with earcons off. */
+  sound(name: EarconName, always = false): void {
+    if (always) this.#playback.earcon(this.#d.earcon(name));
+    else this.#earcon(name);
+  }
+
+  /** Nobody is talking and no answer is awaited or playing: an announcement may start now. */
+  get quiet(): boolean {
+    return !this.#turn?.open && !this.#playback.answerPending;
+  }
+
+  /** A turn not from the mic (announcer.ts): `send` puts it on the verified session; played, cut by a press, logged. */
+  textTurn(mode: 'say' | 'ask', send: () => boolean, question?: { itemId: string; text: string }): boolean {
+    if (!this.#started || !this.quiet || !this.#linkReady || !send()) return false;
+    const turn = new Turn(++this.#turnSeq, mode, this.#now(), false);
+    this.#turn = turn;
+    turn.asked(this.#now());
+    if (question) this.#transcripts.remember(question.itemId, turn.id);
+    if (question) this.emit('transcript', { time: new Date().toISOString(), turn: turn.id, role: 'user', ...question });
+    this.#answer.expect(turn, this.#opts.answerTimeoutMs);
+    this.#update(mode);
+    return true;
+  }
+
+  /** Cuts the answer awaited or playing (the stop command); false when there was none. */
+  stopAnswer(reason: string): boolean {
+    const cut = this.#cutAnswer(reason);
+    this.#update(reason);
+    return cut;
+  }
+
+  /** Mutes the microphone (nothing of it is sent) or unmutes it; hands-free, as the button toggles it. */
+  setMuted(on: boolean): void {
+    if (this.#muted === on) return;
+    if (this.handsFree) return this.#onPress({ at: this.#now() });
+    this.#muted = on;
+    this.#log.info(on ? 'microphone muted' : 'microphone unmuted');
+    if (on && this.#turn?.phase === 'recording') this.#abandon(this.#turn, 'cancelled', 'microphone muted');
+    this.#update(on ? 'muted' : 'unmuted');
+  }
+
+  /** The talk command's press (true) and release, as the button would give them (talk.ts decides when). */
+  pressed(down: boolean): void {
+    if (down) this.#onPress({ at: this.#now() });
+    else this.#onRelease({ at: this.#now() });
+  }
+
+  #claimed(kind: keyof PressClaim): boolean {
+    return [...this.#claims].some((claim) => claim[kind]());
+  }
+
   // ---- button ----
 
   #onPress({ at }: ButtonEvents['press'][0]): void {
+    if (this.#claimed('press')) return;
     if (this.handsFree) {
       this.#muted = !this.#muted;
       this.#log.info(this.#muted ? 'microphone muted' : 'microphone unmuted');
@@ -247,11 +290,13 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#d.session.clearInput();
     this.#earcon('press');
     const preRoll = this.#openMic();
-    if (preRoll.length > 0) this.#send(preRoll);
+    if (this.#muted) this.#log.warn('the microphone is muted: this press sends nothing (mute off to talk)');
+    else if (preRoll.length > 0) this.#send(preRoll);
     this.#update(bargeIn ? 'barge-in' : 'press');
   }
 
   #onRelease({ at, heldMs }: ButtonEvents['release'][0]): void {
+    if (this.#claimed('release')) return;
     if (this.handsFree) return;
     const turn = this.#turn;
     if (turn?.phase !== 'recording') return;
@@ -277,6 +322,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   }
 
   #onLongPress(): void {
+    if (this.#claimed('longPress')) return;
     const turn = this.#turn;
     // A silent hold after cutting an answer stops here already; otherwise someone is talking at length.
     if (this.handsFree || turn?.phase !== 'recording' || !turn.bargeIn) return;
@@ -303,7 +349,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   }
 
   #onMicAudio(pcm: Buffer): void {
-    if (!this.#micOpen) return;
+    if (!this.#micOpen || this.#muted) return;
     if (this.handsFree) {
       // Gated while the assistant speaks, unless speech is allowed to interrupt it.
       if (this.#playback.answerPending && !this.#opts.bargeInByVoice) return;
@@ -489,7 +535,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#answer.turnOver();
     const record = turn.finish(outcome, reason);
     const level = outcome === 'dropped' || outcome === 'failed' || outcome === 'silent' ? 'warn' : 'info';
-    this.#log[level]('turn', { ...record });
+    this.#log[level]('turn', { ...record, ...(this.#opts.profile ? { profile: this.#opts.profile } : {}) });
     this.emit('turn', record);
   }
 
@@ -499,12 +545,13 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #toolRound(r: SessionEvents['responseDone'][0]): boolean {
     const turn = this.#turn;
     const hook = this.#d.toolCalls;
-    if (!hook || r.status !== 'completed' || !r.functionCalls?.length || !turn?.answerInProgress) return false;
+    const asks = (r.functionCalls?.length ?? 0) + (r.approvals?.length ?? 0);
+    if (!hook || r.status !== 'completed' || asks === 0 || !turn?.answerInProgress) return false;
     if (r.responseId !== undefined && turn.responseId !== undefined && r.responseId !== turn.responseId) return false;
     turn.toolRound();
     this.#answer.expect(turn, hook.budgetMs() + this.#opts.answerTimeoutMs);
     this.#update('tool calls');
-    void hook.run(turn.id, r.functionCalls).then((result) => {
+    void hook.run(turn.id, r.functionCalls ?? [], r.approvals).then((result) => {
       turn.calls.push(...result.records);
       if (result.kind === 'limit' && turn.open) this.#fail(turn, 'failed', result.reason);
       else if (result.kind === 'answered' && turn.open) this.#answer.expect(turn, this.#opts.answerTimeoutMs);
@@ -540,8 +587,13 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   #statusLine(state: ConductorState): string {
     if (state === 'error' && this.#linkProblem) return `error: ${this.#linkProblem.message}`;
     if (state === 'connecting') return 'connecting to the Realtime API';
-    if (state === 'idle' && this.handsFree && this.#muted) return 'idle (microphone muted)';
+    if (state === 'idle' && this.#muted) return 'idle (microphone muted)';
     return state;
+  }
+
+  /** Plays a cue the daemon made (the profile switched); silent when earcons are off. */
+  cue(pcm: Buffer): void {
+    if (this.#opts.earcons) this.#playback.earcon(pcm);
   }
 
   #earcon(name: EarconName): void {

@@ -9,15 +9,34 @@ import { PttError, toPttError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { ConfigWatcher, formatProblems, planReload, profileToSession, type Config, type ConfigProblem } from '../config/index.js';
+import {
+  ConfigWatcher,
+  formatProblems,
+  planReload,
+  profileNames,
+  profileToSession,
+  type Config,
+  type ConfigProblem,
+} from '../config/index.js';
 import type { ReloadStep, ReloadStepKind } from '../config/index.js';
 import { Conductor, type ConductorOptions, type TranscriptEntry } from './conductor.js';
 import type { ButtonPort, ConductorState, EarconName, LedPort, MicPort, SessionPort, SpeakerPort } from './ports.js';
 import { describeAwaited, type AwaitedDevice } from './device-wait.js';
 import { sessionTiming, type SessionTiming } from './session-timing.js';
 import { TranscriptFile } from './transcript-file.js';
+import type { DeviceCommands } from '../home/commands.js';
+import type { OutOfBandResponse } from '../realtime/out-of-band.js';
+import { HomeWiring } from './home-wiring.js';
+import { ProfileRuntime, type SwitchResult } from './profiles-runtime.js';
+import { MemoryKeeper, memoryLimits } from './memory-keeper.js';
+import { FollowUp } from './follow-up.js';
+import type { RestoreSource } from '../realtime/index.js';
+import { followUpEarcon, profileEarcon } from '../audio/index.js';
+import type { DaemonCommands } from '../gpio/index.js';
 import { DaemonTools, withDeviceTools } from './tools-wiring.js';
 import { ToolCalls } from './tool-calls.js';
+import { ButtonConfirmation } from './confirmation.js';
+import { TimerAlarm } from './alarm.js';
 import type { ConversationItem } from '../realtime/protocol.js';
 import type { TurnRecord } from './turn.js';
 
@@ -45,8 +64,16 @@ export interface SessionPart extends SessionPort, Component {
     session: ReturnType<typeof profileToSession>,
   ): Promise<{ ok: true; mode: string; message: string; deferred?: string[] } | { ok: false; error: PttError }>;
   setTiming(timing: SessionTiming): void;
-  /** A conversation item (a function call's output); false when the link is not verified. */
+  /** Items sent into every new session right after it is verified, before any audio. */
+  setRestore?(source: RestoreSource | undefined): void;
+  /** A conversation item (a function call's output, a typed question); false when the link is not verified. */
   sendItem(item: ConversationItem): boolean;
+  /** With options: an out-of-band response (an announcement: say, a timer), only when verified. */
+  createResponse(options?: OutOfBandResponse): boolean;
+  /** Connects now (on-demand: something is to be said). */
+  connect(): void;
+  /** A response is still running on the server: an announcement waits for it. */
+  readonly responding: boolean;
 }
 
 export interface GpioParts {
@@ -59,8 +86,8 @@ export interface GpioParts {
 export interface PartsFactory {
   audio(config: Config): AudioParts;
   session(config: Config): SessionPart;
-  /** `status` answers the control socket's `status` command. */
-  gpio(config: Config, status: () => string): GpioParts;
+  /** `status` answers the control socket's `status` command; `commands` its `profile` and `forget`, `device` say/ask/stop/volume/mute/talk. */
+  gpio(config: Config, status: () => string, commands?: DaemonCommands, device?: DeviceCommands): GpioParts;
   earcon(name: EarconName): Buffer;
   /** Configured audio devices that do not exist yet (the daemon waits for them); none if absent. */
   missingDevices?(config: Config): Promise<AwaitedDevice[]>;
@@ -90,12 +117,15 @@ export type DaemonEvents = {
   invalidConfig: [ConfigProblem[]];
   /** A part could not be restarted and the old one could not be brought back: the daemon must exit. */
   fatal: [PttError];
+  /** Another profile is in force (verified by the server). */
+  profile: [{ name: string; from: string; mode: string }];
 };
 
-type Group = 'transcripts' | 'audio' | 'tools' | 'session' | 'conductor' | 'gpio' | 'watcher';
+type Group = 'transcripts' | 'audio' | 'tools' | 'session' | 'conductor' | 'home' | 'gpio' | 'watcher';
 
-export function conductorOptions(config: Config): Partial<ConductorOptions> {
+export function conductorOptions(config: Config, profile?: string): Partial<ConductorOptions> {
   return {
+    ...(profile ? { profile } : {}),
     turnDetection: config.session.turnDetection.type,
     bargeInByVoice: config.conversation.bargeInByVoice,
     earcons: config.conversation.earcons,
@@ -116,11 +146,15 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #transcripts: TranscriptFile | undefined;
   #tools: DaemonTools | undefined;
   #toolCalls: ToolCalls | undefined;
+  #confirmation: ButtonConfirmation | undefined;
+  #alarm: TimerAlarm | undefined;
   /** A re-apply of the profile for changed tool definitions is queued. */
   #toolsDirty = false;
   /** The speaker's gain now (config, or set by voice through the volume tool). */
   #gain = 1;
   #watcher: ConfigWatcher | undefined;
+  /** The home layer (commands, MQTT, hooks): home-wiring.ts. */
+  readonly #home: HomeWiring;
   /** What is running, per group, in start order. */
   readonly #running = new Map<Group, Component[]>();
   #readySent = false;
@@ -129,12 +163,48 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   #awaited: AwaitedDevice[] = [];
   #wakeWait: (() => void) | undefined;
   #reloads: Promise<void> = Promise.resolve();
+  readonly #profiles: ProfileRuntime;
+  readonly #memory: MemoryKeeper;
+  readonly #followUp: FollowUp;
 
   constructor(options: DaemonOptions) {
     super();
     this.#o = options;
     this.#config = options.config;
     this.#log = options.logger.child('daemon');
+    this.#memory = new MemoryKeeper(memoryLimits(options.config), options.logger);
+    this.#followUp = new FollowUp({
+      session: () => this.#session,
+      conductor: () => this.#conductor,
+      config: () => this.#effective(),
+      sessionOf: (c) => this.#withTools(profileToSession(c)),
+      cue: () => this.#conductor?.cue(followUpEarcon()),
+      logger: options.logger,
+    });
+    this.#profiles = new ProfileRuntime({ logger: options.logger, ...(options.env ? { env: options.env } : {}) });
+    this.#home = new HomeWiring({
+      config: options.config,
+      logger: options.logger,
+      ...(options.env ? { env: options.env as NodeJS.ProcessEnv } : {}),
+      host: {
+        conductor: () => this.#conductor,
+        session: () => this.#session,
+        mic: () => this.#audio?.mic,
+        setVolume: (level) => this.#setGain(level),
+        switchProfile: (name) => Promise.resolve(this.#commands().profile(name)),
+        forget: () => this.#commands().forget(),
+      },
+    });
+  }
+
+  /** The device commands (say, ask, stop, volume, mute, talk), as the control socket and MQTT run them. */
+  get commands(): DeviceCommands {
+    return this.#home;
+  }
+
+  /** The profile in force. */
+  get profile(): string {
+    return this.#profiles.active;
   }
 
   get config(): Config {
@@ -149,18 +219,21 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   async start(): Promise<void> {
     const config = this.#config;
     try {
+      await this.#profiles.load(config);
       // Built first: a missing API key is reported before any device is opened.
-      this.#session = this.#o.parts.session(config);
+      this.#session = this.#o.parts.session(this.#effective());
+      this.#wireSession(this.#session);
       if (config.log.transcriptFile) {
         this.#transcripts = new TranscriptFile(config.log.transcriptFile, this.#log);
         await this.#startGroup('transcripts', [this.#transcripts]);
       }
       // Built now, started last: presses only count once everything they drive is running.
-      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine(), this.#commands(), this.#home);
+      this.#wireGestures();
       if (!(await this.#waitForDevices(config))) return;
       this.#audio = this.#o.parts.audio(config);
       await this.#startGroup('audio', this.#audio.components);
-      this.#session.on('verified', (info) => this.#onVerified(info.sessionId));
+      this.#wireVerified(this.#session);
       const conductor = new Conductor(
         {
           mic: this.#audio.mic,
@@ -173,13 +246,38 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
           status: { status: (text) => this.#o.notifier.status(text) },
           toolCalls: this.#toolCallsHook(),
         },
-        conductorOptions(config),
+        conductorOptions(this.#effective(), this.#profiles.active),
       );
       this.#conductor = conductor;
-      conductor.on('state', (state) => this.emit('state', state));
-      conductor.on('turn', (record) => this.emit('turn', record));
+      this.#confirmation = new ButtonConfirmation({
+        windowMs: () => this.#config.tools.confirmWindowMs,
+        sound: (name) => conductor.sound(name),
+        led: () => this.#gpio?.led,
+        logger: this.#o.logger,
+      });
+      conductor.claimPresses(this.#confirmation);
+      this.#alarm = new TimerAlarm({
+        conductor: () => this.#conductor,
+        session: () => this.#session,
+        led: () => this.#gpio?.led,
+        maxMs: () => this.#config.tools.alarmMaxMs,
+        logger: this.#o.logger,
+      });
+      conductor.claimPresses(this.#alarm);
+      conductor.on('state', (state) => {
+        this.#home.onState(state);
+        this.emit('state', state);
+      });
+      conductor.on('turn', (record) => {
+        this.#home.onTurn(record);
+        this.#memory.turn(record);
+        this.#followUp.turnEnded(record);
+        this.emit('turn', record);
+      });
       conductor.on('transcript', (entry) => {
-        void this.#transcripts?.append(entry);
+        this.#memory.transcript(entry);
+        this.#home.onTranscript(entry);
+        void this.#transcripts?.append({ ...entry, profile: this.#profiles.active });
         this.emit('transcript', entry);
       });
       // The session connects as it starts; the conductor must already be listening for it.
@@ -187,6 +285,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       // Tools before the session: the first profile it sends already carries them.
       await this.#startTools(config);
       await this.#session.applyProfile(this.#sessionFor(config));
+      // A broker never blocks: the bridge connects in the background.
+      await this.#startGroup('home', this.#home.build(config));
       await this.#startGroup('session', [this.#session]);
       this.#tools?.on('toolsChanged', () => this.#queueToolsApply());
       if (!this.#running.has('gpio')) await this.#startGroup('gpio', this.#gpio.components);
@@ -208,7 +308,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       version: VERSION,
       node: process.version,
       connection: config.realtime.connection,
-      turnDetection: config.session.turnDetection.type,
+      turnDetection: this.#effective().session.turnDetection.type,
+      profile: this.#profiles.active,
     });
   }
 
@@ -261,8 +362,10 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.#o.notifier.stopping();
     // Reverse of start, except that the conductor goes before the session: it ends a turn in
     // progress (and logs it) while the session can still be told.
-    const order: Group[] = ['watcher', 'gpio', 'conductor', 'session', 'tools', 'audio', 'transcripts'];
+    const order: Group[] = ['watcher', 'gpio', 'home', 'conductor', 'session', 'tools', 'audio', 'transcripts'];
     for (const group of order) await this.#stopGroup(group);
+    await this.#memory.stop();
+    this.#followUp.dispose();
     this.#o.notifier.stop();
     this.#log.info('daemon stopped');
   }
@@ -307,14 +410,17 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     this.#o.notifier.reloading();
     const applied: ReloadStepKind[] = [];
     let ok = true;
+    this.#followUp.stop('the config changed');
     this.#config = next;
+    this.#profiles.reconcile(next);
     for (const step of plan.steps) {
       if (this.#stopping) return;
       if (await this.#runStep(step, before, next)) applied.push(step.kind);
       else ok = false;
     }
     // The conductor follows the config in force, whatever the steps kept or brought back.
-    this.#conductor?.setOptions(conductorOptions(this.#config));
+    this.#conductor?.setOptions(conductorOptions(this.#effective(), this.#profiles.active));
+    this.#memory.setLimits(memoryLimits(this.#config));
     this.#o.notifier.ready(this.#statusLine());
     const keys = plan.keys;
     this.#log.info('config reloaded', { keys, applied, ok });
@@ -331,6 +437,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
           this.#audio?.setVolume?.(next.audio.output.volume);
         }
         if (JSON.stringify(sessionTiming(before)) !== JSON.stringify(sessionTiming(next))) this.#session?.setTiming(sessionTiming(next));
+        this.#home.applyLive(next);
         return true;
       case 'apply-tools':
         // Changed definitions re-apply the profile through `toolsChanged` (queued after this reload).
@@ -353,6 +460,13 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
         return this.#restart('audio', before, next, 'audio settings changed');
       case 'restart-gpio':
         return this.#restart('gpio', before, next, 'GPIO settings changed');
+      case 'restart-home': {
+        await this.#stopGroup('home');
+        const { components, ok } = this.#home.rebuild(next, before);
+        if (!ok) this.#config = { ...this.#config, mqtt: before.mqtt };
+        await this.#startGroup('home', components);
+        return ok;
+      }
       case 'needs-restart':
         this.#log.warn('these settings take effect when the daemon restarts (systemctl restart realtime-ptt)', { keys: step.keys });
         return true;
@@ -403,13 +517,15 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       await this.#startGroup('audio', this.#audio.components);
       await conductor.rewire({ mic: this.#audio.mic, speaker: this.#audio.speaker }, 'audio restarted');
     } else if (group === 'session') {
-      this.#session = this.#o.parts.session(config);
-      this.#session.on('verified', (info) => this.#onVerified(info.sessionId));
+      this.#session = this.#o.parts.session(this.#profiles.effective(config));
+      this.#wireSession(this.#session);
+      this.#wireVerified(this.#session);
       await this.#session.applyProfile(this.#sessionFor(config));
       await conductor.rewire({ session: this.#session }, 'session rebuilt');
       await this.#startGroup('session', [this.#session]);
     } else {
-      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine());
+      this.#gpio = this.#o.parts.gpio(config, () => this.#statusLine(), this.#commands(), this.#home);
+      this.#wireGestures();
       await this.#startGroup('gpio', this.#gpio.components);
       await conductor.rewire({ button: this.#gpio.button, ...(this.#gpio.led ? { led: this.#gpio.led } : {}) }, 'GPIO restarted');
     }
@@ -435,6 +551,97 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     });
   }
 
+  /** Playback gain now (the volume command, the volume tool); false when the audio parts are not running. */
+  #setGain(level: number): boolean {
+    this.#gain = level;
+    this.#audio?.setVolume?.(level);
+    return this.#audio?.setVolume !== undefined;
+  }
+
+  // ---- profiles ----
+
+  /** The config in force with `session` replaced by the active profile. */
+  #effective(): Config {
+    return this.#profiles.effective(this.#config);
+  }
+
+  #commands(): DaemonCommands {
+    return {
+      profile: async (name) => {
+        const config = this.#config;
+        if (name === undefined) return `active: ${this.#profiles.active}; profiles: ${profileNames(config).join(', ')}`;
+        const refused = this.#profiles.check(config, name);
+        if (refused) throw refused;
+        const busy = this.#busy();
+        const applied = this.switchProfile(name);
+        if (busy) return `ok: switching to ${name} when the answer in progress ends`;
+        const result = await applied;
+        return result.ok ? `ok: ${name} (${result.mode})` : `error: ${result.error.message}`;
+      },
+      forget: () => `ok: forgot ${this.#memory.forget()} texts; the next session starts fresh`,
+    };
+  }
+
+  /** Memory restored into every new session; the follow-up window sees the server's VAD. */
+  #wireSession(session: SessionPart): void {
+    session.setRestore?.(() => this.#memory.items());
+    session.on('speechStarted', () => this.#followUp.speechStarted());
+  }
+
+  #wireGestures(): void {
+    // Registered before the conductor's listener (the button is built before the conductor starts
+    // or is rewired): a press in the follow-up window is back to push to talk before it is handled.
+    this.#gpio?.button.on('press', () => this.#followUp.pressed());
+    // Only two taps switch: a quick press after a question is a barge-in, not a gesture.
+    let lastHeldMs = Number.POSITIVE_INFINITY;
+    this.#gpio?.button.on('release', (e) => {
+      lastHeldMs = e.heldMs ?? Number.POSITIVE_INFINITY;
+    });
+    this.#gpio?.button.on('doublePress', () => {
+      if (this.#config.profiles.switchGesture !== 'doublePress' || lastHeldMs >= this.#config.conversation.minHoldMs) return;
+      void this.switchProfile(this.#profiles.next(this.#config));
+    });
+  }
+
+  /**
+   * Switches the active profile like a hot reload: a verified session.update on the open session
+   * (a voice change after the first answer: a reconnect when idle). Queued behind reloads, and
+   * run only when no turn is in progress: the switch of a press during an answer is applied
+   * after that answer has played (or at the quiet wait's limit). A refused profile leaves the old one.
+   */
+  switchProfile(name: string): Promise<SwitchResult> {
+    const refused = this.#profiles.check(this.#config, name);
+    if (refused) {
+      this.#log.warn('profile switch refused', { error: refused });
+      return Promise.resolve({ ok: false, error: refused });
+    }
+    const run = this.#reloads.then(async () => {
+      await this.#whenQuiet();
+      return this.#applySwitch(name);
+    });
+    this.#reloads = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  async #applySwitch(name: string): Promise<SwitchResult> {
+    if (this.#stopping) return { ok: false, error: new PttError('DAEMON_STOPPING', 'the daemon is stopping') };
+    this.#followUp.stop('the profile changes');
+    const result = await this.#profiles.apply(this.#config, name, this.#session, (c) => this.#withTools(profileToSession(c)));
+    if (!result.ok) return result;
+    this.#conductor?.setOptions(conductorOptions(result.config, name));
+    this.#conductor?.cue(profileEarcon(result.position));
+    this.emit('profile', { name, from: result.from, mode: result.mode });
+    return result;
+  }
+
+  #busy(): boolean {
+    const s = this.#conductor?.state;
+    return s === 'listening' || s === 'thinking' || s === 'speaking';
+  }
+
   // ---- tools ----
 
   async #startTools(config: Config): Promise<void> {
@@ -443,15 +650,15 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       config,
       logger: this.#o.logger,
       env: { ...(this.#o.env ?? process.env) },
+      ...(this.#confirmation ? { confirm: this.#confirmation } : {}),
       volume: {
         get: () => this.#gain,
-        set: (value) => {
-          this.#gain = value;
-          this.#audio?.setVolume?.(value);
-        },
+        set: (value) => void this.#setGain(value),
       },
     });
-    await this.#startGroup('tools', [this.#tools]);
+    // Listening before the start: a timer that expired while the daemon was down fires in it.
+    this.#tools.on('timerFired', (timer, info) => this.#alarm?.fired(timer, info));
+    await this.#startGroup('tools', [this.#tools, ...(this.#alarm ? [this.#alarm] : [])]);
   }
 
   #toolCallsHook() {
@@ -459,6 +666,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       session: () => this.#session,
       executor: () => this.#tools!.executor,
       maxRounds: () => this.#config.tools.maxRoundsPerTurn,
+      confirm: () => this.#confirmation,
       logger: this.#o.logger,
     });
     this.#toolCalls = calls;
@@ -469,9 +677,12 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     };
   }
 
-  /** The session the config asks for, with the device's tools after the profile's own. */
+  /** The session the config asks for under the active profile, with the device's tools after the profile's own. */
   #sessionFor(config: Config): ReturnType<typeof profileToSession> {
-    const session = profileToSession(config);
+    return this.#withTools(profileToSession(this.#profiles.effective(config)));
+  }
+
+  #withTools(session: ReturnType<typeof profileToSession>): ReturnType<typeof profileToSession> {
     return this.#tools ? withDeviceTools(session, this.#tools.definitions()) : session;
   }
 
@@ -489,6 +700,15 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   }
 
   // ---- lifecycle helpers ----
+
+  /** Verified: READY, the tool calls, the profile on MQTT; errors to MQTT. */
+  #wireVerified(session: SessionPart): void {
+    session.on('verified', (info) => {
+      this.#onVerified(info.sessionId);
+      this.#home.onVerified();
+    });
+    session.on('error', (error) => this.#home.onError(error));
+  }
 
   #onVerified(sessionId: string | undefined): void {
     this.#toolCalls?.verified(sessionId);

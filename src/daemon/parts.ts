@@ -7,6 +7,8 @@ import type { Logger } from '../core/logger.js';
 import { profileToSession, resolveApiKey, type Config } from '../config/index.js';
 import { ControlServer, createButton, createLed } from '../gpio/index.js';
 import { RealtimeSession } from '../realtime/index.js';
+import { resolveDeviceToken, type MintVia } from '../realtime/client-secret.js';
+import { PttError } from '../core/errors.js';
 import { audioChildEnv, listAlsaDevices, probeDevice } from '../audio/index.js';
 import { findMissingDevices } from './device-wait.js';
 import { sessionTiming } from './session-timing.js';
@@ -23,10 +25,16 @@ export function createParts(deps: PartsDeps): PartsFactory {
   return {
     audio: (config) => buildAudio(config, { logger, env }),
     session: (config) => buildSession(config, deps),
-    gpio(config, status) {
+    gpio(config, status, commands, device) {
       const button = createButton(config.gpio, { logger });
-      const control = new ControlServer({ socketPath: config.control.socket, target: button.virtual, logger: logger.child('control') });
+      const control = new ControlServer({
+        socketPath: config.control.socket,
+        target: button.virtual,
+        ...(device ? { device } : {}),
+        logger: logger.child('control'),
+      });
       control.setStatusProvider(status);
+      control.setCommands(commands);
       const led = createLed(config.gpio, { logger });
       return { components: [led, button, control], button, led };
     },
@@ -39,16 +47,28 @@ export function createParts(deps: PartsDeps): PartsFactory {
   };
 }
 
-export function buildSession(config: Config, deps: PartsDeps): SessionPart {
+/** The API key, or on a fleet device (realtime.mintUrl) the device token for the owner's mint server and no key. */
+function credentials(config: Config, deps: PartsDeps): { apiKey: string; mintVia?: MintVia } {
+  const mintUrl = config.realtime.mintUrl;
+  if (mintUrl !== null) {
+    const token = resolveDeviceToken(config.realtime.deviceTokenFile, deps.env as NodeJS.ProcessEnv);
+    if (token instanceof PttError) throw token;
+    deps.logger.info('device token found; client secrets come from the mint server', { mintUrl });
+    return { apiKey: '', mintVia: { url: mintUrl, deviceToken: token } };
+  }
   const key = resolveApiKey(config, deps.env);
   if (!key.ok) throw key.error;
   deps.logger.info('API key found', { source: key.source });
+  return { apiKey: key.key };
+}
+
+export function buildSession(config: Config, deps: PartsDeps): SessionPart {
   const { realtime } = config;
   return new RealtimeSession({
     url: realtime.url,
     model: realtime.model,
     provider: realtime.provider,
-    apiKey: key.key,
+    ...credentials(config, deps),
     bootstrap: realtime.bootstrap,
     connection: realtime.connection,
     session: profileToSession(config),

@@ -5,7 +5,7 @@
  *
  * Listener registration mirrors TypedEmitter so the real classes satisfy the ports as they are.
  */
-import type { FunctionCallItem } from '../realtime/protocol.js';
+import type { FunctionCallItem, McpApprovalItem } from '../realtime/protocol.js';
 import type { PttError } from '../core/errors.js';
 import type { SessionState, VerifiedInfo } from '../realtime/session-types.js';
 
@@ -66,7 +66,7 @@ export type SessionEvents = {
   transcript: [SessionTranscript];
   responseStarted: [{ responseId: string }];
   /** `functionCalls`: the completed function_call items of a response (see tool-calls.ts). */
-  responseDone: [{ responseId?: string; status: string; functionCalls?: FunctionCallItem[] }];
+  responseDone: [{ responseId?: string; status: string; functionCalls?: FunctionCallItem[]; approvals?: McpApprovalItem[] }];
   /** Hands-free: the server heard speech start / stop, or committed the input buffer. */
   speechStarted: [{ itemId: string }];
   speechStopped: [{ itemId: string }];
@@ -100,9 +100,21 @@ export type ButtonPort = Events<ButtonEvents>;
 
 export interface LedPort {
   setState(state: ConductorState): void;
+  /** A signal over the state pattern (confirmation, alarm); undefined ends it. */
+  signal?(name: 'confirm' | 'alarm' | undefined): void;
 }
 
-export type EarconName = 'press' | 'release' | 'error' | 'ready';
+export type EarconName = 'press' | 'release' | 'error' | 'ready' | 'confirm' | 'alarm';
+
+/**
+ * Something that takes the button for a while (a confirmation, a ringing alarm): while it
+ * returns true for an event, the conductor does nothing with it (no turn, no barge-in).
+ */
+export interface PressClaim {
+  press(): boolean;
+  release(): boolean;
+  longPress(): boolean;
+}
 
 /** The systemd status line (sd_notify STATUS=). */
 export interface StatusPort {

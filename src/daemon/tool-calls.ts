@@ -7,12 +7,13 @@
  * while the link is down wait for the next verified session; a new session is a new
  * conversation, so the calls are re-created there before their outputs.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../core/logger.js';
-import type { FunctionCallItem } from '../realtime/protocol.js';
-import type { ConversationItem } from '../realtime/protocol.js';
+import type { ConversationItem, FunctionCallItem, McpApprovalItem } from '../realtime/protocol.js';
+import { parseArguments, redactArguments } from '../tools/arguments.js';
 import type { ToolExecutor } from '../tools/executor.js';
 import { errorOutput } from '../tools/output-text.js';
-import type { CallRecord } from '../tools/types.js';
+import type { CallRecord, ConfirmAnswer, ConfirmHook } from '../tools/types.js';
 
 /** What the orchestration needs of the session. */
 export interface ToolSessionPort {
@@ -24,7 +25,17 @@ export interface ToolCallsDeps {
   session: () => ToolSessionPort | undefined;
   executor: () => ToolExecutor;
   maxRounds: () => number;
+  /** Asks the person at the device (hosted MCP approval requests); without it they are declined. */
+  confirm?: () => ConfirmHook | undefined;
   logger: Logger;
+}
+
+/** What the conductor calls for a turn's tool rounds. */
+export interface ToolCallsHook {
+  run(turnId: number, calls: FunctionCallItem[], approvals?: McpApprovalItem[]): Promise<RoundResult>;
+  endTurn(turnId: number): void;
+  /** How long a round may take before the answer timer starts again (the call timeout). */
+  budgetMs(): number;
 }
 
 export type RoundResult =
@@ -38,6 +49,8 @@ export type RoundResult =
 interface Ready {
   calls: FunctionCallItem[];
   outputs: Map<string, string>;
+  /** mcp_approval_response items (they answer requests of the session that made them only). */
+  approvals?: ConversationItem[];
   sessionId: string | undefined;
   respond: boolean;
 }
@@ -68,9 +81,11 @@ export class ToolCalls {
   }
 
   /** Runs the completed calls of a completed response for turn `turnId`. */
-  async run(turnId: number, calls: readonly FunctionCallItem[]): Promise<RoundResult> {
+  async run(turnId: number, calls: readonly FunctionCallItem[], approvals: readonly McpApprovalItem[] = []): Promise<RoundResult> {
     const fresh = calls.filter((c) => !this.#seen.has(c.callId));
     for (const c of fresh) this.#remember(c.callId);
+    const asked = approvals.filter((a) => !this.#seen.has(a.id));
+    for (const a of asked) this.#remember(a.id);
     const round = (this.#rounds.get(turnId) ?? 0) + 1;
     this.#rounds.set(turnId, round);
     const sessionId = this.#sessionId;
@@ -87,16 +102,18 @@ export class ToolCalls {
       this.#running.set(turnId, controller);
     }
     const signal = controller.signal;
-    const results = await Promise.all(
-      fresh.map((c) => this.#d.executor().call({ callId: c.callId, name: c.name, arguments: c.arguments }, signal)),
-    );
-    const records = results.map((r) => r.record);
+    const [results, answered] = await Promise.all([
+      Promise.all(fresh.map((c) => this.#d.executor().call({ callId: c.callId, name: c.name, arguments: c.arguments }, signal))),
+      Promise.all(asked.map((a) => this.#approve(a, signal))),
+    ]);
+    const records = [...results.map((r) => r.record), ...answered.map((a) => a.record)];
     if (signal.aborted) {
       this.#log.info('tool results dropped: the turn ended while they ran', { turn: turnId, calls: records.map((r) => r.tool) });
       return { kind: 'aborted', records };
     }
-    if (fresh.length > 0) {
-      this.#send({ calls: fresh, outputs: new Map(fresh.map((c, i) => [c.callId, results[i]!.output])), sessionId, respond: true });
+    if (fresh.length > 0 || asked.length > 0) {
+      const outputs = new Map(fresh.map((c, i) => [c.callId, results[i]!.output]));
+      this.#send({ calls: fresh, outputs, approvals: answered.map((a) => a.item), sessionId, respond: true });
     }
     return { kind: 'answered', records };
   }
@@ -106,6 +123,35 @@ export class ToolCalls {
     this.#running.get(turnId)?.abort(new Error('the turn ended'));
     this.#running.delete(turnId);
     this.#rounds.delete(turnId);
+  }
+
+  /** A hosted MCP server's call waits for the button like a local tool of `tools.confirm`. */
+  async #approve(a: McpApprovalItem, signal: AbortSignal): Promise<{ item: ConversationItem; record: CallRecord }> {
+    const started = performance.now();
+    const parsed = parseArguments(a.arguments);
+    const args = parsed.ok ? parsed.args : {};
+    const tool = `${a.serverLabel}.${a.name}`;
+    const hook = this.#d.confirm?.();
+    const answer: ConfirmAnswer = hook ? await hook.confirm(tool, args, signal).catch(() => 'declined' as const) : 'declined';
+    const approve = answer === 'approved';
+    const item: ConversationItem = {
+      type: 'mcp_approval_response',
+      id: `ptt_apr_${randomBytes(8).toString('hex')}`,
+      approval_request_id: a.id,
+      approve,
+    };
+    const record: CallRecord = {
+      callId: a.id,
+      tool,
+      source: `hosted:${a.serverLabel}`,
+      outcome: approve ? 'ok' : answer === 'timeout' ? 'confirm-timeout' : 'declined',
+      durationMs: Math.round(performance.now() - started),
+      outputBytes: 0,
+      truncated: false,
+      arguments: redactArguments(parsed.ok ? parsed.args : a.arguments),
+      ...(approve ? {} : { detail: answer === 'timeout' ? 'no confirmation in time' : 'declined at the device' }),
+    };
+    return { item, record };
   }
 
   #send(ready: Ready): void {
@@ -126,6 +172,8 @@ export class ToolCalls {
       const output = ready.outputs.get(call.callId) ?? errorOutput('lost', 'no output');
       if (!session.sendItem({ type: 'function_call_output', call_id: call.callId, output }) && i === 0 && !recreate) return false;
     }
+    // A new session never saw the requests these answer: they are dropped there.
+    if (!recreate) for (const item of ready.approvals ?? []) session.sendItem(item);
     if (ready.respond) session.createResponse();
     return true;
   }

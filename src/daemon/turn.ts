@@ -6,6 +6,7 @@
 import type { CallRecord } from '../tools/types.js';
 import type { TurnLevel } from './ports.js';
 
+export type TurnMode = 'manual' | 'hands-free' | 'say' | 'ask';
 export type TurnPhase = 'recording' | 'awaiting-answer' | 'answering' | 'finished';
 /** `silent`: the microphone gave digital silence (muted or unplugged); nothing was asked. */
 export type TurnOutcome = 'complete' | 'cut' | 'tap' | 'cancelled' | 'silent' | 'dropped' | 'failed';
@@ -13,7 +14,8 @@ export type TurnOutcome = 'complete' | 'cut' | 'tap' | 'cancelled' | 'silent' | 
 /** The per-turn log line: what a person reads in the journal to see where time went. */
 export interface TurnRecord {
   turn: number;
-  mode: 'manual' | 'hands-free';
+  /** say and ask: an announcement (say, a timer going off) or a typed question (home-wiring.ts), not the microphone. */
+  mode: TurnMode;
   outcome: TurnOutcome;
   reason?: string;
   bargeIn: boolean;
@@ -62,7 +64,7 @@ export class Turn {
 
   constructor(
     readonly id: number,
-    readonly mode: 'manual' | 'hands-free',
+    readonly mode: TurnMode,
     readonly startedAt: number,
     readonly bargeIn: boolean,
   ) {}

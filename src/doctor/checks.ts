@@ -5,7 +5,8 @@
  * not hide the report on the others.
  */
 import { basename, dirname } from 'node:path';
-import { toPttError, type PttError } from '../core/errors.js';
+import { PttError, toPttError } from '../core/errors.js';
+import { resolveDeviceToken } from '../realtime/client-secret.js';
 import { looksMissing } from '../daemon/device-wait.js';
 import { CREDENTIAL_NAME, type ApiKeyResult, type Config, type ConfigProblem, type LoadResult } from '../config/index.js';
 
@@ -215,4 +216,18 @@ export async function checkConnection(config: Config, apiKey: string, deps: Conn
     'connection',
     `${config.realtime.url} (${config.realtime.model}): profile verified in ${r.ms} ms${r.sessionId ? `, session ${r.sessionId}` : ''}`,
   );
+}
+
+/**
+ * A fleet device's token for realtime.mintUrl (credential device-token or realtime.deviceTokenFile):
+ * its presence and source, never the token. `key` is '' for the connection check: the session
+ * mints through the mint server with the token instead.
+ */
+export function checkDeviceToken(config: Config, env: Env): { result: CheckResult; key?: string } {
+  const token = resolveDeviceToken(config.realtime.deviceTokenFile, env as NodeJS.ProcessEnv);
+  if (token instanceof PttError) return { result: fromError('device token', 'fail', token) };
+  return {
+    result: ok('device token', `found, ${token.length} characters; mints through ${config.realtime.mintUrl} (no API key on this device)`),
+    key: '',
+  };
 }

@@ -8,6 +8,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { redact } from '../core/secrets.js';
 import {
   checkApiKey,
+  checkDeviceToken,
   checkAudio,
   checkConfig,
   checkConnection,
@@ -55,14 +56,23 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
     });
     return results;
   }
-  const key = checkApiKey(config, o.env, o.deps.resolveApiKey, serviceKeyFile(o.serviceKeyPath ?? SERVICE_KEY_PATH));
+  // A fleet device (realtime.mintUrl) holds no API key, only its device token.
+  const key =
+    config.realtime.mintUrl !== null
+      ? checkDeviceToken(config, o.env)
+      : checkApiKey(config, o.env, o.deps.resolveApiKey, serviceKeyFile(o.serviceKeyPath ?? SERVICE_KEY_PATH));
   results.push(key.result);
   const [audio, gpio] = await Promise.all([checkAudio(config, o.deps), checkGpio(config, o.deps)]);
   results.push(...audio, ...gpio);
   if (o.connect) {
     results.push(
       key.key === undefined
-        ? { name: 'connection', status: 'fail', detail: 'not tried: no API key', fix: 'set the key first (see "api key" above)' }
+        ? {
+            name: 'connection',
+            status: 'fail',
+            detail: `not tried: no ${key.result.name}`,
+            fix: `set it first (see "${key.result.name}" above)`,
+          }
         : await checkConnection(config, key.key, o.deps),
     );
   }

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { PttError, describeError } from '../core/errors.js';
 import type { Component } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
+import { dispatchCommand, type DeviceCommands } from '../home/commands.js';
 import { MAX_LINE_BYTES, oneLine, parseControlLine, type ControlCommand } from './control-protocol.js';
 
 /** What the socket drives: the virtual button. */
@@ -15,9 +16,18 @@ export interface ControlTarget {
 
 export type StatusProvider = () => string | Promise<string>;
 
+/** What the daemon answers beyond the button: profiles and the conversation memory. */
+export interface DaemonCommands {
+  /** No name: the active profile and the list; a name: switch to it (resolves once applied). */
+  profile(name?: string): Promise<string>;
+  forget(): string;
+}
+
 export interface ControlServerOptions {
   socketPath: string;
   target: ControlTarget;
+  /** say, ask, stop, volume, mute, talk: the daemon's one implementation (daemon/home-wiring.ts). */
+  device?: DeviceCommands;
   logger: Logger;
   /** Answers one connection may have queued or unread before it is paused. */
   maxPendingAnswers?: number;
@@ -41,12 +51,18 @@ export class ControlServer implements Component {
   private server: Server | undefined;
   private readonly clients = new Set<Socket>();
   private status: StatusProvider = () => 'running';
+  private commands: DaemonCommands | undefined;
 
   constructor(private readonly options: ControlServerOptions) {}
 
   /** The daemon sets what `status` answers (its state line). */
   setStatusProvider(provider: StatusProvider): void {
     this.status = provider;
+  }
+
+  /** The daemon sets who answers `profile` and `forget`. */
+  setCommands(commands: DaemonCommands | undefined): void {
+    this.commands = commands;
   }
 
   get socketPath(): string {
@@ -188,6 +204,17 @@ export class ControlServer implements Component {
         return 'ok';
       case 'status':
         return await this.status();
+      case 'device':
+        if (!this.options.device) throw new PttError('COMMAND_NOT_NOW', 'this control socket takes no device commands', { context: {} });
+        this.options.logger.info('command from the control socket', { command: command.command.name });
+        await dispatchCommand(command.command, this.options.device);
+        return 'ok';
+      case 'profile':
+        if (!this.commands) return 'error: this daemon has no profiles to switch';
+        return await this.commands.profile(command.name);
+      case 'forget':
+        if (!this.commands) return 'error: this daemon keeps no conversation memory';
+        return this.commands.forget();
     }
   }
 }

@@ -27,3 +27,19 @@ export const LED_PATTERNS: Readonly<Record<LedState, readonly LedStep[]>> = {
     [0, 1200],
   ],
 };
+
+/** Signals that take the LED over from the state pattern for a while (confirmation, alarm). */
+export type LedSignal = 'confirm' | 'alarm';
+
+export const LED_SIGNALS: Readonly<Record<LedSignal, readonly LedStep[]>> = {
+  confirm: [
+    [1, 300],
+    [0, 150],
+    [1, 300],
+    [0, 650],
+  ], // two long blinks: the device asks for a press
+  alarm: [
+    [1, 60],
+    [0, 60],
+  ], // a fast flicker until a press stops the alarm
+};

@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.js';
 import { checkDeviceAccess, hostOf, selectBackend } from './board.js';
 import { toolChildEnv } from '../core/child-env.js';
 import type { CreateButtonDeps } from './create-button.js';
-import { LED_PATTERNS, type LedState, type LedStep } from './led-patterns.js';
+import { LED_PATTERNS, LED_SIGNALS, type LedSignal, type LedState, type LedStep } from './led-patterns.js';
 import { gpiosetArgs, gpiosetToggleArgs, type LibgpiodVersion } from './libgpiod-format.js';
 import { detectLibgpiod, findLine } from './libgpiod-tools.js';
 import { acquireRpio, releaseRpio, type Rpio, type RpioMock } from './rpio-driver.js';
@@ -101,6 +101,8 @@ export class Led implements Component {
   readonly name = 'gpio.led';
   #timer: NodeJS.Timeout | undefined;
   #current: LedState | undefined;
+  /** A signal shown over the state pattern (the state is still followed underneath). */
+  #signal: LedSignal | undefined;
   #running = false;
   #out: 0 | 1 = 0;
   readonly #driver: LedDriver | undefined;
@@ -121,13 +123,26 @@ export class Led implements Component {
     if (this.#running) return;
     await this.#driver?.start();
     this.#running = true;
-    if (this.#current) this.#play(LED_PATTERNS[this.#current], 0);
+    this.#show();
   }
 
   setState(state: LedState): void {
     if (state === this.#current) return;
     this.#current = state;
-    if (this.#running) this.#play(LED_PATTERNS[state], 0);
+    if (!this.#signal) this.#show();
+  }
+
+  /** Shows a signal over the state pattern; undefined goes back to the state's pattern. */
+  signal(name: LedSignal | undefined): void {
+    if (name === this.#signal) return;
+    this.#signal = name;
+    this.#show();
+  }
+
+  #show(): void {
+    if (!this.#running) return;
+    if (this.#signal) this.#play(LED_SIGNALS[this.#signal], 0);
+    else if (this.#current) this.#play(LED_PATTERNS[this.#current], 0);
   }
 
   async stop(): Promise<void> {

@@ -3,6 +3,7 @@
  * validation live here so the three front ends cannot drift apart. A bad command is a PttError
  * that names the command, the value and what is allowed; it never reaches the handler.
  */
+import { PROFILE_NAME } from '../config/profiles.js';
 import { PttError } from '../core/errors.js';
 
 /** Longest `say`/`ask` text accepted, in characters (an announcement, not a document). */
@@ -10,9 +11,10 @@ export const MAX_TEXT_CHARS = 1000;
 
 export type DeviceCommand =
   | { name: 'say' | 'ask'; text: string }
-  | { name: 'stop' | 'talk' }
+  | { name: 'stop' | 'talk' | 'forget' }
   | { name: 'volume'; level: number }
-  | { name: 'mute'; on: boolean };
+  | { name: 'mute'; on: boolean }
+  | { name: 'profile'; profile: string };
 
 export type CommandName = DeviceCommand['name'];
 
@@ -24,6 +26,8 @@ export const COMMAND_USAGE: Readonly<Record<CommandName, string>> = {
   volume: 'volume LEVEL (a number from 0 to 1)',
   mute: 'mute on|off (the microphone)',
   talk: 'talk (start a hands-free turn)',
+  profile: 'profile NAME (switch to a named profile; main is the session section)',
+  forget: 'forget (the next session starts without the recent conversation)',
 };
 
 export const COMMAND_NAMES = Object.keys(COMMAND_USAGE) as CommandName[];
@@ -36,6 +40,9 @@ export interface DeviceCommands {
   setVolume(level: number): Promise<void> | void;
   setMute(on: boolean): Promise<void> | void;
   talk(): Promise<void> | void;
+  /** Refuses an unknown profile by throwing its PttError (the front end reports it). */
+  switchProfile(name: string): Promise<void> | void;
+  forget(): Promise<void> | void;
 }
 
 const isCommandName = (name: string): name is CommandName => Object.hasOwn(COMMAND_USAGE, name);
@@ -89,8 +96,15 @@ export function parseCommand(name: string, arg: string | undefined, options: { l
     case 'say':
     case 'ask':
       return text(n, arg);
+    case 'profile': {
+      const v = arg?.trim() ?? '';
+      if (v === '') return bad('COMMAND_MISSING_VALUE', n, arg, 'needs a profile name', COMMAND_USAGE.profile);
+      if (!PROFILE_NAME.test(v)) return bad('COMMAND_BAD_VALUE', n, v, `'${clip(v)}' is not a profile name`, COMMAND_USAGE.profile);
+      return { name: n, profile: v };
+    }
     case 'stop':
     case 'talk':
+    case 'forget':
       if (!options.lenient && arg !== undefined && arg.trim() !== '') {
         return bad('COMMAND_BAD_VALUE', n, arg, 'takes no value', COMMAND_USAGE[n]);
       }
@@ -147,6 +161,10 @@ export async function dispatchCommand(command: DeviceCommand, handler: DeviceCom
       return handler.setMute(command.on);
     case 'talk':
       return handler.talk();
+    case 'profile':
+      return handler.switchProfile(command.profile);
+    case 'forget':
+      return handler.forget();
   }
 }
 
@@ -160,6 +178,8 @@ export function formatCommand(command: DeviceCommand): string {
       return `volume ${command.level}`;
     case 'mute':
       return `mute ${command.on ? 'on' : 'off'}`;
+    case 'profile':
+      return `profile ${command.profile}`;
     default:
       return command.name;
   }

@@ -23,7 +23,7 @@ export interface HomeParts {
   onTurn(turn: Record<string, unknown>): void;
   onProfile(summary: ProfileSummary): void;
   onError(err: unknown): void;
-  /** hooks.* changed (live); mqtt.* needs a restart (apply tag `restart`). */
+  /** hooks.* changed (live); mqtt.* restarts the home parts (apply tag `restart-home`). */
   applyHooks(config: Config): void;
 }
 

@@ -24,7 +24,7 @@ import { VERSION } from '../core/version.js';
 import { dispatchCommand, formatCommand, parseCommand, parseCommandLine, type DeviceCommand, type DeviceCommands } from './commands.js';
 import { discoveryPayload, HA_STATE_MAX } from './ha-discovery.js';
 import type { MqttSettings } from './mqtt-settings.js';
-import { deviceTopics, type DeviceTopics } from './mqtt-topics.js';
+import { deviceTopics, retainedTopics, type DeviceTopics } from './mqtt-topics.js';
 import type { HookState } from '../config/schema.js';
 
 export type DeviceState = HookState;
@@ -180,20 +180,7 @@ export class MqttBridge extends TypedEmitter<MqttBridgeEvents> implements Compon
     }
     this.#latest.clear();
     const empty = { retain: true, qos: 1 } as const;
-    const t = this.topics;
-    const topics = [
-      t.discovery,
-      t.state,
-      t.transcriptUser,
-      t.transcriptAssistant,
-      t.turn,
-      t.profile,
-      t.timers,
-      t.volume,
-      t.mute,
-      t.availability,
-    ];
-    await Promise.all(topics.map((topic) => client.publishAsync(topic, '', empty)));
+    await Promise.all(retainedTopics(this.topics).map((topic) => client.publishAsync(topic, '', empty)));
   }
 
   // ---- internals ------------------------------------------------------------------------

@@ -21,6 +21,11 @@ export interface DeviceTopics {
   haStatus: string;
 }
 
+/** Every retained topic of a device (discovery first, availability last): what forgetting it empties. */
+export function retainedTopics(t: DeviceTopics): string[] {
+  return [t.discovery, t.state, t.transcriptUser, t.transcriptAssistant, t.turn, t.profile, t.timers, t.volume, t.mute, t.availability];
+}
+
 export function deviceTopics(s: Pick<MqttSettings, 'baseTopic' | 'nodeId' | 'discoveryPrefix'>): DeviceTopics {
   const root = `${s.baseTopic}/${s.nodeId}`;
   return {

@@ -61,6 +61,28 @@ export interface ClientSecret {
 
 export type Provider = 'openai' | 'azure';
 
+/** Whether a minted secret still has more than `marginMs` to live. */
+export function secretFresh(secret: ClientSecret | undefined, marginMs: number): boolean {
+  return secret !== undefined && secret.expiresAtMs - Date.now() > marginMs;
+}
+
+/** Mints for a session's options: through the owner's mint server when `mintVia` is set, else with the key. */
+export function mintForSession(
+  o: { url: string; provider: Provider; apiKey: string; mintVia?: MintVia | undefined; fetchImpl?: typeof fetch | undefined },
+  session: GaSessionConfig,
+  timeoutMs: number,
+): Promise<ClientSecret | PttError> {
+  return mintClientSecret({
+    wsUrl: o.url,
+    provider: o.provider,
+    apiKey: o.apiKey,
+    session,
+    timeoutMs,
+    ...(o.fetchImpl ? { fetchImpl: o.fetchImpl } : {}),
+    ...(o.mintVia ? { via: o.mintVia } : {}),
+  });
+}
+
 /** The REST base of a Realtime WebSocket URL: wss->https, ws->http, path up to `/realtime`. */
 export function httpBaseFromWsUrl(wsUrl: string): string {
   const u = new URL(wsUrl);

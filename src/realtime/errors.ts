@@ -22,7 +22,10 @@ export type RealtimeErrorCode =
   | 'REALTIME_SERVER_ERROR'
   | 'REALTIME_GATE_OVERFLOW'
   | 'REALTIME_UPLINK_SLOW'
-  | 'REALTIME_STOPPED';
+  | 'REALTIME_STOPPED'
+  // A fleet device minting through the owner's mint server (client-secret.ts).
+  | 'DEVICE_TOKEN_REFUSED'
+  | 'MINT_RATE_LIMITED';
 
 /** What follows an error. */
 export interface Recovery {
@@ -51,6 +54,9 @@ const RECOVERY: Readonly<Record<RealtimeErrorCode, Recovery>> = {
   REALTIME_GATE_OVERFLOW: { retry: 'none', needsAPerson: false },
   REALTIME_UPLINK_SLOW: { retry: 'none', needsAPerson: false },
   REALTIME_STOPPED: { retry: 'none', needsAPerson: false },
+  // Revoked or wrong: only the owner can fix it (a new token); asking again often would not help.
+  DEVICE_TOKEN_REFUSED: { retry: 'slow', needsAPerson: true },
+  MINT_RATE_LIMITED: { retry: 'slow', needsAPerson: false },
 };
 
 export function isRealtimeErrorCode(code: string): code is RealtimeErrorCode {

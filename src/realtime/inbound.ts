@@ -65,7 +65,13 @@ export function handleEvent(host: InboundHost, sock: Sock, e: ServerEvent): void
       return;
     case 'response.done':
       if (sock.activeResponse === e.responseId) sock.activeResponse = undefined;
-      host.emit('responseDone', { responseId: e.responseId, status: e.status, usage: e.usage, functionCalls: e.functionCalls });
+      host.emit('responseDone', {
+        responseId: e.responseId,
+        status: e.status,
+        usage: e.usage,
+        functionCalls: e.functionCalls,
+        approvals: e.approvals,
+      });
       host.onResponseDone();
       return;
     case 'response.output_audio.delta': {

@@ -35,3 +35,4 @@ export { diffSession, describeMismatches, type FieldMismatch } from './verify.js
 export { httpBaseFromWsUrl, mintClientSecret, authHeaders, type ClientSecret, type Provider } from './client-secret.js';
 export { Backoff, type BackoffOptions } from '../core/backoff.js';
 export { AudioGate, Chunker } from './gate.js';
+export { restoreEvents, type RestoreItem, type RestoreSource } from './restore.js';

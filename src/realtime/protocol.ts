@@ -49,7 +49,14 @@ export type ServerEvent =
     }
   | { type: 'error'; error: ServerErrorDetail }
   | { type: 'response.created'; responseId: string }
-  | { type: 'response.done'; responseId: string; status: string; usage: ResponseUsage | null; functionCalls: FunctionCallItem[] }
+  | {
+      type: 'response.done';
+      responseId: string;
+      status: string;
+      usage: ResponseUsage | null;
+      functionCalls: FunctionCallItem[];
+      approvals: McpApprovalItem[];
+    }
   | { type: 'response.output_audio.delta'; responseId: string; itemId: string; contentIndex: number; delta: string }
   | { type: 'response.output_audio_transcript.delta'; responseId: string; itemId: string; delta: string }
   | { type: 'response.output_audio_transcript.done'; responseId: string; itemId: string; transcript: string }
@@ -80,6 +87,35 @@ function completedCalls(output: unknown): FunctionCallItem[] {
     typeof item.name === 'string' &&
     typeof item.arguments === 'string'
       ? [{ itemId: typeof item.id === 'string' ? item.id : '', callId: item.call_id, name: item.name, arguments: item.arguments }]
+      : [],
+  );
+}
+
+/** A hosted MCP server's tool call waiting for approval (`mcp_approval_request` item). */
+export interface McpApprovalItem {
+  id: string;
+  serverLabel: string;
+  name: string;
+  arguments: string;
+}
+
+/** The approval requests in `response.done`'s output: each is answered with an `mcp_approval_response` item. */
+function approvalRequests(output: unknown): McpApprovalItem[] {
+  if (!Array.isArray(output)) return [];
+  return output.flatMap((item) =>
+    isPlainObject(item) &&
+    item.type === 'mcp_approval_request' &&
+    typeof item.id === 'string' &&
+    typeof item.server_label === 'string' &&
+    typeof item.name === 'string'
+      ? [
+          {
+            id: item.id,
+            serverLabel: item.server_label,
+            name: item.name,
+            arguments: typeof item.arguments === 'string' ? item.arguments : '{}',
+          },
+        ]
       : [],
   );
 }
@@ -152,7 +188,14 @@ function narrow(type: string, o: Obj): ServerEvent | { problem: string } {
       if (type === 'response.created') event = { type, responseId };
       else {
         const usage = isPlainObject(o.response.usage) ? (o.response.usage as ResponseUsage) : null;
-        event = { type, responseId, status: r.optStr('status') ?? 'unknown', usage, functionCalls: completedCalls(o.response.output) };
+        event = {
+          type,
+          responseId,
+          status: r.optStr('status') ?? 'unknown',
+          usage,
+          functionCalls: completedCalls(o.response.output),
+          approvals: approvalRequests(o.response.output),
+        };
       }
       break;
     }

@@ -4,9 +4,9 @@
  */
 import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Provider } from './client-secret.js';
+import type { MintVia, Provider } from './client-secret.js';
 import type { UplinkReport } from './outbox.js';
-import type { FunctionCallItem, GaSessionConfig, RateLimit, ResponseUsage } from './protocol.js';
+import type { FunctionCallItem, GaSessionConfig, McpApprovalItem, RateLimit, ResponseUsage } from './protocol.js';
 import type { WebSocketFactory } from './transport.js';
 
 /**
@@ -71,6 +71,8 @@ export interface RealtimeSessionOptions {
   logger?: Logger;
   webSocketFactory?: WebSocketFactory;
   fetchImpl?: typeof fetch;
+  /** client-secret bootstrap through the owner's mint server with this device's token (apiKey is then ''). */
+  mintVia?: MintVia;
 }
 
 export interface VerifiedInfo {
@@ -120,7 +122,15 @@ export type RealtimeSessionEvents = {
   transcript: [transcript: Transcript];
   responseStarted: [info: { responseId: string }];
   /** `functionCalls`: the completed function_call items of its output (run them only when status is completed). */
-  responseDone: [info: { responseId: string; status: string; usage: ResponseUsage | null; functionCalls?: FunctionCallItem[] }];
+  responseDone: [
+    info: {
+      responseId: string;
+      status: string;
+      usage: ResponseUsage | null;
+      functionCalls?: FunctionCallItem[];
+      approvals?: McpApprovalItem[];
+    },
+  ];
   inputCommitted: [info: { itemId: string; audioMs: number }];
   speechStarted: [info: { itemId: string; audioStartMs: number }];
   speechStopped: [info: { itemId: string; audioEndMs: number }];

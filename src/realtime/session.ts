@@ -14,10 +14,12 @@ import { registerSecret } from '../core/secrets.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { Backoff } from '../core/backoff.js';
 import { bytesToMs, msToBytes } from '../core/pcm-format.js';
-import { mintClientSecret, type ClientSecret } from './client-secret.js';
+import { mintForSession, secretFresh, type ClientSecret } from './client-secret.js';
 import { realtimeErrors, realtimeRecovery } from './errors.js';
 import { handleFrame, type InboundHost } from './inbound.js';
+import { responseCreateEvent, truncateEvent, type OutOfBandResponse } from './out-of-band.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, Outbox, type TurnCommand } from './outbox.js';
+import { restoreEvents, type RestoreSource } from './restore.js';
 import type { ClientEvent, ConversationItem, GaSessionConfig } from './protocol.js';
 import {
   DEFAULT_TIMEOUTS,
@@ -28,7 +30,7 @@ import {
   type RealtimeTimeouts,
   type SessionState,
 } from './session-types.js';
-import { clearTimers, endOutcome, newSock, type Retry, type Sock } from './socket-state.js';
+import { armRotation, clearTimers, endOutcome, newSock, type Retry, type Sock } from './socket-state.js';
 import { RealtimeTransport, type TransportEnd } from './transport.js';
 import { answers, awaitedEvent, judge, onNextConnection, withoutVoice, type Verification } from './verification.js';
 
@@ -52,6 +54,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   readonly #log: Logger;
   #backoff: Backoff;
   readonly #outbox: Outbox;
+  #restore: RestoreSource | undefined;
   readonly #inbound: InboundHost;
   readonly #maxQueuedMs: number;
   #profile: GaSessionConfig;
@@ -167,8 +170,22 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     return { committed: true, shortTap: false, audioMs };
   }
 
-  createResponse(): void {
-    this.#command('response');
+  /** Without options: the turn's response.create, after its audio (held until verified). With: out-of-band.ts, verified only. */
+  createResponse(options?: OutOfBandResponse): boolean {
+    if (!options) {
+      this.#command('response');
+      return true;
+    }
+    if (this.#link.status !== 'ready') return false;
+    this.#touch();
+    this.#link.sock.wire.responseRequested();
+    return this.#sendLive(responseCreateEvent(options));
+  }
+
+  /** A response is requested or running on the server (a cut one until its response.done): another must wait. */
+  get responding(): boolean {
+    const link = this.#link;
+    return link.status === 'ready' && (link.sock.activeResponse !== undefined || link.sock.responsesRequested > 0);
   }
 
   /** Drops the current turn's input audio (sent or held). */
@@ -179,25 +196,31 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
 
   /** Cancels the response in progress; false when there is no live connection to cancel on. */
   cancelResponse(): boolean {
-    const link = this.#link;
-    if (link.status === 'ready' || link.status === 'verifying') this.#send(link.sock, { type: 'response.cancel' });
-    return link.status === 'ready' || link.status === 'verifying';
+    return this.#sendLive({ type: 'response.cancel' });
   }
 
-  /** Adds an item (a call's output) on a verified link; false otherwise: the caller keeps it for the next one. */
+  /** Adds an item (a call's output, a typed question) on a verified link; false otherwise: the caller keeps it for the next one. */
   sendItem(item: ConversationItem): boolean {
     if (!this.#started || this.#link.status !== 'ready') return false;
     this.#touch();
-    this.#send(this.#link.sock, { type: 'conversation.item.create', item });
-    return true;
+    return this.#sendLive({ type: 'conversation.item.create', item });
   }
 
   /** Tells the server how much of an assistant item was actually played. */
   truncate(itemId: string, audioEndMs: number): boolean {
+    return this.#sendLive(truncateEvent(itemId, audioEndMs));
+  }
+
+  /** Connects now if it is not (on-demand: an announcement is coming); verified later, as ever. */
+  connect(): void {
+    this.#touch();
+    this.#ensureConnecting();
+  }
+
+  #sendLive(event: ClientEvent): boolean {
     const link = this.#link;
     if (link.status !== 'ready' && link.status !== 'verifying') return false;
-    const audio_end_ms = Math.max(0, Math.round(audioEndMs));
-    this.#send(link.sock, { type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms });
+    this.#send(link.sock, event);
     return true;
   }
 
@@ -258,21 +281,16 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   #connect(reason: string): void {
     if (!this.#started) return;
     this.#attempts += 1;
-    if (this.#o.bootstrap === 'client-secret' && !this.#secretFresh()) {
+    // Through a mint server every connection mints: a revoked device token stops it at its next session.
+    if (this.#o.bootstrap === 'client-secret' && (this.#o.mintVia !== undefined || !secretFresh(this.#secret, this.#t.secretMarginMs))) {
       const token = Symbol('mint');
       this.#link = { status: 'minting', token };
       this.#setState('connecting', `minting a client secret (${reason})`);
-      void mintClientSecret({
-        wsUrl: this.#o.url,
-        provider: this.#o.provider,
-        apiKey: this.#o.apiKey,
-        session: this.#profile,
-        timeoutMs: this.#t.connectMs,
-        ...(this.#o.fetchImpl ? { fetchImpl: this.#o.fetchImpl } : {}),
-      }).then((result) => {
+      void mintForSession(this.#o, this.#profile, this.#t.connectMs).then((result) => {
         if (this.#link.status !== 'minting' || this.#link.token !== token) return;
         if (result instanceof PttError) {
           this.#link = { status: 'none' };
+          this.#log.warn(result.message, { code: result.code, ...result.context, ...(result.hint ? { hint: result.hint } : {}) });
           this.emit('error', result);
           this.#scheduleReconnect(realtimeRecovery(result)?.retry === 'slow' ? 'slow' : 'backoff', result.message);
           return;
@@ -283,10 +301,6 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       return;
     }
     this.#openSocket(reason);
-  }
-
-  #secretFresh(): boolean {
-    return this.#secret !== undefined && this.#secret.expiresAtMs - Date.now() > this.#t.secretMarginMs;
   }
 
   #openSocket(reason: string): void {
@@ -338,13 +352,9 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
 
   #onOpen(sock: Sock): void {
     this.#log.info('socket open', { bootstrap: this.#o.bootstrap });
-    if (this.#o.bootstrap === 'session-update') {
-      // Sent the moment the socket opens, before anything else, so no default-config window exists.
-      this.#beginVerification(sock, 'bootstrap', this.#profile, [], undefined, undefined);
-      this.#sendUpdate(sock, this.#verification());
-    } else {
-      this.#beginVerification(sock, 'bootstrap', this.#profile, [], undefined, undefined);
-    }
+    this.#beginVerification(sock, 'bootstrap', this.#profile, [], undefined, undefined);
+    // Sent the moment the socket opens, before anything else, so no default-config window exists.
+    if (this.#o.bootstrap === 'session-update') this.#sendUpdate(sock, this.#verification());
   }
 
   #beginVerification(
@@ -413,9 +423,17 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#attempts = 0;
     this.#setState('ready', v.purpose === 'apply' ? 'changed profile verified' : 'profile verified');
     if (v.purpose === 'bootstrap') {
+      // A new server session knows nothing yet: the recent conversation goes first, before any audio.
+      const restored = restoreEvents(this.#restore?.() ?? []);
+      for (const event of restored) this.#send(sock, event);
+      if (restored.length) this.#log.info('conversation restored', { items: restored.length });
       this.#log.info('profile verified', { sessionId: sock.sessionId, updatesSent: sock.updatesSent, ms });
       this.emit('verified', { sessionId: sock.sessionId, bootstrap: this.#o.bootstrap, attempts, updatesSent: sock.updatesSent, ms });
-      this.#scheduleRotation(sock);
+      armRotation(sock, this.#t.rotateBeforeMs, () => {
+        if (!this.#isCurrent(sock)) return;
+        this.#pendingReconnect = 'rotate before the session expires';
+        this.#maybeReconnectWhenIdle();
+      });
       // A fresh session already carries the current profile and a new expiry.
       this.#pendingReconnect = undefined;
     }
@@ -433,6 +451,11 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#touch();
     this.#outbox.command(name);
     if (this.#link.status !== 'ready') this.#ensureConnecting();
+  }
+
+  /** Items sent into every new session right after it is verified (see restore.ts). */
+  setRestore(source: RestoreSource | undefined): void {
+    this.#restore = source;
   }
 
   #send(sock: Sock, event: ClientEvent): void {
@@ -498,19 +521,6 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#setState('waiting', `${detail} (next attempt in ${delay} ms)`);
   }
 
-  #scheduleRotation(sock: Sock): void {
-    if (sock.expiresAtMs === undefined) return;
-    // Capped so a far expiry does not overflow setTimeout's 32-bit delay.
-    const delay = Math.min(2 ** 31 - 1, Math.max(0, sock.expiresAtMs - Date.now() - this.#t.rotateBeforeMs));
-    sock.timers.push(
-      setTimeout(() => {
-        if (!this.#isCurrent(sock)) return;
-        this.#pendingReconnect = 'rotate before the session expires';
-        this.#maybeReconnectWhenIdle();
-      }, delay),
-    );
-  }
-
   #busy(sock: Sock): boolean {
     // A response.create on the wire counts too: closing before response.created would lose the answer.
     return sock.activeResponse !== undefined || sock.responsesRequested > 0 || this.#turnBytes > 0 || this.#outbox.waiting > 0;
@@ -523,10 +533,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     const reason = this.#pendingReconnect;
     this.#pendingReconnect = undefined;
     this.#log.info('reconnecting while idle', { reason });
-    this.#link = { status: 'none' };
-    this.#outbox.detach();
-    clearTimers(link.sock);
-    void this.#closeGracefully(link.sock);
+    this.#dropQuietly(link.sock);
     if (this.#o.connection === 'on-demand') this.#setState('idle', reason);
     else this.#connect(reason);
   }
@@ -549,11 +556,15 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       this.#touch();
       return;
     }
+    this.#dropQuietly(link.sock);
+    this.#setState('idle', `closed after ${this.#t.idleCloseMs} ms idle`);
+  }
+
+  /** Lets an idle socket go (nothing in flight): no replay, no error. */
+  #dropQuietly(sock: Sock): void {
     this.#link = { status: 'none' };
     this.#outbox.detach();
-    clearTimers(link.sock);
-    void this.#closeGracefully(link.sock);
-    this.#setState('idle', `closed after ${this.#t.idleCloseMs} ms idle`);
+    void this.#closeGracefully(sock);
   }
 
   #closeGracefully(sock: Sock): Promise<void> {

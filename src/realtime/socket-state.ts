@@ -101,3 +101,11 @@ export function clearTimers(sock: Sock): void {
   for (const t of sock.timers) clearTimeout(t);
   sock.timers = [];
 }
+
+/** Calls `due` `beforeMs` before the socket's session expires (nothing without an expiry). */
+export function armRotation(sock: Sock, beforeMs: number, due: () => void): void {
+  if (sock.expiresAtMs === undefined) return;
+  // Capped so a far expiry does not overflow setTimeout's 32-bit delay.
+  const delay = Math.min(2 ** 31 - 1, Math.max(0, sock.expiresAtMs - Date.now() - beforeMs));
+  sock.timers.push(setTimeout(due, delay));
+}

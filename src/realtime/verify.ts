@@ -40,6 +40,9 @@ const DEFAULT_WHEN_ABSENT: Readonly<Record<string, unknown>> = {
   'audio.output.speed': 1,
 };
 
+/** A hosted MCP tool's credentials: write-only, a server does not echo them (nor should it). */
+const TOOL_SECRETS = /^tools\[\d+\]\.(authorization|headers)$/;
+
 /** `tools[3].parameters`: a function tool's JSON Schema. */
 const TOOL_PARAMETERS = /^tools\[\d+\]\.parameters$/;
 
@@ -66,7 +69,7 @@ export function schemaShape(schema: unknown): unknown {
 }
 
 function collect(path: string, wanted: unknown, got: unknown, out: FieldMismatch[]): void {
-  if (wanted === undefined || UNCHECKED.has(path)) return;
+  if (wanted === undefined || UNCHECKED.has(path) || TOOL_SECRETS.test(path)) return;
   if (TOOL_PARAMETERS.test(path)) {
     if (JSON.stringify(schemaShape(wanted)) !== JSON.stringify(schemaShape(got))) out.push({ field: path, wanted, got });
     return;

@@ -7,7 +7,15 @@ import type { Logger } from '../core/logger.js';
 import { randomId } from './ids.js';
 import { changesVoice, getPath, mergeSession, validateSessionRequest, type Json, type ProtocolError } from './session-config.js';
 import { responseEvents, responseShell, type ActiveResponse } from './response.js';
-import { functionCallEvents, scriptedItems, type ScriptedCall } from './function-calls.js';
+import {
+  functionCallEvents,
+  readApproval,
+  scriptedItems,
+  withMcpCalls,
+  type CallItem,
+  type McpApproval,
+  type ScriptedCall,
+} from './function-calls.js';
 import { BYTES_PER_MS } from '../core/pcm-format.js';
 import type { Deliberate, FaultPlan } from './types.js';
 import { EnergyVad, type VadEvent } from './vad.js';
@@ -23,6 +31,7 @@ export interface ConnectionSettings {
   nextCalls: () => ScriptedCall[] | undefined;
   /** A function_call_output arrived for a call this simulator made. */
   onCallOutput: (output: { callId: string; name: string; output: string }) => void;
+  onApproval: (approval: McpApproval) => void;
 }
 
 export interface ConnectionDeps {
@@ -81,6 +90,9 @@ export class SimConnection {
   #userItems = new Set<string>();
   /** Function calls in this conversation (made by the model or re-created by the client): call_id -> name. */
   readonly #calls = new Map<string, string>();
+  /** Hosted MCP approval requests made, and the approvals answered since the last response. */
+  readonly #approvalRequests = new Map<string, CallItem>();
+  readonly #approved: McpApproval[] = [];
   #response: ActiveResponse | undefined;
   #turn = 0;
   #audioReplied = false;
@@ -391,6 +403,14 @@ export class SimConnection {
       );
     }
     if (item.type === 'function_call' || item.type === 'function_call_output') return this.#callItemCreate(item, eventId);
+    if (item.type === 'mcp_approval_response') {
+      const a = readApproval(item, this.#approvalRequests);
+      if (typeof a === 'string')
+        return this.#error({ type: 'invalid_request_error', code: 'invalid_value', message: a, param: 'item' }, eventId);
+      this.#approved.push(a);
+      this.deps.settings.onApproval(a);
+      return this.#addItem(item);
+    }
     const role = item.role;
     const content = item.content;
     // The part type follows the role, as in the published item schemas.
@@ -435,10 +455,14 @@ export class SimConnection {
       if (typeof item.output !== 'string') return bad("Invalid type for 'item.output': expected a string.");
       this.deps.settings.onCallOutput({ callId, name, output: item.output });
     }
+    this.#addItem({ ...item, object: 'realtime.item', status: 'completed' });
+  }
+
+  #addItem(item: Json): void {
     const id = typeof item.id === 'string' ? item.id : randomId('item_');
     const previous = this.#lastItemId;
     this.#lastItemId = id;
-    const added = { ...item, id, object: 'realtime.item', status: 'completed' };
+    const added = { ...item, id };
     this.#send({ type: 'conversation.item.added', previous_item_id: previous, item: added });
     this.#send({ type: 'conversation.item.done', previous_item_id: previous, item: added });
   }
@@ -512,25 +536,33 @@ export class SimConnection {
       voice: getPath(this.#session, 'audio.output.voice'),
     };
     const items = calls ? scriptedItems(calls) : [];
-    for (const item of items) this.#calls.set(item.callId, item.name);
+    for (const item of items) {
+      if (item.serverLabel) this.#approvalRequests.set(item.id, item);
+      else this.#calls.set(item.callId, item.name);
+    }
+    const approved = calls ? [] : this.#approved.splice(0);
     if (items.length > 0) this.#lastItemId = items.at(-1)!.id;
     const steps = calls
       ? functionCallEvents(r, (status) => responseShell(spec, r, status), previousItemId, items)
-      : responseEvents(
-          {
-            previousItemId,
-            conversationId: this.#conversationId,
-            turn,
-            audioOut: !modalities.includes('text'),
-            format: getPath(this.#session, 'audio.output.format'),
-            voice: getPath(this.#session, 'audio.output.voice'),
-            replyMs: settings.replyMs,
-            deltaMs: settings.deltaMs,
-            text: settings.replyText(turn),
-            userItems: this.#userItems.size,
-            unknownEvents: plan.unknownEvents === true,
-          },
+      : withMcpCalls(
           r,
+          approved,
+          responseEvents(
+            {
+              previousItemId,
+              conversationId: this.#conversationId,
+              turn,
+              audioOut: !modalities.includes('text'),
+              format: getPath(this.#session, 'audio.output.format'),
+              voice: getPath(this.#session, 'audio.output.voice'),
+              replyMs: settings.replyMs,
+              deltaMs: settings.deltaMs,
+              text: settings.replyText(turn),
+              userItems: this.#userItems.size,
+              unknownEvents: plan.unknownEvents === true,
+            },
+            r,
+          ),
         );
     const startedAt = performance.now();
     let firstDelta = true;

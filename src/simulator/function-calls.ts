@@ -12,6 +12,8 @@ import type { Json } from './session-config.js';
 export interface ScriptedCall {
   name: string;
   arguments: Record<string, unknown> | string;
+  /** A hosted MCP server's tool instead: the response asks for approval (`mcp_approval_request`). */
+  serverLabel?: string;
 }
 
 export interface CallItem {
@@ -19,6 +21,7 @@ export interface CallItem {
   callId: string;
   name: string;
   arguments: string;
+  serverLabel?: string;
 }
 
 export function scriptedItems(calls: readonly ScriptedCall[]): CallItem[] {
@@ -27,7 +30,61 @@ export function scriptedItems(calls: readonly ScriptedCall[]): CallItem[] {
     callId: randomId('call_'),
     name: c.name,
     arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
+    ...(c.serverLabel ? { serverLabel: c.serverLabel } : {}),
   }));
+}
+
+/** What an `mcp_approval_response` answered, as the simulator records it. */
+export interface McpApproval {
+  approvalRequestId: string;
+  approve: boolean;
+  name: string;
+  serverLabel: string;
+  arguments: string;
+}
+
+/** An approval request's events: the item is complete at once (the server waits for the answer). */
+function* approvalRequestEvents(r: ActiveResponse, index: number, previous: string | null, call: CallItem): Generator<ResponseStep> {
+  const item = { id: call.id, type: 'mcp_approval_request', server_label: call.serverLabel, name: call.name, arguments: call.arguments };
+  yield { event: { type: 'response.output_item.added', response_id: r.id, output_index: index, item } };
+  yield { event: { type: 'conversation.item.added', previous_item_id: previous, item } };
+  yield { pause: true, audioMs: 0 };
+  yield { event: { type: 'response.output_item.done', response_id: r.id, output_index: index, item } };
+  yield { event: { type: 'conversation.item.done', previous_item_id: previous, item } };
+}
+
+/**
+ * The response after approvals: the approved calls run on the "hosted server" (an `mcp_call`
+ * item with a made-up output) right after response.created, then the reply as usual.
+ */
+export function* withMcpCalls(
+  r: ActiveResponse,
+  approvals: readonly McpApproval[],
+  reply: Generator<ResponseStep>,
+): Generator<ResponseStep> {
+  const first = reply.next();
+  if (first.done) return;
+  yield first.value;
+  for (const a of approvals.filter((x) => x.approve)) {
+    const id = randomId('item_');
+    const base = {
+      id,
+      type: 'mcp_call',
+      server_label: a.serverLabel,
+      name: a.name,
+      arguments: a.arguments,
+      approval_request_id: a.approvalRequestId,
+    };
+    yield {
+      event: { type: 'response.output_item.added', response_id: r.id, output_index: 0, item: { ...base, output: null, error: null } },
+    };
+    yield { event: { type: 'response.mcp_call.in_progress', output_index: 0, item_id: id } };
+    yield { pause: true, audioMs: 0 };
+    yield { event: { type: 'response.mcp_call.completed', output_index: 0, item_id: id } };
+    const done = { ...base, output: `{"ok":true,"tool":${JSON.stringify(a.name)}}`, error: null };
+    yield { event: { type: 'response.output_item.done', response_id: r.id, output_index: 0, item: done } };
+  }
+  yield* reply;
 }
 
 export function* functionCallEvents(
@@ -40,6 +97,12 @@ export function* functionCallEvents(
   const done: Json[] = [];
   let previous = previousItemId;
   for (const [index, call] of items.entries()) {
+    if (call.serverLabel) {
+      yield* approvalRequestEvents(r, index, previous, call);
+      done.push({ id: call.id, type: 'mcp_approval_request', server_label: call.serverLabel, name: call.name, arguments: call.arguments });
+      previous = call.id;
+      continue;
+    }
     const item = (status: string, args: string): Json => ({
       id: call.id,
       object: 'realtime.item',
@@ -75,5 +138,21 @@ export function* functionCallEvents(
         output: done,
       },
     },
+  };
+}
+
+/** Reads an `mcp_approval_response` item against the requests made; a string is the error message. */
+export function readApproval(item: Json, requests: ReadonlyMap<string, CallItem>): McpApproval | string {
+  const id = item.approval_request_id;
+  if (typeof id !== 'string') return "Missing required parameter: 'item.approval_request_id'.";
+  const request = requests.get(id);
+  if (!request) return `Approval request ID '${id}' not found in conversation.`;
+  if (typeof item.approve !== 'boolean') return "Invalid type for 'item.approve': expected a boolean.";
+  return {
+    approvalRequestId: id,
+    approve: item.approve,
+    name: request.name,
+    serverLabel: request.serverLabel ?? '',
+    arguments: request.arguments,
   };
 }

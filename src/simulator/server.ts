@@ -26,7 +26,7 @@ import {
   type SimulatorOptions,
 } from './types.js';
 import { isPlainObject } from '../core/guards.js';
-import type { ScriptedCall } from './function-calls.js';
+import type { McpApproval, ScriptedCall } from './function-calls.js';
 
 export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements Component {
   readonly name = 'simulator';
@@ -35,6 +35,8 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
   readonly connections: ConnectionRecord[] = [];
   /** Every function_call_output received, in order. */
   readonly callOutputs: CallOutput[] = [];
+  /** Every mcp_approval_response received, in order. */
+  readonly approvals: McpApproval[] = [];
   #scriptedCalls: ScriptedCall[][];
 
   #http: Server | undefined;
@@ -353,6 +355,7 @@ export class RealtimeSimulator extends TypedEmitter<SimulatorEvents> implements 
       deltaMs: this.options.deltaMs ?? 100,
       paceFactor: paceFactor(this.options.pace ?? DEFAULT_PACE),
       nextCalls: () => this.#scriptedCalls.shift(),
+      onApproval: (approval) => void this.approvals.push(approval),
       onCallOutput: (output) => {
         this.callOutputs.push(output);
         this.emit('callOutput', output);

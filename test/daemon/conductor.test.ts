@@ -121,7 +121,7 @@ class Button extends TypedEmitter<ButtonEvents> {
   }
 }
 
-const EARCON_MS: Record<EarconName, number> = { press: 50, release: 100, error: 200, ready: 80 };
+const EARCON_MS: Record<EarconName, number> = { press: 50, release: 100, error: 200, ready: 80, confirm: 60, alarm: 90 };
 
 function setup(options: Partial<ConductorOptions> = {}) {
   const clock = { now: 1_000 };

@@ -45,6 +45,9 @@ beforeAll(async () => {
       realtime: { reconnect: { minMs: 100, maxMs: 400 }, timeouts: { sessionUpdateMs: 5_000 } },
       session: { instructions: INSTRUCTIONS_1, voice: 'marin' },
       log: { transcriptFile: join(at, 'state', 'transcripts.jsonl') },
+      // Memory off: the drop below counts a connection's events, and restored items would come
+      // first (memory across reconnects has its own end-to-end tests in profiles-memory.test.ts).
+      conversation: { earcons: false, memoryTurns: 0 },
     }),
     beforeDaemon: (s) => {
       s.setFaults((i) => faults.get(i) ?? {});

@@ -61,7 +61,9 @@ describe('ControlServer', () => {
     });
     sock.write('jump\ntap -5\ntap 10 20\npress now\n\nPRESS\r\nrelease\n');
     await until(() => lines.length === 6);
-    expect(lines[0]).toBe("error: unknown command 'jump'; commands are: press, release, tap [ms], status");
+    expect(lines[0]).toBe(
+      "error: unknown command 'jump'; commands are: press, release, tap [ms], status, profile [NAME], forget, say, ask, stop, volume, mute, talk",
+    );
     expect(lines[1]).toMatch(/^error: tap time must be a whole number of ms from 1 to 60000 \(got '-5'\)$/);
     expect(lines[2]).toMatch(/^error: 'tap' takes at most one argument/);
     expect(lines[3]).toBe("error: 'press' takes no argument (got 'now')");

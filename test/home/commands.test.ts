@@ -20,6 +20,8 @@ function recorder(): DeviceCommands & { calls: string[] } {
     setVolume: (l) => void calls.push(`volume:${l}`),
     setMute: (on) => void calls.push(`mute:${on}`),
     talk: () => void calls.push('talk'),
+    switchProfile: (name) => void calls.push(`profile:${name}`),
+    forget: () => void calls.push('forget'),
   };
 }
 
@@ -40,6 +42,8 @@ describe('parseCommandLine', () => {
       'mute on',
       'MUTE Off',
       'talk',
+      'profile kids',
+      'forget',
     ]) {
       const c = parseCommandLine(line);
       if (c instanceof PttError) throw c;
@@ -54,11 +58,13 @@ describe('parseCommandLine', () => {
       'mute:true',
       'mute:false',
       'talk',
+      'profile:kids',
+      'forget',
     ]);
   });
 
   it('round-trips through formatCommand', () => {
-    for (const line of ['say hello there', 'volume 0.25', 'mute off', 'talk'])
+    for (const line of ['say hello there', 'volume 0.25', 'mute off', 'talk', 'profile kids', 'forget'])
       expect(formatCommand(parseCommandLine(line) as DeviceCommand)).toBe(line);
   });
 
@@ -66,7 +72,7 @@ describe('parseCommandLine', () => {
     const e = error(parseCommandLine('shout hello'));
     expect(e.code).toBe('COMMAND_UNKNOWN');
     expect(e.message).toBe("unknown command 'shout'");
-    expect(e.context).toMatchObject({ command: 'shout', value: 'hello', allowed: 'say, ask, stop, volume, mute, talk' });
+    expect(e.context).toMatchObject({ command: 'shout', value: 'hello', allowed: 'say, ask, stop, volume, mute, talk, profile, forget' });
   });
 
   it.each([
@@ -97,6 +103,16 @@ describe('parseCommandLine', () => {
   it('refuses control characters in text but keeps newlines', () => {
     expect(error(parseCommandLine('say a\u0000b')).code).toBe('COMMAND_BAD_VALUE');
     expect(parseCommandLine('say line one\nline two')).toEqual({ name: 'say', text: 'line one\nline two' });
+  });
+});
+
+describe('profile and forget', () => {
+  it('profile needs a name of the profile shape; forget takes no value', () => {
+    expect(error(parseCommandLine('profile')).code).toBe('COMMAND_MISSING_VALUE');
+    const e = error(parseCommandLine('profile Kids Room'));
+    expect(e.code).toBe('COMMAND_BAD_VALUE');
+    expect(e.message).toBe("command profile: 'Kids Room' is not a profile name");
+    expect(error(parseCommandLine('forget everything')).code).toBe('COMMAND_BAD_VALUE');
   });
 });
 

@@ -70,6 +70,8 @@ export function recordingCommands(): DeviceCommands & { calls: string[]; next():
     setVolume: (l) => push(`volume:${l}`),
     setMute: (on) => push(`mute:${on}`),
     talk: () => push('talk'),
+    switchProfile: (name) => push(`profile:${name}`),
+    forget: () => push('forget'),
     async next() {
       while (calls.length <= read) await new Promise<void>((r) => (wake = r));
       return calls[read++]!;

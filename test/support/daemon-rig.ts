@@ -42,6 +42,10 @@ export interface RigOptions {
   config?: Record<string, unknown> | ((dir: string) => Record<string, unknown>);
   /** Called after the simulator started and before the daemon does (fault plans, ...). */
   beforeDaemon?: (sim: RealtimeSimulator) => void;
+  /** A simulator shared by several rigs (started and stopped by the caller); `simulator` is then unused. */
+  sharedSimulator?: RealtimeSimulator;
+  /** No API key on this device (a fleet device with realtime.mintUrl): no key file, apiKeyFile null. */
+  noKey?: boolean;
   /** Waits for `profile verified` before returning (default true). */
   waitVerified?: boolean;
 }
@@ -75,18 +79,20 @@ function mergeSections(base: Record<string, unknown>, over: Record<string, unkno
 export async function startDaemonRig(options: RigOptions): Promise<DaemonRig> {
   const dir = mkdtempSync(join(tmpdir(), 'ptt-rig-'));
   const keyPath = join(dir, 'key');
-  writeFileSync(keyPath, `${options.key}\n`);
-  chmodSync(keyPath, 0o600);
+  if (!options.noKey) {
+    writeFileSync(keyPath, `${options.key}\n`);
+    chmodSync(keyPath, 0o600);
+  }
   const alsa = await createAlsaSandbox({ periodMs: PERIOD_MS });
   alsa.mic.start();
-  const sim = new RealtimeSimulator({ port: 0, apiKey: options.key, ...options.simulator });
-  await sim.start();
+  const sim = options.sharedSimulator ?? new RealtimeSimulator({ port: 0, apiKey: options.key, ...options.simulator });
+  if (!options.sharedSimulator) await sim.start();
   options.beforeDaemon?.(sim);
   const configPath = join(dir, 'config.yaml');
   const socketPath = join(dir, 'control.sock');
   const base = mergeSections(
     {
-      realtime: { url: sim.url, apiKeyFile: keyPath },
+      realtime: { url: sim.url, apiKeyFile: options.noKey ? null : keyPath },
       audio: {
         input: { device: alsa.captureDevice, periodMs: PERIOD_MS, preRollMs: 200 },
         output: { device: alsa.playbackDevice, periodMs: PERIOD_MS, bufferMs: 60 },
@@ -153,7 +159,7 @@ export async function startDaemonRig(options: RigOptions): Promise<DaemonRig> {
     heardOf,
     async stop() {
       await daemon.stop('SIGKILL');
-      await sim.stop();
+      if (!options.sharedSimulator) await sim.stop();
       await alsa.cleanup();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -9,6 +9,7 @@ describe('config: the tools section', () => {
       mcpServers: [],
       confirm: [],
       confirmWindowMs: 8_000,
+      alarmMaxMs: 60_000,
       callTimeoutMs: 10_000,
       maxOutputBytes: 16_384,
       maxRoundsPerTurn: 5,
