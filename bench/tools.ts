@@ -12,6 +12,10 @@
  *    p50/p95 after 20 warm-up calls, and each MCP figure as a ratio of the built-in p50.
  * 2. RSS of this process with no MCP server, then with both servers connected, and the stdio
  *    child's own RSS (it is a separate process on the device too).
+ * 3. On the wire, the real daemon process (bench/tools-wire.ts; needs `npm run build`): from the
+ *    simulator sending `response.function_call_arguments.done` to it receiving the
+ *    `function_call_output`, for the same three tools (--wire-calls each, default 30), and the
+ *    daemon's RSS with no MCP server and with the two connected. --wire-calls 0 skips it.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,9 +28,11 @@ import { ToolExecutor } from '../src/tools/executor.js';
 import { McpManager } from '../src/tools/mcp/manager.js';
 import { ToolRegistry } from '../src/tools/registry.js';
 import { startHaStandIn } from '../test/support/ha-mcp-server.js';
+import { measureOnTheWire } from './tools-wire.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string' }, 'wire-calls': { type: 'string' } } });
 const RUNS = Number(values.runs ?? 300);
+const WIRE_CALLS = Number(values['wire-calls'] ?? 30);
 const TOKEN = 'bench-token-0123456789abcdef';
 const STDIO_SERVER = fileURLToPath(new URL('../test/support/mcp-stdio-server.ts', import.meta.url));
 
@@ -87,6 +93,24 @@ try {
   console.log(`  no MCP server          ${mb(rssWithout)} MB`);
   console.log(`  two MCP servers        ${mb(rssWith)} MB  (+${mb(rssWith - rssWithout)} MB; the HA stand-in runs in this process too)`);
   console.log(`  stdio server child     ${mb(childRss)} MB  (its own process: node + tsx + SDK)`);
+  await manager.stop();
+  if (WIRE_CALLS > 0) {
+    const wire = await measureOnTheWire({ calls: WIRE_CALLS, stdioServer: STDIO_SERVER, haUrl: ha.url, tokenFile: join(dir, 'ha-token') });
+    const wireFloor = wire.rows[0]?.p50 ?? 1;
+    console.log(
+      `on the wire, real daemon: function_call_arguments.done sent -> function_call_output received (simulator clock, ${WIRE_CALLS} turns each after 3 warm-up)`,
+    );
+    for (const r of wire.rows) {
+      console.log(
+        `  ${r.label.padEnd(38)} p50 ${r.p50.toFixed(1).padStart(8)} ms   p95 ${r.p95.toFixed(1).padStart(8)} ms   p50 ${(r.p50 / Math.max(wireFloor, 0.1)).toFixed(1)}x built-in`,
+      );
+    }
+    console.log('daemon RSS (/proc/<pid>/status VmRSS, 2 s after settling)');
+    console.log(`  no MCP server          ${wire.rssNoneMb.toFixed(1)} MB`);
+    console.log(
+      `  two MCP servers        ${wire.rssTwoMb.toFixed(1)} MB  (+${(wire.rssTwoMb - wire.rssNoneMb).toFixed(1)} MB; stdio box + HTTP HA stand-in, added by a hot reload)`,
+    );
+  }
 } finally {
   await manager.stop();
   await builtins.stop();

@@ -8,6 +8,7 @@ import { listAlsaDevices, probeDevice } from '../audio/index.js';
 import { checkGpioAccess } from '../gpio/index.js';
 import { exitCodeOf, formatReport, groupsOf, runDoctor } from '../doctor/run-doctor.js';
 import { sessionVerifier } from '../doctor/verify-session.js';
+import { checkMcpServers } from '../tools/doctor.js';
 import { CONFIG_OPTION, configPathFrom, parseCommandArgs, type CliCommand } from './command.js';
 
 const USAGE = `usage: realtime-ptt doctor [--config PATH] [--connect]
@@ -15,7 +16,8 @@ const USAGE = `usage: realtime-ptt doctor [--config PATH] [--connect]
 Checks what the daemon needs and prints OK, WARN or FAIL for each, with a fix:
 the config file, the API key (its source and length, never the key), the ALSA capture and
 playback devices (listed, and whether the configured ones open at 24 kHz mono), GPIO access,
-the service user's groups, and with --connect a real connection with the profile verified.
+the service user's groups, each MCP server of tools.mcpServers (connected once, its tools
+listed), and with --connect a real connection with the profile verified.
 Exit status 0 when nothing failed, 1 otherwise.
 
 options:
@@ -42,6 +44,7 @@ export const command: CliCommand = {
         checkGpioAccess: (gpio) => checkGpioAccess(gpio),
         groupsOf,
         ...sessionVerifier(env),
+        checkMcpServers: (servers) => checkMcpServers(servers, { env, timeoutMs: 10_000 }),
       },
     });
     process.stdout.write(formatReport(results));

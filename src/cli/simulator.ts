@@ -5,10 +5,12 @@
 import { PttError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { applyFaultSpec, FAULT_NAMES } from '../simulator/fault-spec.js';
+import { parseToolCallSpec } from '../simulator/tool-call-spec.js';
 import { DEFAULT_PACE, parsePace, RealtimeSimulator, type FaultPlan, type Pace } from '../simulator/index.js';
 import { parseCommandArgs, type CliCommand } from './command.js';
 
 const USAGE = `usage: realtime-ptt simulator [--port N] [--host H] [--fault NAME=VALUE ...] [--reply-ms N] [--pace N|realtime|instant]
+                           [--tool-call NAME=JSON ...]
 
 Runs a local server that speaks OpenAI's GA Realtime protocol (WebSocket at /v1/realtime,
 POST /v1/realtime/client_secrets) for tests and demos. Prints its URL, logs connections,
@@ -20,6 +22,11 @@ options:
       --fault NAME=VAL  inject a fault on every connection; repeatable. Names:
                         ${FAULT_NAMES.join(', ')}
                         e.g. --fault dropAfterEvents=5 --fault closeAfterMs=60000:1001
+      --tool-call NAME=JSON
+                        the first response calls this function with these arguments (a JSON
+                        object; a bare NAME is {}) instead of speaking; repeatable: several
+                        calls in that one response. The answer after their outputs is spoken.
+                        e.g. --tool-call 'set_timer={"seconds":3}' --tool-call get_local_time
       --reply-ms N      length of each synthesized spoken reply (default 1500)
       --delta-ms N      audio per response.output_audio.delta (default 100)
       --pace P          how fast reply audio is streamed: a multiple of real time (default 4,
@@ -46,6 +53,7 @@ export const command: CliCommand = {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
         fault: { type: 'string', multiple: true },
+        'tool-call': { type: 'string', multiple: true },
         'reply-ms': { type: 'string' },
         'delta-ms': { type: 'string' },
         pace: { type: 'string' },
@@ -74,6 +82,7 @@ export const command: CliCommand = {
     }
     let faults: FaultPlan = {};
     for (const spec of v.fault ?? []) faults = applyFaultSpec(faults, spec);
+    const calls = (v['tool-call'] ?? []).map(parseToolCallSpec);
     const logger = createLogger({ level: level as 'info', sink: process.stderr, format: process.stderr.isTTY ? 'pretty' : 'json' });
     const sim = new RealtimeSimulator({
       port,
@@ -82,6 +91,7 @@ export const command: CliCommand = {
       deltaMs: Math.max(1, whole('delta-ms', v['delta-ms'], 100)),
       pace,
       faults,
+      ...(calls.length ? { toolCalls: [calls] } : {}),
       logger,
       maxRecordedFrames: 10_000,
       // From the environment, never argv: a key on the command line shows up in ps.
@@ -89,6 +99,7 @@ export const command: CliCommand = {
     });
     await sim.start();
     process.stdout.write(`${sim.url}\n`);
+    if (calls.length) logger.info('the first response calls functions', { calls });
     if (Object.keys(faults).length) logger.info('faults on every connection', { faults });
     await new Promise<void>((resolve) => {
       const done = () => resolve();

@@ -43,6 +43,8 @@ export function timerAnnouncement(timer: Timer, late: boolean): OutOfBandRespons
     conversation: 'none',
     input: [],
     output_modalities: ['audio'],
+    // Words only: an announcement that called a tool would have nowhere to send its output.
+    tool_choice: 'none',
     instructions: `You are a voice assistant on a home speaker. In one short sentence, tell the person: ${what} has gone off.${when} Say nothing else.`,
     metadata: { source: 'realtime-ptt', kind: 'timer' },
   };

@@ -20,7 +20,7 @@ import {
   type AudioSource,
   type EarconName,
 } from '../audio/index.js';
-import type { AudioParts } from './daemon.js';
+import type { AudioParts } from './daemon-types.js';
 
 export const FILE_INPUT_PREFIX = 'file:';
 export const WAV_OUTPUT_PREFIX = 'wav:';

@@ -8,75 +8,22 @@ import type { Component } from '../core/component.js';
 import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { AnswerSide, type CutInfo } from './answer.js';
-import type { ToolCallsHook } from './tool-calls.js';
-// Two lines rather than one name a line: this file is near the 600-line limit.
-import type { ButtonEvents, ButtonPort, ConductorState, EarconName, Events, LedPort, MicEvents, MicPort, PressClaim } from './ports.js';
-import type { SessionAudio, SessionEvents, SessionPort, SessionTranscript, SpeakerEvents, SpeakerPort, StatusPort } from './ports.js';
+import { AnswerSide } from './answer.js';
+import { DEFAULT_CONDUCTOR_OPTIONS, type ConductorOptions } from './conductor-options.js';
+import type { ConductorDeps, ConductorEvents } from './conductor-types.js';
+import { deriveState, statusLine, type StateView } from './conductor-state.js';
+import type { ButtonEvents, ConductorState, EarconName, Events, MicEvents, MicPort, PressClaim } from './ports.js';
+import type { SessionAudio, SessionEvents, SessionTranscript, SpeakerEvents } from './ports.js';
 import { realtimeRecovery } from '../realtime/index.js';
 import { Playback } from './playback.js';
 import { carriesSpeech, onlyStopped, whyNotAsked } from './release-rules.js';
-import { type TranscriptEntry, Transcripts } from './transcripts.js';
-import { Turn, type TurnOutcome, type TurnRecord } from './turn.js';
+import { Transcripts } from './transcripts.js';
+import { Turn, type TurnOutcome } from './turn.js';
 
 export type { TranscriptEntry } from './transcripts.js';
 export type { ToolCallsHook } from './tool-calls.js';
-
-export type TurnDetection = 'manual' | 'server_vad' | 'semantic_vad';
-
-export interface ConductorOptions {
-  turnDetection: TurnDetection;
-  /** Hands-free: speech during an answer interrupts it; otherwise the mic is gated while it speaks. */
-  bargeInByVoice: boolean;
-  earcons: boolean;
-  /** A press held shorter than this is a tap: the input is cleared and nothing is asked. */
-  minHoldMs: number;
-  /** A released turn that has no answer started this long after release is dropped (with the error earcon). */
-  answerTimeoutMs: number;
-  /**
-   * A hold after a barge-in asks something only if the microphone's peak went over this level
-   * (someone spoke); otherwise the press only stopped the answer, however long it was held.
-   */
-  speechPeakDbfs: number;
-  /** The active profile, named in each turn's log line. */
-  profile?: string;
-}
-
-export const DEFAULT_CONDUCTOR_OPTIONS: ConductorOptions = {
-  turnDetection: 'manual',
-  bargeInByVoice: false,
-  earcons: true,
-  minHoldMs: 200,
-  answerTimeoutMs: 15_000,
-  speechPeakDbfs: -35,
-};
-
-export type ConductorEvents = {
-  state: [ConductorState, { from: ConductorState; reason: string }];
-  turn: [TurnRecord];
-  transcript: [TranscriptEntry];
-  /** A barge-in stopped an answer. */
-  cut: [CutInfo];
-};
-
-export interface ConductorDeps {
-  mic: MicPort;
-  speaker: SpeakerPort;
-  session: SessionPort;
-  button: ButtonPort;
-  earcon: (name: EarconName) => Buffer;
-  logger: Logger;
-  led?: LedPort;
-  status?: StatusPort;
-  now?: () => number;
-  /** How often the first-delta-to-DAC probe reads the speaker position. */
-  dacProbeMs?: number;
-  /** Runs a response's function calls (tool-calls.ts); without it calls are not answered. */
-  toolCalls?: ToolCallsHook;
-}
-
-/** Session states in which no connection is wanted (on-demand between turns). */
-const DORMANT = new Set(['idle']);
+export type { ConductorDeps, ConductorEvents } from './conductor-types.js';
+export { DEFAULT_CONDUCTOR_OPTIONS, type ConductorOptions, type TurnDetection } from './conductor-options.js';
 
 export class Conductor extends TypedEmitter<ConductorEvents> implements Component {
   readonly name = 'conductor';
@@ -561,34 +508,26 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
 
   // ---- state ----
 
-  #derive(): ConductorState {
-    const turn = this.#turn;
-    if (turn?.phase === 'recording') return 'listening';
-    if (turn?.phase === 'awaiting-answer') return 'thinking';
-    if (turn?.phase === 'answering' || this.#playback.answerPending) return 'speaking';
-    if (this.#linkProblem) return 'error';
-    if (!this.#linkReady) return DORMANT.has(this.#d.session.state) ? 'idle' : 'connecting';
-    if (this.handsFree && this.#micOpen) return 'listening';
-    return 'idle';
-  }
-
   #update(reason: string): void {
     if (!this.#started) return;
-    const next = this.#derive();
+    const view: StateView = {
+      turn: this.#turn,
+      answerPending: this.#playback.answerPending,
+      linkProblem: this.#linkProblem,
+      linkReady: this.#linkReady,
+      sessionState: this.#d.session.state,
+      handsFree: this.handsFree,
+      micOpen: this.#micOpen,
+      muted: this.#muted,
+    };
+    const next = deriveState(view);
     if (next === this.#state) return;
     const from = this.#state;
     this.#state = next;
     this.#log.debug('state', { state: next, from, reason });
     this.#d.led?.setState(next);
-    this.#d.status?.status(this.#statusLine(next));
+    this.#d.status?.status(statusLine(next, view));
     this.emit('state', next, { from, reason });
-  }
-
-  #statusLine(state: ConductorState): string {
-    if (state === 'error' && this.#linkProblem) return `error: ${this.#linkProblem.message}`;
-    if (state === 'connecting') return 'connecting to the Realtime API';
-    if (state === 'idle' && this.#muted) return 'idle (microphone muted)';
-    return state;
   }
 
   /** Plays a cue the daemon made (the profile switched); silent when earcons are off. */

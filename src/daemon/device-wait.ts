@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config/index.js';
 import type { PttError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { FILE_INPUT_PREFIX, WAV_OUTPUT_PREFIX } from './audio-parts.js';
 
 export type DeviceKind = 'capture' | 'playback';
@@ -58,6 +59,58 @@ export async function findMissingDevices(config: Config, discovery: DeviceDiscov
     if (!probe.ok && looksMissing(probe.error)) missing.push({ kind, device, reason: lastPart(probe.error!.message) });
   }
   return missing;
+}
+
+export interface DeviceWaitOptions {
+  /** The devices found missing at first. */
+  missing: AwaitedDevice[];
+  check(): Promise<AwaitedDevice[]>;
+  pollMs: number;
+  stopped(): boolean;
+  /** The devices waited for now ([] when they are all there), for the status line. */
+  awaiting(devices: AwaitedDevice[]): void;
+  /** systemd's STATUS. */
+  status(line: string): void;
+  log: Logger;
+  /** Receives the function that ends the current poll early (the daemon stops), and undefined after it. */
+  onPoll(wake: (() => void) | undefined): void;
+}
+
+/**
+ * Polls until no configured device is missing, saying which are awaited (STATUS and the log, once
+ * per change). False when the daemon was stopped while waiting.
+ */
+export async function waitForDevices(o: DeviceWaitOptions): Promise<boolean> {
+  let missing = o.missing;
+  let awaited = missing;
+  let said = '';
+  while (missing.length > 0) {
+    if (o.stopped()) return false;
+    awaited = missing;
+    o.awaiting(missing);
+    const line = `waiting for ${describeAwaited(missing)}`;
+    if (line !== said) {
+      said = line;
+      o.status(line);
+      o.log.warn(`${line}: it is not connected or not defined yet; the audio starts when it appears`, {
+        devices: missing,
+        hint: 'plug it in, or set audio.input.device / audio.output.device to a device that arecord -L / aplay -L lists',
+      });
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, o.pollMs);
+      o.onPoll(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    o.onPoll(undefined);
+    if (o.stopped()) return false;
+    missing = await o.check();
+  }
+  o.log.info('the awaited audio devices are there; starting the audio', { devices: awaited.map((d) => d.device) });
+  o.awaiting([]);
+  return true;
 }
 
 function lastPart(message: string): string {

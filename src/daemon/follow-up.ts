@@ -20,7 +20,7 @@ import type { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { profileToSession, Config } from '../config/index.js';
 import type { Conductor } from './conductor.js';
-import type { SessionPart } from './daemon.js';
+import type { SessionPart } from './daemon-types.js';
 import type { TurnRecord } from './turn.js';
 
 export interface FollowUpDeps {

@@ -13,7 +13,7 @@ import { audioChildEnv, listAlsaDevices, probeDevice } from '../audio/index.js';
 import { findMissingDevices } from './device-wait.js';
 import { sessionTiming } from './session-timing.js';
 import { buildAudio, earconPcm } from './audio-parts.js';
-import type { PartsFactory, SessionPart } from './daemon.js';
+import type { PartsFactory, SessionPart } from './daemon-types.js';
 
 export interface PartsDeps {
   logger: Logger;

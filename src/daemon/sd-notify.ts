@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import type { Logger } from '../core/logger.js';
 import { redact } from '../core/secrets.js';
-import type { Notifier } from './daemon.js';
+import type { Notifier } from './daemon-types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

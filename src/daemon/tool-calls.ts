@@ -27,6 +27,8 @@ export interface ToolCallsDeps {
   maxRounds: () => number;
   /** Asks the person at the device (hosted MCP approval requests); without it they are declined. */
   confirm?: () => ConfirmHook | undefined;
+  /** Every finished round's calls, as they finish (the transcript file keeps them in order). */
+  onRecords?: (turnId: number, records: readonly CallRecord[]) => void;
   logger: Logger;
 }
 
@@ -73,11 +75,28 @@ export class ToolCalls {
     this.#log = deps.logger.child('tool-calls');
   }
 
+  /** The conductor's view of these calls; a round's budget is `budgetMs`. */
+  hook(budgetMs: () => number): ToolCallsHook {
+    return { run: this.run.bind(this), endTurn: this.endTurn.bind(this), budgetMs };
+  }
+
   /** The session was verified (first time, or after a reconnect: then it is a new conversation). */
   verified(sessionId: string | undefined): void {
     this.#sessionId = sessionId;
     const waiting = this.#waiting;
     if (waiting && this.#deliver(waiting)) this.#waiting = undefined;
+  }
+
+  /**
+   * The link is ready again on the same session (a changed profile verified: an MCP server that
+   * went away or came back changes the tools mid-call). A new session's `verified` comes in the
+   * same tick and wins: the waiting outputs go there, re-created, not here.
+   */
+  linkReady(): void {
+    setImmediate(() => {
+      const waiting = this.#waiting;
+      if (waiting && this.#deliver(waiting)) this.#waiting = undefined;
+    });
   }
 
   /** Runs the completed calls of a completed response for turn `turnId`. */
@@ -107,6 +126,7 @@ export class ToolCalls {
       Promise.all(asked.map((a) => this.#approve(a, signal))),
     ]);
     const records = [...results.map((r) => r.record), ...answered.map((a) => a.record)];
+    if (records.length > 0) this.#d.onRecords?.(turnId, records);
     if (signal.aborted) {
       this.#log.info('tool results dropped: the turn ended while they ran', { turn: turnId, calls: records.map((r) => r.tool) });
       return { kind: 'aborted', records };

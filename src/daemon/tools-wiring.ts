@@ -17,6 +17,7 @@ import type { VolumeControl } from '../tools/builtin/volume.js';
 import { ToolExecutor } from '../tools/executor.js';
 import { McpManager } from '../tools/mcp/manager.js';
 import { ToolRegistry } from '../tools/registry.js';
+import type { ProfileControl } from '../tools/builtin/profile.js';
 import type { ConfirmHook, FunctionDefinition } from '../tools/types.js';
 
 export type DaemonToolsEvents = {
@@ -31,6 +32,8 @@ export interface DaemonToolsOptions {
   logger: Logger;
   /** The speaker's gain (the daemon's audio part); without it the volume tools are left out. */
   volume?: VolumeControl;
+  /** The daemon's profile switch, for the switch_profile tool. */
+  profiles?: ProfileControl;
   /** Asked before a tool of `tools.confirm` runs (the conductor's button). */
   confirm?: ConfirmHook;
   env?: NodeJS.ProcessEnv;
@@ -120,6 +123,7 @@ export class DaemonTools extends TypedEmitter<DaemonToolsEvents> implements Comp
       enabled: config.tools.builtins,
       stateDir: resolveStateDir(config.state.dir, this.#o.env ?? process.env),
       ...(this.#o.volume ? { volume: this.#o.volume } : {}),
+      ...(this.#o.profiles ? { profiles: this.#o.profiles } : {}),
     });
     builtins.timers?.on('fired', (timer, info) => this.emit('timerFired', timer, info));
     builtins.timers?.on('error', (error) => this.#log.warn('timers', { error }));

@@ -1,6 +1,6 @@
 /**
- * The transcript file: one JSON object a line per final user or assistant text, appended in
- * order. Writes are queued so lines never interleave, a directory that disappeared is made again,
+ * The transcript file: one JSON object a line per final user or assistant text and per function
+ * call (role `tool`), appended in order. Writes are queued so lines never interleave, a directory that disappeared is made again,
  * and a failing disk is reported once (the conversation goes on; the journal says transcripts are
  * not being kept).
  */
@@ -10,6 +10,7 @@ import type { Component } from '../core/component.js';
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { redact } from '../core/secrets.js';
+import type { CallRecord } from '../tools/types.js';
 
 export class TranscriptFile implements Component {
   readonly name = 'transcript-file';
@@ -33,6 +34,15 @@ export class TranscriptFile implements Component {
         hint: 'set log.transcriptFile to a writable path (the service uses /var/lib/realtime-ptt via StateDirectory), or null to keep no transcripts',
       });
     }
+  }
+
+  /** One line per function call (tool, outcome, duration, output size, redacted arguments). */
+  toolCalls(turn: number, records: readonly CallRecord[], profile?: string): Promise<void> {
+    const time = new Date().toISOString();
+    let last = this.#queue;
+    for (const { callId, ...call } of records)
+      last = this.append({ time, turn, role: 'tool', callId, ...call, ...(profile ? { profile } : {}) });
+    return last;
   }
 
   /** Queues one record; resolves when it is on disk (or was given up on). */

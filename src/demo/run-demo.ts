@@ -3,7 +3,9 @@
  * simulator, writes a temporary config (virtual button, a generated WAV as the microphone, a WAV
  * file as the speaker), runs the real daemon (`node dist/cli.js run`), and plays a scripted
  * conversation through the control socket: a question, a question whose answer is interrupted
- * by a barge-in, and a tap. Prints the states, the transcripts and every turn's timings.
+ * by a barge-in, a tap, and (on the simulator) a question the model answers with a tool: a
+ * 3-second timer that goes off, rings and is announced. Prints the states, the transcripts, the
+ * tool calls and every turn's timings.
  *
  *   node dist/demo/run-demo.js [--real] [--input speech.wav] [--out DIR]
  *
@@ -112,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
         audio: { input: { device: `${FILE_INPUT_PREFIX}${input}` }, output: { device: `${WAV_OUTPUT_PREFIX}${repliesWav}` } },
         gpio: { backend: 'virtual' },
         control: { socket: socketPath },
+        state: { dir: join(dir, 'state') },
         log: { level: 'debug', format: 'json', transcriptFile: transcripts },
       }),
     );
@@ -141,7 +144,11 @@ async function main(argv: string[]): Promise<number> {
       if (!existsSync(transcripts)) return;
       const lines = readFileSync(transcripts, 'utf8').split('\n').filter(Boolean);
       for (const line of lines.slice(shown)) {
-        const t = JSON.parse(line) as { role: string; text: string; cut?: boolean; heardMs?: number };
+        const t = JSON.parse(line) as { role: string; text: string; cut?: boolean; heardMs?: number } & Record<string, unknown>;
+        if (t.role === 'tool') {
+          say(`    tool     : ${t.tool} ${t.arguments} -> ${t.outcome} (${t.outputBytes} bytes in ${t.durationMs} ms)`);
+          continue;
+        }
         say(`    ${t.role === 'user' ? 'you      ' : 'assistant'}: ${t.text}${t.cut ? `  [cut: heard the first ${t.heardMs} ms]` : ''}`);
       }
       shown = lines.length;
@@ -189,13 +196,39 @@ async function main(argv: string[]): Promise<number> {
     await daemon.control('tap 80');
     report('turn 4', await next);
 
+    if (sim) {
+      say(`\n${stamp()} turn 5: ask for a 3-second tea timer (the simulated model calls set_timer)`);
+      sim.queueToolCalls([{ name: 'set_timer', arguments: { name: 'tea', seconds: 3 } }]);
+      const since = daemon.records.length;
+      next = daemon.nextTurn(timeout);
+      await daemon.control('press');
+      await sleep(HOLD_MS);
+      await daemon.control('release');
+      const toolTurn = await next;
+      report('turn 5', toolTurn);
+      for (const c of (toolTurn.tools ?? []) as Array<Record<string, unknown>>)
+        say(`  tool call: ${c.tool} ${c.arguments} -> ${c.outcome} in ${c.durationMs} ms (${c.outputBytes} bytes of output)`);
+      await showTranscripts();
+      const fired = await daemon.waitFor((r) => r.msg === 'timer went off' && r.name === 'tea', 'the tea timer', timeout, since);
+      say(`  ${stamp()} the timer "${fired.name}" went off: the alarm rings and the LED flickers until a press`);
+      const announced = await daemon.waitFor((r) => r.msg === 'turn' && r.mode === 'say', 'the timer announcement', timeout, since);
+      report('announcement', announced);
+      await showTranscripts();
+      say(`  ${stamp()} a tap stops the alarm (it starts no turn)`);
+      await daemon.control('tap 100');
+      await daemon.waitFor((r) => r.msg === 'alarm stopped', 'the alarm to stop', 5_000, since);
+      say(`  ${stamp()} alarm stopped`);
+    }
+
     say(`\n${stamp()} stopping the daemon (SIGTERM)`);
     const exit = await daemon.stop('SIGTERM');
     daemon = undefined;
     say(`  exited with code ${exit.code} in ${exit.ms} ms`);
     say(`\nreplies (and earcons) written to ${repliesWav}`);
     say(`transcripts written to ${transcripts}`);
-    const expected = real ? ['complete', 'cut|complete', 'complete', 'tap'] : ['complete', 'cut', 'complete', 'tap'];
+    const expected = real
+      ? ['complete', 'cut|complete', 'complete', 'tap']
+      : ['complete', 'cut', 'complete', 'tap', 'complete', 'complete'];
     const ok = exit.code === 0 && expected.every((e, i) => e.split('|').includes(outcomes[i] ?? ''));
     if (!ok) {
       say(`\nthe demo did not go as scripted: turn outcomes ${outcomes.join(', ')} (expected ${expected.join(', ')})`);

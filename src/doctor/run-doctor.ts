@@ -23,11 +23,14 @@ import {
   type ServiceUserDeps,
 } from './checks.js';
 import type { ApiKeyResult, Config } from '../config/index.js';
+import type { McpServerCheck } from '../tools/doctor.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 export interface DoctorDeps extends ConfigDeps, AudioDeps, GpioDeps, ServiceUserDeps, ConnectionDeps {
   resolveApiKey(config: Config, env: Env): ApiKeyResult;
+  /** Connects to each configured MCP server once and lists its tools (src/tools/doctor.ts). */
+  checkMcpServers?(servers: Config['tools']['mcpServers']): Promise<McpServerCheck[]>;
 }
 
 /** Where install.sh puts the key and the unit's LoadCredential= reads it. */
@@ -64,6 +67,10 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
   results.push(key.result);
   const [audio, gpio] = await Promise.all([checkAudio(config, o.deps), checkGpio(config, o.deps)]);
   results.push(...audio, ...gpio);
+  if (o.deps.checkMcpServers && config.tools.mcpServers.length > 0) {
+    const checks = await o.deps.checkMcpServers(config.tools.mcpServers);
+    results.push(...checks.map(mcpResult));
+  }
   if (o.connect) {
     results.push(
       key.key === undefined
@@ -77,6 +84,13 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
     );
   }
   return results;
+}
+
+/** A server that does not connect fails: its tools are missing until it is fixed (the daemon keeps retrying). */
+function mcpResult(c: McpServerCheck): CheckResult {
+  const name = `mcp ${c.server}`;
+  if (c.ok) return { name, status: c.tools.length ? 'ok' : 'warn', detail: c.detail, fix: 'check the allow and deny lists of this server' };
+  return { name, status: 'fail', detail: c.detail, fix: c.fix ?? 'check the server entry in tools.mcpServers' };
 }
 
 const LABEL = { ok: 'OK  ', warn: 'WARN', fail: 'FAIL' } as const;

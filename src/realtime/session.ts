@@ -17,6 +17,7 @@ import { bytesToMs, msToBytes } from '../core/pcm-format.js';
 import { mintForSession, secretFresh, type ClientSecret } from './client-secret.js';
 import { realtimeErrors, realtimeRecovery } from './errors.js';
 import { handleFrame, type InboundHost } from './inbound.js';
+import { IdleTimer } from './idle-timer.js';
 import { responseCreateEvent, truncateEvent, type OutOfBandResponse } from './out-of-band.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, Outbox, type TurnCommand } from './outbox.js';
 import { restoreEvents, type RestoreSource } from './restore.js';
@@ -30,19 +31,11 @@ import {
   type RealtimeTimeouts,
   type SessionState,
 } from './session-types.js';
-import { armRotation, clearTimers, endOutcome, newSock, type Retry, type Sock } from './socket-state.js';
+import { armRotation, clearTimers, endOutcome, newSock, transportOptions, type Link, type Retry, type Sock } from './socket-state.js';
 import { RealtimeTransport, type TransportEnd } from './transport.js';
-import { answers, awaitedEvent, judge, onNextConnection, withoutVoice, type Verification } from './verification.js';
+import { answers, awaitedEvent, judge, onNextConnection, voiceDeferred, withoutVoice, type Verification } from './verification.js';
 
 export * from './session-types.js';
-
-type Link =
-  | { status: 'none' }
-  | { status: 'waiting'; timer: NodeJS.Timeout }
-  | { status: 'minting'; token: symbol }
-  | { status: 'connecting'; sock: Sock }
-  | { status: 'verifying'; sock: Sock; v: Verification }
-  | { status: 'ready'; sock: Sock };
 
 const MIN_COMMIT_MS = 100;
 const noopLogger = (): Logger => createLogger({ level: 'error', format: 'json', sink: { write: () => {} } });
@@ -65,7 +58,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   #eventSeq = 0;
   #turnBytes = 0;
   #secret: ClientSecret | undefined;
-  #idleTimer: NodeJS.Timeout | undefined;
+  readonly #idle: IdleTimer;
   /** A rotation or deferred re-apply waiting for the session to be idle. */
   #pendingReconnect: string | undefined;
   /** Inside #lose's events: audio or a command from a listener waits for #lose's own reconnect (with its backoff). */
@@ -89,6 +82,10 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     });
     this.#profile = options.session;
     this.#inbound = this.#inboundHost();
+    this.#idle = new IdleTimer(
+      () => this.#t.idleCloseMs,
+      () => this.#idleClose(),
+    );
   }
 
   get state(): SessionState {
@@ -117,7 +114,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   async stop(): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
-    this.#clearIdle();
+    this.#idle.clear();
     const link = this.#link;
     this.#link = { status: 'none' };
     this.#outbox.detach();
@@ -257,13 +254,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
       const settle = (result: ApplyResult): void => {
         if (result.ok && result.mode === 'live' && deferVoice) {
           this.#pendingReconnect = 'apply the new voice';
-          resolve({
-            ok: true,
-            mode: 'reconnect-when-idle',
-            deferred: ['audio.output.voice'],
-            message:
-              'applied live except audio.output.voice, which the server fixes after the first audio reply: it is applied by reconnecting when idle',
-          });
+          resolve(voiceDeferred());
           this.#maybeReconnectWhenIdle();
         } else resolve(result);
       };
@@ -306,20 +297,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   #openSocket(reason: string): void {
     const o = this.#o;
     const opened = RealtimeTransport.open(
-      {
-        url: o.url,
-        model: o.model,
-        auth:
-          o.bootstrap === 'client-secret'
-            ? { kind: 'client-secret', secret: this.#secret!.value }
-            : { kind: 'api-key', provider: o.provider, apiKey: o.apiKey },
-        connectMs: this.#t.connectMs,
-        pingMs: this.#t.pingMs,
-        closeMs: this.#t.closeMs,
-        logger: this.#log,
-        ...(o.webSocketFactory ? { webSocketFactory: o.webSocketFactory } : {}),
-        nextEventId: () => this.#nextEventId(),
-      },
+      transportOptions(o, this.#t, this.#secret, this.#log, () => this.#nextEventId()),
       {
         open: () => this.#isCurrent(sock) && this.#onOpen(sock),
         text: (text) => this.#isCurrent(sock) && handleFrame(this.#inbound, sock, text),
@@ -481,7 +459,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
     this.#link = { status: 'none' };
     this.#losing = true;
     clearTimers(sock);
-    this.#clearIdle();
+    this.#idle.clear();
     sock.transport.terminate();
     // The server never acknowledged this turn: send it again, with its commands, on the next socket.
     this.#outbox.detach(sock.ledger.takeAll());
@@ -539,14 +517,7 @@ export class RealtimeSession extends TypedEmitter<RealtimeSessionEvents> impleme
   }
 
   #touch(): void {
-    if (this.#o.connection !== 'on-demand') return;
-    this.#clearIdle();
-    this.#idleTimer = setTimeout(() => this.#idleClose(), this.#t.idleCloseMs);
-  }
-
-  #clearIdle(): void {
-    if (this.#idleTimer) clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+    if (this.#o.connection === 'on-demand') this.#idle.touch();
   }
 
   #idleClose(): void {

@@ -5,7 +5,11 @@
 import type { PttError } from '../core/errors.js';
 import { realtimeErrors, realtimeRecovery } from './errors.js';
 import type { Wire } from './outbox.js';
-import type { RealtimeTransport, TransportEnd } from './transport.js';
+import type { Logger } from '../core/logger.js';
+import type { ClientSecret } from './client-secret.js';
+import type { RealtimeSessionOptions, RealtimeTimeouts } from './session-types.js';
+import type { RealtimeTransport, TransportEnd, TransportOptions } from './transport.js';
+import type { Verification } from './verification.js';
 import { TurnLedger } from './turn-ledger.js';
 
 /** Everything tied to one socket; dropped with it. */
@@ -108,4 +112,37 @@ export function armRotation(sock: Sock, beforeMs: number, due: () => void): void
   // Capped so a far expiry does not overflow setTimeout's 32-bit delay.
   const delay = Math.min(2 ** 31 - 1, Math.max(0, sock.expiresAtMs - Date.now() - beforeMs));
   sock.timers.push(setTimeout(due, delay));
+}
+
+/** The session's connection: the socket tied to its status, so a handler can tell whether its socket is still the current one. */
+export type Link =
+  | { status: 'none' }
+  | { status: 'waiting'; timer: NodeJS.Timeout }
+  | { status: 'minting'; token: symbol }
+  | { status: 'connecting'; sock: Sock }
+  | { status: 'verifying'; sock: Sock; v: Verification }
+  | { status: 'ready'; sock: Sock };
+
+/** How a socket is opened: the endpoint, the key (the long-lived one or a minted client secret) and the timeouts in force. */
+export function transportOptions(
+  o: RealtimeSessionOptions,
+  t: RealtimeTimeouts,
+  secret: ClientSecret | undefined,
+  logger: Logger,
+  nextEventId: () => string,
+): TransportOptions {
+  return {
+    url: o.url,
+    model: o.model,
+    auth:
+      o.bootstrap === 'client-secret'
+        ? { kind: 'client-secret', secret: secret!.value }
+        : { kind: 'api-key', provider: o.provider, apiKey: o.apiKey },
+    connectMs: t.connectMs,
+    pingMs: t.pingMs,
+    closeMs: t.closeMs,
+    logger,
+    ...(o.webSocketFactory ? { webSocketFactory: o.webSocketFactory } : {}),
+    nextEventId,
+  };
 }

@@ -60,3 +60,14 @@ export function withoutVoice(session: GaSessionConfig): GaSessionConfig {
 export function onNextConnection(message: string): ApplyResult {
   return { ok: true, mode: 'next-connection', deferred: [], message };
 }
+
+/** A changed profile applied live except the voice, which the server fixes after the first audio reply. */
+export function voiceDeferred(): ApplyResult {
+  return {
+    ok: true,
+    mode: 'reconnect-when-idle',
+    deferred: ['audio.output.voice'],
+    message:
+      'applied live except audio.output.voice, which the server fixes after the first audio reply: it is applied by reconnecting when idle',
+  };
+}

@@ -10,6 +10,7 @@ import { responseEvents, responseShell, type ActiveResponse } from './response.j
 import {
   functionCallEvents,
   readApproval,
+  readCallOutput,
   scriptedItems,
   withMcpCalls,
   type CallItem,
@@ -20,6 +21,23 @@ import { BYTES_PER_MS } from '../core/pcm-format.js';
 import type { Deliberate, FaultPlan } from './types.js';
 import { EnergyVad, type VadEvent } from './vad.js';
 import { isPlainObject } from '../core/guards.js';
+import {
+  activeResponse,
+  CANCEL_NOT_ACTIVE,
+  CANNOT_UPDATE_VOICE,
+  checkAudio,
+  checkTruncate,
+  commitEmpty,
+  INVALID_JSON,
+  isTextMessage,
+  missingParameter,
+  MISSING_TYPE,
+  OUTPUT_BUFFER_CLEAR,
+  SERVER_ERROR,
+  SESSION_EXPIRED,
+  TEXT_ITEMS_ONLY,
+  unknownEvent,
+} from './client-errors.js';
 
 export interface ConnectionSettings {
   replyMs: number;
@@ -58,20 +76,6 @@ const BETA_NAMES: Record<string, string> = {
   'response.output_text.done': 'response.text.done',
   'conversation.item.added': 'conversation.item.created',
 };
-
-const CLIENT_EVENTS = [
-  'session.update',
-  'input_audio_buffer.append',
-  'input_audio_buffer.commit',
-  'input_audio_buffer.clear',
-  'conversation.item.create',
-  'conversation.item.truncate',
-  'conversation.item.delete',
-  'conversation.item.retrieve',
-  'response.create',
-  'response.cancel',
-  'output_audio_buffer.clear',
-];
 
 const MIN_COMMIT_MS = 100;
 /** What 'partial' keeps by default: the field whose silent loss makes early audio get answered. */
@@ -122,15 +126,7 @@ export class SimConnection {
     }
     if (plan.expiresInS !== undefined) {
       this.#later(plan.expiresInS * 1000, () => {
-        this.#error(
-          {
-            type: 'invalid_request_error',
-            code: 'session_expired',
-            message: 'Your session hit the maximum duration of 60 minutes.',
-            param: null,
-          },
-          null,
-        );
+        this.#error(SESSION_EXPIRED, null);
         this.close(1001, 'Session expired');
       });
     }
@@ -167,20 +163,12 @@ export class SimConnection {
   handle(event: Json | undefined): void {
     if (this.#closed) return;
     if (!event) {
-      this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'invalid_json',
-          message: "We could not parse the JSON body of your request. Expected a JSON object with a 'type' field.",
-          param: null,
-        },
-        null,
-      );
+      this.#error(INVALID_JSON, null);
       return;
     }
     const eventId = typeof event.event_id === 'string' ? event.event_id : null;
     if (typeof event.type !== 'string') {
-      this.#error({ type: 'invalid_request_error', code: 'invalid_event', message: "The 'type' field is missing.", param: null }, eventId);
+      this.#error(MISSING_TYPE, eventId);
       return;
     }
     switch (event.type) {
@@ -201,37 +189,9 @@ export class SimConnection {
       case 'conversation.item.create':
         return this.#itemCreate(event, eventId);
       case 'output_audio_buffer.clear':
-        // WebRTC/SIP only, as on the real server.
-        return this.#error(
-          {
-            type: 'invalid_request_error',
-            code: 'invalid_value',
-            message: 'output_audio_buffer.clear is only supported for WebRTC and SIP connections.',
-            param: 'type',
-          },
-          eventId,
-        );
+        return this.#error(OUTPUT_BUFFER_CLEAR, eventId);
       default:
-        if (CLIENT_EVENTS.includes(event.type)) {
-          return this.#error(
-            {
-              type: 'invalid_request_error',
-              code: 'unsupported_event',
-              message: `The simulator does not implement '${event.type}'.`,
-              param: 'type',
-            },
-            eventId,
-          );
-        }
-        return this.#error(
-          {
-            type: 'invalid_request_error',
-            code: 'invalid_value',
-            message: `Invalid value: '${event.type}'. Supported values are: ${CLIENT_EVENTS.map((t) => `'${t}'`).join(', ')}.`,
-            param: 'type',
-          },
-          eventId,
-        );
+        return this.#error(unknownEvent(event.type), eventId);
     }
   }
 
@@ -246,28 +206,8 @@ export class SimConnection {
       if (problem) return this.#error(problem, eventId);
       const mode = plan.sessionUpdate ?? 'apply';
       if (mode === 'ignore') return;
-      if (mode === 'error') {
-        return this.#error(
-          {
-            type: 'server_error',
-            code: 'server_error',
-            message: 'The server had an error while processing your request. Sorry about that!',
-            param: null,
-          },
-          eventId,
-        );
-      }
-      if (this.#audioReplied && changesVoice(this.#session, update)) {
-        return this.#error(
-          {
-            type: 'invalid_request_error',
-            code: 'cannot_update_voice',
-            message: "Cannot update a conversation's voice if assistant audio is present.",
-            param: 'session.audio.output.voice',
-          },
-          eventId,
-        );
-      }
+      if (mode === 'error') return this.#error(SERVER_ERROR, eventId);
+      if (this.#audioReplied && changesVoice(this.#session, update)) return this.#error(CANNOT_UPDATE_VOICE, eventId);
       this.#session = mergeSession(this.#session, update, mode === 'partial' ? (plan.partialFields ?? DEFAULT_PARTIAL) : []);
       this.#vad = this.#makeVad();
       // The real server does not echo the client's event_id in session.updated.
@@ -293,29 +233,9 @@ export class SimConnection {
 
   #append(event: Json, eventId: string | null): void {
     const audio = event.audio;
-    if (typeof audio !== 'string') {
-      return this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'missing_required_parameter',
-          message: "Missing required parameter: 'audio'.",
-          param: 'audio',
-        },
-        eventId,
-      );
-    }
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(audio) || audio.length % 4 !== 0) {
-      return this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'invalid_value',
-          message: "Invalid 'audio'. Expected base64-encoded audio bytes.",
-          param: 'audio',
-        },
-        eventId,
-      );
-    }
-    const pcm = Buffer.from(audio, 'base64');
+    const problem = checkAudio(audio);
+    if (problem) return this.#error(problem, eventId);
+    const pcm = Buffer.from(audio as string, 'base64');
     this.#inputBytes += pcm.length;
     if (this.#vad) for (const edge of this.#vad.push(pcm)) this.#onVad(edge);
   }
@@ -348,25 +268,13 @@ export class SimConnection {
     const ms = this.#inputBytes / BYTES_PER_MS;
     if (ms < MIN_COMMIT_MS) {
       if (byVad) return;
-      return this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'input_audio_buffer_commit_empty',
-          message: `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
-          param: null,
-        },
-        eventId,
-      );
+      return this.#error(commitEmpty(ms), eventId);
     }
     this.#inputBytes = 0;
     this.#vad?.reset();
-    const previous = this.#lastItemId;
-    this.#lastItemId = itemId;
     this.#userItems.add(itemId);
-    this.#send({ type: 'input_audio_buffer.committed', previous_item_id: previous, item_id: itemId });
-    const item = { id: itemId, type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_audio', transcript: null }] };
-    this.#send({ type: 'conversation.item.added', previous_item_id: previous, item });
-    this.#send({ type: 'conversation.item.done', previous_item_id: previous, item });
+    this.#send({ type: 'input_audio_buffer.committed', previous_item_id: this.#lastItemId, item_id: itemId });
+    this.#addItem({ id: itemId, type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_audio', transcript: null }] });
     const transcription = getPath(this.#session, 'audio.input.transcription');
     if (isPlainObject(transcription)) {
       const transcript = `(${Math.round(ms)} ms of speech)`;
@@ -391,17 +299,7 @@ export class SimConnection {
   /** Text messages only: enough for a client that seeds the conversation or types a question. */
   #itemCreate(event: Json, eventId: string | null): void {
     const item = event.item;
-    if (!isPlainObject(item)) {
-      return this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'missing_required_parameter',
-          message: "Missing required parameter: 'item'.",
-          param: 'item',
-        },
-        eventId,
-      );
-    }
+    if (!isPlainObject(item)) return this.#error(missingParameter('item'), eventId);
     if (item.type === 'function_call' || item.type === 'function_call_output') return this.#callItemCreate(item, eventId);
     if (item.type === 'mcp_approval_response') {
       const a = readApproval(item, this.#approvalRequests);
@@ -411,30 +309,10 @@ export class SimConnection {
       this.deps.settings.onApproval(a);
       return this.#addItem(item);
     }
-    const role = item.role;
-    const content = item.content;
-    // The part type follows the role, as in the published item schemas.
-    const partType = role === 'assistant' ? 'output_text' : 'input_text';
-    const textual = Array.isArray(content) && content.every((p) => isPlainObject(p) && p.type === partType && typeof p.text === 'string');
-    if (item.type !== 'message' || (role !== 'user' && role !== 'system' && role !== 'assistant') || !textual) {
-      return this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'unsupported_event',
-          message:
-            'The simulator accepts only text message items in conversation.item.create: input_text parts for user and system, output_text for assistant.',
-          param: 'item',
-        },
-        eventId,
-      );
-    }
+    if (!isTextMessage(item)) return this.#error(TEXT_ITEMS_ONLY, eventId);
     const id = typeof item.id === 'string' ? item.id : randomId('item_');
-    const previous = this.#lastItemId;
-    this.#lastItemId = id;
-    if (role === 'user') this.#userItems.add(id);
-    const added = { id, type: 'message', status: 'completed', role, content };
-    this.#send({ type: 'conversation.item.added', previous_item_id: previous, item: added });
-    this.#send({ type: 'conversation.item.done', previous_item_id: previous, item: added });
+    if (item.role === 'user') this.#userItems.add(id);
+    this.#addItem({ id, type: 'message', status: 'completed', role: item.role, content: item.content });
   }
 
   /**
@@ -450,10 +328,9 @@ export class SimConnection {
       if (typeof item.name !== 'string' || typeof item.arguments !== 'string') return bad('A function_call item needs name and arguments.');
       this.#calls.set(callId, item.name);
     } else {
-      const name = this.#calls.get(callId);
-      if (name === undefined) return bad(`Tool call ID '${callId}' not found in conversation.`);
-      if (typeof item.output !== 'string') return bad("Invalid type for 'item.output': expected a string.");
-      this.deps.settings.onCallOutput({ callId, name, output: item.output });
+      const output = readCallOutput(item, callId, this.#calls);
+      if ('message' in output) return this.#error({ type: 'invalid_request_error', code: 'invalid_value', ...output }, eventId);
+      this.deps.settings.onCallOutput(output);
     }
     this.#addItem({ ...item, object: 'realtime.item', status: 'completed' });
   }
@@ -477,32 +354,12 @@ export class SimConnection {
   // ---- responses --------------------------------------------------------------------------
 
   #responseCreate(event: Json, eventId: string | null): void {
-    if (this.#response) {
-      return this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'conversation_already_has_active_response',
-          message: `Conversation already has an active response in progress: ${this.#response.id}. Wait until the response is finished before creating a new one.`,
-          param: null,
-        },
-        eventId,
-      );
-    }
+    if (this.#response) return this.#error(activeResponse(this.#response.id), eventId);
     this.#startResponse(isPlainObject(event.response) ? event.response : {}, eventId);
   }
 
   #responseCancel(eventId: string | null): void {
-    if (!this.#response) {
-      return this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'response_cancel_not_active',
-          message: 'Cancellation failed: no active response found',
-          param: null,
-        },
-        eventId,
-      );
-    }
+    if (!this.#response) return this.#error(CANCEL_NOT_ACTIVE, eventId);
     this.#response.cancelled = 'client_cancelled';
   }
 
@@ -528,7 +385,8 @@ export class SimConnection {
     const modalities = Array.isArray(params.output_modalities) ? params.output_modalities : (this.#session.output_modalities as unknown[]);
     const previousItemId = this.#lastItemId;
     this.#lastItemId = r.itemId;
-    const calls = settings.nextCalls();
+    // A response told not to call tools (an announcement) leaves the scripted calls for the next one.
+    const calls = params.tool_choice === 'none' ? undefined : settings.nextCalls();
     const spec = {
       conversationId: this.#conversationId,
       audioOut: !modalities.includes('text'),
@@ -549,12 +407,9 @@ export class SimConnection {
           approved,
           responseEvents(
             {
+              ...spec,
               previousItemId,
-              conversationId: this.#conversationId,
               turn,
-              audioOut: !modalities.includes('text'),
-              format: getPath(this.#session, 'audio.output.format'),
-              voice: getPath(this.#session, 'audio.output.voice'),
               replyMs: settings.replyMs,
               deltaMs: settings.deltaMs,
               text: settings.replyText(turn),
@@ -591,53 +446,11 @@ export class SimConnection {
   #truncate(event: Json, eventId: string | null): void {
     const itemId = event.item_id;
     const endMs = event.audio_end_ms;
-    if (typeof itemId !== 'string') {
-      return this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'missing_required_parameter',
-          message: "Missing required parameter: 'item_id'.",
-          param: 'item_id',
-        },
-        eventId,
-      );
-    }
-    if (typeof endMs !== 'number' || !Number.isInteger(endMs) || endMs < 0) {
-      return this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'invalid_type',
-          message: `Invalid type for 'audio_end_ms': expected an integer, but got ${JSON.stringify(endMs)} instead.`,
-          param: 'audio_end_ms',
-        },
-        eventId,
-      );
-    }
-    const had = this.#itemAudioMs.get(itemId);
-    if (had === undefined) {
-      const what = this.#userItems.has(itemId) ? 'is not an assistant message with audio' : 'does not exist';
-      return this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'invalid_value',
-          message: `Item '${itemId}' ${what}; only assistant audio can be truncated.`,
-          param: 'item_id',
-        },
-        eventId,
-      );
-    }
-    if (endMs > had) {
-      return this.#error(
-        {
-          type: 'invalid_request_error',
-          code: 'invalid_value',
-          message: `Audio content of ${Math.round(had)}ms is already shorter than ${endMs}ms`,
-          param: 'audio_end_ms',
-        },
-        eventId,
-      );
-    }
-    this.#itemAudioMs.set(itemId, endMs);
+    const named = typeof itemId === 'string';
+    const problem = checkTruncate(itemId, endMs, named ? this.#itemAudioMs.get(itemId) : undefined, named && this.#userItems.has(itemId));
+    if (problem) return this.#error(problem, eventId);
+    // Both checked by checkTruncate.
+    this.#itemAudioMs.set(itemId as string, endMs as number);
     this.#send({
       type: 'conversation.item.truncated',
       item_id: itemId,

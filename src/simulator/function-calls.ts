@@ -5,7 +5,7 @@
  * as cancelled with the items incomplete (the client must then not run them).
  */
 import { randomId } from './ids.js';
-import type { ActiveResponse, ResponseStep } from './response.js';
+import { finalResponse, type ActiveResponse, type ResponseStep } from './response.js';
 import type { Json } from './session-config.js';
 
 /** One call the simulated model makes: which function, with which arguments (an object or raw JSON text). */
@@ -132,11 +132,7 @@ export function* functionCallEvents(
   yield {
     event: {
       type: 'response.done',
-      response: {
-        ...shell(r.cancelled ? 'cancelled' : 'completed'),
-        status_details: r.cancelled ? { type: 'cancelled', reason: r.cancelled } : null,
-        output: done,
-      },
+      response: finalResponse(shell, r, done),
     },
   };
 }
@@ -155,4 +151,31 @@ export function readApproval(item: Json, requests: ReadonlyMap<string, CallItem>
     serverLabel: request.serverLabel ?? '',
     arguments: request.arguments,
   };
+}
+
+/**
+ * Reads a `function_call_output` item against the calls this conversation knows and the published
+ * item schema (type, call_id, output a string; id, object and status when given); else the error.
+ */
+export function readCallOutput(
+  item: Json,
+  callId: string,
+  calls: ReadonlyMap<string, string>,
+): { callId: string; name: string; output: string } | { message: string; param: string } {
+  const name = calls.get(callId);
+  if (name === undefined) return { message: `Tool call ID '${callId}' not found in conversation.`, param: 'item.call_id' };
+  if (typeof item.output !== 'string') return { message: "Invalid type for 'item.output': expected a string.", param: 'item.output' };
+  if (item.id !== undefined && typeof item.id !== 'string')
+    return { message: "Invalid type for 'item.id': expected a string.", param: 'item.id' };
+  if (item.object !== undefined && item.object !== 'realtime.item')
+    return {
+      message: `Invalid value for 'item.object': expected 'realtime.item', got ${JSON.stringify(item.object)}.`,
+      param: 'item.object',
+    };
+  if (item.status !== undefined && !['completed', 'incomplete', 'in_progress'].includes(item.status as string))
+    return {
+      message: `Invalid value for 'item.status': expected 'completed', 'incomplete' or 'in_progress', got ${JSON.stringify(item.status)}.`,
+      param: 'item.status',
+    };
+  return { callId, name, output: item.output };
 }

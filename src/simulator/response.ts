@@ -56,6 +56,15 @@ export function responseShell(
   };
 }
 
+/** response.done's response: the shell in its final status (cancelled, with why, or completed) and what it made. */
+export function finalResponse(shell: (status: string) => Json, r: ActiveResponse, output: unknown[]): Json {
+  return {
+    ...shell(r.cancelled ? 'cancelled' : 'completed'),
+    status_details: r.cancelled ? { type: 'cancelled', reason: r.cancelled } : null,
+    output,
+  };
+}
+
 export function* responseEvents(spec: ResponseSpec, r: ActiveResponse): Generator<ResponseStep> {
   const shell = (status: string): Json => responseShell(spec, r, status);
   const base = { response_id: r.id, item_id: r.itemId, output_index: 0, content_index: 0 };
@@ -126,9 +135,7 @@ export function* responseEvents(spec: ResponseSpec, r: ActiveResponse): Generato
     event: {
       type: 'response.done',
       response: {
-        ...shell(r.cancelled ? 'cancelled' : 'completed'),
-        status_details: r.cancelled ? { type: 'cancelled', reason: r.cancelled } : null,
-        output: [item],
+        ...finalResponse(shell, r, [item]),
         usage: {
           total_tokens: inputTokens + audioTokens + textTokens,
           input_tokens: inputTokens,

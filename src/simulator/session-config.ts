@@ -63,7 +63,7 @@ export interface ProtocolError {
   param: string | null;
 }
 
-const invalidRequest = (code: string, message: string, param: string | null): ProtocolError => ({
+export const invalidRequest = (code: string, message: string, param: string | null): ProtocolError => ({
   type: 'invalid_request_error',
   code,
   message,

@@ -4,6 +4,7 @@
  * `timers.on('fired')`, and puts `tools()` into the registry as source 'builtin'.
  */
 import { deviceStatusTool, type StatusSources } from './builtin/device-status.js';
+import { type ProfileControl, profileTool } from './builtin/profile.js';
 import { timeTool } from './builtin/time.js';
 import { TimerStore } from './builtin/timers.js';
 import { PersistedVolume, type VolumeControl } from './builtin/volume.js';
@@ -14,6 +15,7 @@ export interface BuiltinSwitches {
   timers: boolean;
   volume: boolean;
   deviceStatus: boolean;
+  profiles?: boolean;
 }
 
 export interface Builtins {
@@ -30,6 +32,8 @@ export function createBuiltins(options: {
   /** The daemon's gain; without it the volume tools are left out. */
   volume?: VolumeControl;
   status?: StatusSources;
+  /** The daemon's profile switch; the tool is offered only when there is more than one profile. */
+  profiles?: ProfileControl;
   now?: () => number;
 }): Builtins {
   const { enabled } = options;
@@ -39,6 +43,7 @@ export function createBuiltins(options: {
   const fixed: Tool[] = [
     ...(enabled.time ? [timeTool(options.now ? () => new Date(options.now?.() ?? Date.now()) : undefined)] : []),
     ...(enabled.deviceStatus ? [deviceStatusTool(options.status)] : []),
+    ...(enabled.profiles && options.profiles && options.profiles.names().length > 1 ? [profileTool(options.profiles)] : []),
   ];
   return {
     timers,

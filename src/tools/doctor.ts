@@ -2,7 +2,7 @@
  * For `realtime-ptt doctor`: connect to each configured MCP server once, list its tools or say
  * why not. Nothing is retried and every child started here is stopped before it returns.
  */
-import { describeError } from '../core/errors.js';
+import { toPttError } from '../core/errors.js';
 import { McpConnection } from './mcp/connection.js';
 import type { McpServerConfig } from './mcp/server-config.js';
 
@@ -11,8 +11,10 @@ export interface McpServerCheck {
   ok: boolean;
   /** Function names as the model sees them (after allow/deny). */
   tools: string[];
-  /** One line: the tools, or what went wrong and how to fix it. */
+  /** One line: the tools, or what went wrong. */
   detail: string;
+  /** How to fix what went wrong. */
+  fix?: string;
 }
 
 export async function checkMcpServers(
@@ -33,7 +35,8 @@ export async function checkMcpServers(
       try {
         await c.start();
         if (c.state !== 'ready') {
-          return { server: server.name, ok: false, tools: [], detail: describeError(c.lastError ?? 'did not connect') };
+          const e = toPttError(c.lastError ?? 'did not connect');
+          return { server: server.name, ok: false, tools: [], detail: e.message, ...(e.hint ? { fix: e.hint } : {}) };
         }
         const tools = c.tools.map((t) => t.definition.name);
         const detail = tools.length

@@ -16,6 +16,7 @@ import { createAlsaSandbox, type AlsaSandbox } from '../support/alsa.js';
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 const KEY = 'sk-doctor-test-0123456789abcdefghijkl';
+const STDIO_SERVER = fileURLToPath(new URL('../support/mcp-stdio-server.ts', import.meta.url));
 
 let dir: string;
 let alsa: AlsaSandbox;
@@ -143,5 +144,26 @@ describe('realtime-ptt doctor', () => {
       /^FAIL\s+connection\s+could not connect to ws:\/\/127\.0\.0\.1:1\/v1\/realtime: .*ECONNREFUSED[^;]*$/,
     );
     expect(closed.code).toBe(1);
+  });
+
+  it('connects to each MCP server: lists the tools of one that runs, FAIL with the fix for a missing command, exit 1', async () => {
+    const path = config('mcp', {
+      tools: {
+        mcpServers: [
+          { name: 'box', transport: 'stdio', command: process.execPath, args: ['--import', TSX, STDIO_SERVER], deny: ['crash'] },
+          { name: 'gone', transport: 'stdio', command: '/nonexistent/mcp-server' },
+        ],
+      },
+    });
+    const r = await doctor(['--config', path]);
+    expect(line(r.out, 'mcp box')).toMatch(/^OK\s+mcp box\s+5 tool\(s\): box_echo, box_sleep, box_fail, box_big, box_dotted_name_\w+$/);
+    const lines = r.out.split('\n');
+    const at = lines.findIndex((l) =>
+      /^FAIL\s+mcp gone\s+MCP server gone: cannot connect to \/nonexistent\/mcp-server: command .* not found/.test(l),
+    );
+    expect(at, r.out).toBeGreaterThanOrEqual(0);
+    expect(lines[at + 1]).toMatch(/^\s+fix: check that \/nonexistent\/mcp-server runs on its own$/);
+    noStack(r.out + r.err);
+    expect(r.code).toBe(1);
   });
 });

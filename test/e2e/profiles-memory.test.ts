@@ -212,6 +212,26 @@ describe('profiles on the running daemon', () => {
   });
 });
 
+describe('the switch_profile tool', () => {
+  it('the model switches the profile with a tool call; it is applied after that answer, verified on the wire', async () => {
+    const profile = (await daemon.control('profile')).match(/^active: (\S+);/)![1]!;
+    const target = profile === 'kids' ? 'main' : 'kids';
+    const offered = sim.framesOf('session.update').at(-1)!.event.session as { tools?: Array<{ name: string; description: string }> };
+    expect(offered.tools?.find((t) => t.name === 'switch_profile')?.description).toMatch(/Profiles: main, kids/);
+    sim.queueToolCalls([{ name: 'switch_profile', arguments: { profile: target } }]);
+    const mark = daemon.records.length;
+    expect(await turn(7)).toMatchObject({ outcome: 'complete', profile });
+    const output = sim.callOutputs.at(-1)!;
+    expect(output.name).toBe('switch_profile');
+    expect(JSON.parse(output.output)).toEqual({ profile: target, switched: true, note: 'applied after this answer' });
+    const switched = await daemon.waitFor((r) => r.msg === 'profile switched', 'the switch', 10_000, mark);
+    expect(switched).toMatchObject({ profile: target, from: profile });
+    expect(await daemon.control('profile')).toMatch(new RegExp(`^active: ${target};`));
+    // Back where the following tests expect it.
+    expect(await daemon.control(`profile ${profile}`)).toMatch(/^ok: /);
+  });
+});
+
 describe('memory across reconnects', () => {
   it('restores the conversation after a dropped socket and after a 1001 expiry, before the next audio, within memoryTurns', async () => {
     let before = sim.connections.length;

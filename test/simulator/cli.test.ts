@@ -57,12 +57,75 @@ describe('realtime-ptt simulator', () => {
     [['--pace', 'fast'], /--pace must be a positive number \(a multiple of real time\), realtime or instant, got 'fast'/],
     [['--pace', '0'], /--pace must be a positive number/],
     [['--pace', '2', '--realtime'], /--realtime and --pace 2 contradict each other/],
+    [
+      ['--tool-call', 'set timer={"seconds":3}'],
+      /--tool-call set timer=\{"seconds":3\}: the function name must be 1-64 letters, digits, _ or -, got 'set timer'/,
+    ],
+    [
+      ['--tool-call', 'set_timer={seconds:3}'],
+      /--tool-call set_timer=\{seconds:3\}: the arguments are not valid JSON[\s\S]*e\.g\. --tool-call 'set_timer=\{"seconds":3\}'/,
+    ],
+    [['--tool-call', 'set_timer=[3]'], /--tool-call set_timer=\[3\]: the arguments must be a JSON object, got an array/],
   ])('refuses %j with a clear message and no stack trace', async (args, message) => {
     const { code, stderr } = await runToEnd(args);
     expect(code).not.toBe(0);
     expect(stderr).toMatch(message);
     expect(stderr).not.toMatch(/\n\s+at /);
   });
+});
+
+describe('realtime-ptt simulator --tool-call', () => {
+  // Generous waits: the CLI child compiles through tsx first, slow on a loaded machine.
+  it('the first response makes the scripted calls together; after their outputs it answers in audio', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        ...CLI,
+        '--reply-ms',
+        '200',
+        '--pace',
+        'instant',
+        '--tool-call',
+        'set_timer={"seconds":3,"name":"tea"}',
+        '--tool-call',
+        'get_local_time',
+      ],
+      { cwd: ROOT },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          if (out.includes('\n')) resolve(out.trim());
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+      });
+      const c = await TestClient.connect(`${url}?model=gpt-realtime`);
+      c.send(PTT_UPDATE);
+      await c.next('session.updated', undefined, 10_000);
+      c.send({
+        type: 'conversation.item.create',
+        item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'tea timer' }] },
+      });
+      c.send({ type: 'response.create' });
+      const done = await c.next('response.done', undefined, 10_000);
+      const output = (done.response as { output: Array<{ type: string; name: string; arguments: string; call_id: string }> }).output;
+      expect(output.map((o) => [o.type, o.name, JSON.parse(o.arguments)])).toEqual([
+        ['function_call', 'set_timer', { seconds: 3, name: 'tea' }],
+        ['function_call', 'get_local_time', {}],
+      ]);
+      for (const o of output)
+        c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: o.call_id, output: '{"ok":true}' } });
+      c.send({ type: 'response.create' });
+      await c.after('response.output_audio.delta', undefined, 10_000);
+      const answer = await c.after('response.done', undefined, 10_000);
+      expect((answer.response as { status: string }).status).toBe('completed');
+      c.close();
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 30_000);
 });
 
 describe('fault specs', () => {

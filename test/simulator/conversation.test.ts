@@ -121,6 +121,32 @@ describe('conversation items', () => {
     });
     expect((await c.next('error')).error).toMatchObject({ code: 'invalid_value', param: 'item.call_id', event_id: 'evt_fn' });
   });
+
+  it('checks each function_call_output item: call_id known, output a string, id/object/status of the schema; a good one is recorded', async () => {
+    const c = await pttSession({ toolCalls: [[{ name: 'get_local_time', arguments: {} }]] });
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'time?' }] } });
+    c.send({ type: 'response.create' });
+    const done = await c.next('response.done');
+    const callId = (done.response as { output: Array<{ call_id: string }> }).output[0]!.call_id;
+    const send = async (item: Record<string, unknown>) => {
+      const eventId = `evt_${Math.random().toString(36).slice(2)}`;
+      const next = c.after('error', (e) => (e.error as { event_id: string }).event_id === eventId, 1_000);
+      c.send({ type: 'conversation.item.create', event_id: eventId, item: { type: 'function_call_output', call_id: callId, ...item } });
+      return (await next).error as { param: string; message: string };
+    };
+    expect(await send({ output: { ok: true } })).toMatchObject({
+      param: 'item.output',
+      message: "Invalid type for 'item.output': expected a string.",
+    });
+    expect(await send({ output: 'x', status: 'done' })).toMatchObject({ param: 'item.status' });
+    expect(await send({ output: 'x', object: 'item' })).toMatchObject({ param: 'item.object' });
+    expect(await send({ output: 'x', id: 7 })).toMatchObject({ param: 'item.id' });
+    expect(sim!.callOutputs).toEqual([]);
+    c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: callId, output: '{"time":"12:00"}' } });
+    const added = await c.after('conversation.item.added');
+    expect(added.item).toMatchObject({ type: 'function_call_output', call_id: callId, output: '{"time":"12:00"}' });
+    expect(sim!.callOutputs).toEqual([{ callId, name: 'get_local_time', output: '{"time":"12:00"}' }]);
+  });
 });
 
 describe('responses', () => {

@@ -85,11 +85,13 @@ describe('systemd/realtime-ptt.service', () => {
     expect(get('ConfigurationDirectory')).toEqual(['realtime-ptt']);
   });
 
-  it('lets in ALSA and GPIO devices only, and never forbids W+X memory (V8 JIT)', () => {
+  it('lets in ALSA and GPIO devices only, never forbids W+X memory (V8 JIT, also of Node MCP children), allows netlink', () => {
     expect(get('DevicePolicy')).toEqual(['closed']);
     expect(get('DeviceAllow')).toEqual(['char-alsa rw', '/dev/gpiomem rw', 'char-gpiochip rw']);
     expect(get('MemoryDenyWriteExecute')).toEqual([]);
     expect(get('PrivateUsers')).toEqual([]);
+    // getifaddrs() needs a netlink socket: the device status tool and MCP children list interfaces.
+    expect(get('RestrictAddressFamilies')).toEqual(['AF_UNIX AF_INET AF_INET6 AF_NETLINK']);
     expect(get('CapabilityBoundingSet')).toEqual(['']);
   });
 });

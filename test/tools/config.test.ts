@@ -5,7 +5,7 @@ describe('config: the tools section', () => {
   it('defaults: every built-in on, no MCP servers, nothing to confirm', () => {
     const c = valid('');
     expect(c.tools).toEqual({
-      builtins: { time: true, timers: true, volume: true, deviceStatus: true },
+      builtins: { time: true, timers: true, volume: true, deviceStatus: true, profiles: true },
       mcpServers: [],
       confirm: [],
       confirmWindowMs: 8_000,

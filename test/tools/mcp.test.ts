@@ -217,8 +217,8 @@ describe('MCP manager and doctor', () => {
         server: 'gone',
         ok: false,
         tools: [],
-        detail:
-          'MCP server gone: cannot connect to /nonexistent/mcp-server: command /nonexistent/mcp-server not found\n  fix: check that /nonexistent/mcp-server runs on its own',
+        detail: 'MCP server gone: cannot connect to /nonexistent/mcp-server: command /nonexistent/mcp-server not found',
+        fix: 'check that /nonexistent/mcp-server runs on its own',
       },
     ]);
   });

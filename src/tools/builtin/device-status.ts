@@ -82,7 +82,14 @@ function throttling(command: string | null): Promise<string> {
 
 function addresses(): Record<string, string[]> | string {
   const out: Record<string, string[]> = {};
-  for (const [name, infos] of Object.entries(networkInterfaces())) {
+  let all: ReturnType<typeof networkInterfaces>;
+  try {
+    all = networkInterfaces();
+  } catch {
+    // getifaddrs() fails where netlink sockets are not allowed (a stricter sandbox): the rest still answers.
+    return UNAVAILABLE;
+  }
+  for (const [name, infos] of Object.entries(all)) {
     const list = (infos ?? []).filter((i) => !i.internal).map((i) => i.address);
     if (list.length) out[name] = list;
   }
