@@ -6,12 +6,14 @@
  * - capture frame jitter: AlsaCapture frame intervals from a FIFO-backed device fed at real time
  * - CPU per minute of capture + playback (daemon process plus its aplay child)
  * - file I/O latency while the capture holds its threadpool thread
+ * - idle capture (gate closed) CPU per minute: AlsaCapture, ArecordCapture (this process plus its
+ *   arecord) and bare `arecord > /dev/null` as the floor; ArecordCapture's frame interval while live
  * Set BENCH_SECONDS to change the length of the capture/playback run (default 10).
  */
 import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { AlsaCapture, AplayPlayer, captureThreadsHeld, threadpoolSize } from '../src/audio/index.js';
+import { AlsaCapture, AplayPlayer, ArecordCapture, captureThreadsHeld, GatedMic, threadpoolSize } from '../src/audio/index.js';
 import { createAlsaSandbox, testPcm } from '../test/support/alsa.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -155,6 +157,60 @@ async function main(): Promise<void> {
   );
   await speaker.stop();
   await cap.stop();
+
+  // ---- idle capture: nobody talking, the gate closed ----
+  const idleCpu = async (source: AlsaCapture | ArecordCapture | undefined): Promise<number> => {
+    let floor: ReturnType<typeof spawn> | undefined;
+    if (source) {
+      const mic = new GatedMic(source, { preRollMs: 300 });
+      await source.start();
+      mic.on('audio', () => {});
+    } else {
+      floor = spawn(
+        'arecord',
+        ['-q', '-D', alsa.captureDevice, '-t', 'raw', '-f', 'S16_LE', '-r', '24000', '-c', '1', '--period-time=20000'],
+        {
+          env: { ...process.env, ...alsa.env },
+          stdio: ['ignore', 'ignore', 'ignore'],
+        },
+      );
+    }
+    await sleep(500);
+    const pid = source instanceof ArecordCapture ? source.pid : floor?.pid;
+    const c0 = source ? process.cpuUsage() : undefined;
+    const child0 = childCpuMs(pid);
+    const w0 = performance.now();
+    await sleep(SECONDS * 1000);
+    const min = (performance.now() - w0) / 60_000;
+    const own = c0 ? process.cpuUsage(c0) : { user: 0, system: 0 };
+    const ms = (own.user + own.system) / 1000 + childCpuMs(pid) - child0;
+    await source?.stop();
+    floor?.kill();
+    return ms / 1000 / min;
+  };
+  const addonIdle = await idleCpu(new AlsaCapture({ device: alsa.captureDevice, periodMs: 20 }));
+  const arecordIdle = await idleCpu(new ArecordCapture({ device: alsa.captureDevice, periodMs: 20, env: { ...process.env, ...alsa.env } }));
+  const floorIdle = await idleCpu(undefined);
+  print(
+    `idle capture CPU per minute (gate closed, 10 ms ticks for children): AlsaCapture ${addonIdle.toFixed(2)} s, ArecordCapture ${arecordIdle.toFixed(2)} s (with its arecord), bare arecord ${floorIdle.toFixed(2)} s`,
+  );
+
+  // ---- ArecordCapture while live (gate open): per-period delivery ----
+  const live = new ArecordCapture({ device: alsa.captureDevice, periodMs: 20, env: { ...process.env, ...alsa.env } });
+  const liveIntervals: number[] = [];
+  let liveLast = 0;
+  live.on('frame', () => {
+    const now = performance.now();
+    if (liveLast) liveIntervals.push(now - liveLast);
+    liveLast = now;
+  });
+  await live.start();
+  live.setLive(true);
+  await sleep(300);
+  liveIntervals.length = 0;
+  await sleep(Math.min(SECONDS, 5) * 1000);
+  await live.stop();
+  print(`ArecordCapture live frame interval (ms, period 20): ${stats(liveIntervals)}`);
   feeder.kill();
   await alsa.cleanup();
 }

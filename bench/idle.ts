@@ -99,6 +99,8 @@ function breakdown(pid: number): Map<string, number> {
     const comm = Number(tid) === pid ? 'main thread' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     add(comm, ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK);
   }
+  const own = statFields(`/proc/${pid}/stat`);
+  if (own) add('reaped children', ((Number(own[13]) + Number(own[14])) * 1000) / CLK_TCK);
   for (const [child, parent] of parents()) {
     if (parent !== pid) continue;
     const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
@@ -260,6 +262,7 @@ async function main(): Promise<void> {
     let turns = 0;
     const d = daemon;
     const speech = testPcm(HOLD_MS, 7);
+    const turnParts0 = breakdown(pid);
     const daemonTurns = await measure(pid, async (until) => {
       while (performance.now() < until && !values['idle-only']) {
         const next = d.nextTurn(20_000);
@@ -271,15 +274,18 @@ async function main(): Promise<void> {
         turns++;
       }
     });
+    const turnParts = diff(breakdown(pid), turnParts0);
     const exit = await daemon.stop('SIGTERM');
     daemon = undefined;
 
     const fmt = (s: number) => `${s.toFixed(2)} s`;
-    const parts = [...idleParts]
-      .filter(([, ms]) => ms > 0)
-      .sort((a, b) => b[1] - a[1])
-      .map(([k, ms]) => `${k} ${((ms / 1000) * (60 / daemonIdle.wallS)).toFixed(2)} s`)
-      .join(', ');
+    const byPart = (m: Map<string, number>, wallS: number) =>
+      [...m]
+        .filter(([, ms]) => ms > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, ms]) => `${k} ${((ms / 1000) * (60 / wallS)).toFixed(2)} s`)
+        .join(', ');
+    const parts = byPart(idleParts, daemonIdle.wallS);
     console.log('CPU per minute (user+sys, whole process tree, 10 ms ticks):');
     console.log(
       `  idle:  daemon ${fmt(daemonIdle.perMin)}  floor (arecord | aplay) ${fmt(floorIdle.perMin)}  ratio ${ratio(daemonIdle.perMin, floorIdle.perMin)}`,
@@ -288,6 +294,7 @@ async function main(): Promise<void> {
     console.log(
       `  turns: daemon ${fmt(daemonTurns.perMin)} (${turns} turns)  floor (arecord | aplay + ws client) ${fmt(floorTurns)}  ratio ${ratio(daemonTurns.perMin, floorTurns)}`,
     );
+    if (turns > 0) console.log(`         daemon by part: ${byPart(turnParts, daemonTurns.wallS) || 'nothing measurable'}`);
     console.log(`daemon exit on SIGTERM: code ${exit.code} in ${exit.ms} ms${profDir ? `; CPU profile in ${profDir}` : ''}`);
   } finally {
     if (daemon) await daemon.stop('SIGKILL');

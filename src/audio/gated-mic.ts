@@ -52,6 +52,8 @@ export class GatedMic extends TypedEmitter<GatedMicEvents> {
 
   /** Opens the gate; returns the pre-roll (the last preRollMs before now), then `audio` flows. */
   open(): Buffer {
+    // A batched source hands over what it holds now, so the pre-roll reaches up to the press.
+    this.source.setLive?.(true);
     const preRoll = Buffer.concat(this.#ring);
     const trimmed = preRoll.subarray(Math.max(0, preRoll.length - this.#preRollBytes));
     this.#ring = [];
@@ -66,6 +68,8 @@ export class GatedMic extends TypedEmitter<GatedMicEvents> {
   /** Closes the gate; returns the turn's length and level (pre-roll included). */
   close(): TurnStats {
     const wasOpen = this.#open;
+    // What a batched source still holds belongs to this turn: it passes the gate before it shuts.
+    if (wasOpen) this.source.setLive?.(false);
     this.#open = false;
     const { rmsDbfs, peakDbfs } = this.#meter.level();
     const stats = {

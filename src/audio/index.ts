@@ -2,8 +2,8 @@
  * Public API of the audio module: microphone, speaker, PCM helpers, earcons, ALSA discovery.
  *
  * Wiring (daemon):
- *   mic     = new GatedMic(new AlsaCapture({ device: input.device, periodMs: input.periodMs, logger }),
- *                          { preRollMs: input.preRollMs, logger })            // or a FileSource
+ *   mic     = new GatedMic(new ArecordCapture({ device: input.device, periodMs: input.periodMs, logger }),
+ *                          { preRollMs: input.preRollMs, logger })            // or AlsaCapture, a FileSource
  *   speaker = new AplayPlayer({ device: output.device, leadMs: output.bufferMs, periodMs: output.periodMs,
  *                              volume: output.volume, logger })               // or a WavSink
  *   start the source and the speaker; press -> session.appendAudio(mic.open()) then mic 'audio';
@@ -12,7 +12,10 @@
  *   (so `drained` comes at once instead of after drainGraceMs); barge-in: interrupt() returns
  *   the played ms for conversation.item.truncate. Earcons: speaker.write(earcon('press')).
  *
- * Threadpool: each open capture holds one libuv threadpool thread for its whole life. The pool
+ * ArecordCapture (the default) reads an arecord child in batches while the gate is closed, so the
+ * idle daemon does not wake up per period; GatedMic switches it to per-period reads while open.
+ *
+ * Threadpool: each open AlsaCapture holds one libuv threadpool thread for its whole life. The pool
  * size is fixed before an ESM entry point runs any code, so the daemon cannot raise it itself:
  * run it with UV_THREADPOOL_SIZE=8 in its environment (systemd unit). AlsaCapture warns when
  * fewer than RESERVED_THREADS would be left for file I/O.
@@ -25,6 +28,7 @@ export {
   type CaptureAddonFactory,
   type CaptureAddonOptions,
 } from './alsa-capture.js';
+export { ArecordCapture, arecordError, type ArecordCaptureOptions } from './arecord-capture.js';
 export { FileSource, loadPcm, type FileSourceOptions, type FileSourceEvents } from './file-source.js';
 export { GatedMic, type GatedMicOptions, type GatedMicEvents, type TurnStats } from './gated-mic.js';
 export type { AudioSink, AudioSinkEvents, SinkStats } from './sink.js';

@@ -249,6 +249,11 @@ export const schema = {
         nonEmpty: true,
         env: 'REALTIME_PTT_AUDIO_INPUT_DEVICE',
       }),
+      backend: oneOf(['arecord', 'addon'] as const, {
+        doc: 'arecord: an arecord child whose audio is read in batches while nobody talks (lowest idle CPU). addon: alsa-capture inside the daemon, woken every period (the fallback).',
+        default: 'arecord',
+        env: 'REALTIME_PTT_AUDIO_INPUT_BACKEND',
+      }),
       periodMs: int({ doc: 'Capture period: audio is read and sent in chunks of this length.', default: 20, min: 5, max: 200, unit: 'ms' }),
       preRollMs: int({
         doc: 'Audio kept from before the press so the first syllable is not lost.',

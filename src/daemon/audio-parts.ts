@@ -1,5 +1,6 @@
 /**
- * The microphone and speaker the config names. ALSA device names go to alsa-capture and aplay;
+ * The microphone and speaker the config names. ALSA device names go to arecord (or alsa-capture,
+ * audio.input.backend) and aplay;
  * two prefixes choose the simulation backends (the demo, machines without a sound card):
  *
  *   audio.input.device:  file:/path/speech.wav  -> FileSource (paced at real time, then silence)
@@ -9,6 +10,7 @@ import type { Logger } from '../core/logger.js';
 import type { Config } from '../config/index.js';
 import {
   AlsaCapture,
+  ArecordCapture,
   AplayPlayer,
   FileSource,
   GatedMic,
@@ -28,7 +30,9 @@ export function buildAudio(config: Config, deps: { logger: Logger; env: Readonly
   const logger = deps.logger.child('audio');
   const source: AudioSource = input.device.startsWith(FILE_INPUT_PREFIX)
     ? new FileSource({ file: input.device.slice(FILE_INPUT_PREFIX.length), periodMs: input.periodMs, atEnd: 'silence' })
-    : new AlsaCapture({ device: input.device, periodMs: input.periodMs, logger });
+    : input.backend === 'addon'
+      ? new AlsaCapture({ device: input.device, periodMs: input.periodMs, logger })
+      : new ArecordCapture({ device: input.device, periodMs: input.periodMs, logger, env: { ...deps.env } });
   const paced = {
     leadMs: output.bufferMs,
     periodMs: output.periodMs,

@@ -1,0 +1,473 @@
+/**
+ * The microphone as an `arecord` child writing raw PCM16 24 kHz mono into a FIFO this process
+ * reads. The point is the idle cost: while nobody talks the daemon does not wake up per period.
+ *
+ * - Batched (gate closed): no libuv reads at all; every `batchMs` one synchronous read takes
+ *   what the kernel pipe holds (up to ~1.3 s; arecord blocks, then overruns, beyond that).
+ * - Live (gate open, setLive(true)): first everything up to now is delivered synchronously (so
+ *   the pre-roll is exact), then a libuv read per period delivers each one as it comes.
+ *   setLive(false) delivers what is pending, synchronously, before the turn is measured.
+ *
+ * Why a FIFO and not the child's stdout pipe: Node starts reading a child's stdout at once and
+ * pausing it stops libuv reads only once 64 KiB sit in the stream's buffer; a socket we make on
+ * our own FIFO descriptor with `onread` stops reading the moment it is paused, and the same
+ * descriptor can be read synchronously. arecord gets the FIFO as its stdout (a path argument
+ * would make it remove() the FIFO and write a plain file).
+ *
+ * arecord dying is respawned with backoff (core/backoff.ts) and reported once per outage; a
+ * missing device fails start() with the list of capture devices; stop() kills the child and
+ * waits for its exit. If the daemon dies, arecord's next write gets EPIPE and it exits too.
+ */
+import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { type ConnectOpts, Socket, type SocketConstructorOpts } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Backoff } from '../core/backoff.js';
+import { PttError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import { listAlsaDevices, suggestDevices } from './alsa-devices.js';
+import { audioChildEnv } from './child-env.js';
+import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.js';
+import type { AudioSource, AudioSourceEvents } from './source.js';
+
+export interface ArecordCaptureOptions {
+  device: string;
+  periodMs?: number;
+  logger?: Logger;
+  /** While batched, the pipe is read this often (default 200 ms; the pipe holds ~1.3 s). */
+  batchMs?: number;
+  /**
+   * While live, read every this many ms instead of as each period comes (fewer wake-ups and
+   * appends per turn; setLive(false) still delivers everything up to the release). Default: per period.
+   */
+  liveBatchMs?: number;
+  /** ALSA buffer (arecord --buffer-time); default 25 periods. */
+  alsaBufferMs?: number;
+  /** arecord executable (tests point it elsewhere). */
+  arecordPath?: string;
+  /** The environment the minimal child env is picked from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  respawnMinMs?: number;
+  respawnMaxMs?: number;
+  /** How long start() waits for arecord to open the device. */
+  openTimeoutMs?: number;
+  /** A running capture that delivers nothing for this long is reported as stalled (MIC_STALLED). */
+  stallMs?: number;
+  /** Lists capture devices for the open error; defaults to arecord -L / -l. */
+  listCaptureDevices?: () => Promise<string[]>;
+}
+
+type Child = ChildProcessByStdio<null, null, Readable>;
+
+/** One arecord and the read end of the FIFO it writes to. */
+interface Run {
+  child: Child;
+  fd: number;
+  /** Reads per period while live; paused (no reads) while batched. Owns `fd`. */
+  socket: Socket;
+}
+
+/** A whole number of periods bigger than the pipe (64 KiB), so one read takes all it holds. */
+const PIPE_READ_BYTES = 70 * 960;
+
+export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements AudioSource {
+  readonly name = 'audio.arecord';
+  readonly periodMs: number;
+  readonly #periodBytes: number;
+  readonly #batchMs: number;
+  readonly #stallMs: number;
+  readonly #respawnBackoff: Backoff;
+  #dir: string | undefined;
+  #fifo = '';
+  #run: Run | undefined;
+  /** Every arecord not yet exited: the running one, one still opening, one being killed. */
+  readonly #live = new Set<Child>();
+  #stopped = true;
+  #liveMode = false;
+  #tick: NodeJS.Timeout | undefined;
+  #liveTick: NodeJS.Timeout | undefined;
+  #respawnTimer: NodeJS.Timeout | undefined;
+  #outage = false;
+  /** Bytes of a period not complete yet (a read that ended mid-period). */
+  #partial: Buffer | undefined;
+  readonly #scratch: Buffer;
+  #lastDataAt = 0;
+  #stalled = false;
+  #frames = 0;
+  #overruns = 0;
+  #respawns = 0;
+
+  constructor(private readonly options: ArecordCaptureOptions) {
+    super();
+    this.periodMs = options.periodMs ?? 20;
+    this.#periodBytes = Math.round((SAMPLE_RATE * this.periodMs) / 1000) * BYTES_PER_SAMPLE;
+    this.#batchMs = options.batchMs ?? 200;
+    this.#stallMs = options.stallMs ?? 1000;
+    this.#respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 250, maxMs: options.respawnMaxMs ?? 5000 });
+    this.#scratch = Buffer.allocUnsafe(PIPE_READ_BYTES);
+  }
+
+  get stats(): { frames: number; overruns: number; respawns: number } {
+    return { frames: this.#frames, overruns: this.#overruns, respawns: this.#respawns };
+  }
+
+  /** The running arecord's process id (tests, doctor). */
+  get pid(): number | undefined {
+    return this.#run?.child.pid;
+  }
+
+  /** The arecord command line (no secrets ever appear here). */
+  get argv(): string[] {
+    const bufferMs = this.options.alsaBufferMs ?? this.periodMs * 25;
+    return [
+      '-v', // prints "Its setup is:" once the device is open: the readiness signal
+      '-D',
+      this.options.device,
+      '-t',
+      'raw',
+      '-f',
+      'S16_LE',
+      '-r',
+      String(SAMPLE_RATE),
+      '-c',
+      '1',
+      `--period-time=${this.periodMs * 1000}`,
+      `--buffer-time=${bufferMs * 1000}`,
+    ];
+  }
+
+  async start(): Promise<void> {
+    if (!this.#stopped) return;
+    const { device } = this.options;
+    if (!Number.isInteger(this.periodMs) || this.periodMs < 5 || this.periodMs > 200) {
+      throw new PttError('AUDIO_BAD_OPTION', `capture period ${this.periodMs} ms is out of range`, {
+        context: { periodMs: this.periodMs },
+        hint: 'set audio.input.periodMs to a whole number from 5 to 200',
+      });
+    }
+    if (typeof device !== 'string' || device.trim() === '') {
+      throw new PttError('AUDIO_BAD_OPTION', 'no capture device configured', { hint: 'set audio.input.device (arecord -L lists them)' });
+    }
+    this.#stopped = false;
+    try {
+      this.#dir = mkdtempSync(join(tmpdir(), 'ptt-arecord-'));
+      this.#fifo = join(this.#dir, 'mic.fifo');
+      await mkfifo(this.#fifo);
+      await this.#spawn();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.#tick = setInterval(this.#onTick, this.#batchMs);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#liveMode = false;
+    if (this.#tick) clearInterval(this.#tick);
+    this.#tick = undefined;
+    this.#stopLiveTick();
+    if (this.#respawnTimer) clearTimeout(this.#respawnTimer);
+    this.#respawnTimer = undefined;
+    const run = this.#run;
+    this.#run = undefined;
+    if (run) closeRun(run);
+    await Promise.all([...this.#live].map((c) => killAndWait(c)));
+    this.#partial = undefined;
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
+    this.#dir = undefined;
+  }
+
+  /**
+   * true: delivers everything captured up to now (synchronously), then each period as it comes.
+   * false: delivers what is pending (synchronously), then reads in batches again.
+   */
+  setLive(live: boolean): void {
+    if (live === this.#liveMode || this.#stopped) return;
+    this.#liveMode = live;
+    const run = this.#run;
+    if (run) this.#drain(run);
+    if (this.options.liveBatchMs !== undefined) {
+      if (live) this.#liveTick = setInterval(this.#onLiveTick, this.options.liveBatchMs);
+      else this.#stopLiveTick();
+    } else if (live) run?.socket.resume();
+    else run?.socket.pause();
+  }
+
+  #onLiveTick = (): void => {
+    if (this.#run) this.#drain(this.#run);
+  };
+
+  #stopLiveTick(): void {
+    if (this.#liveTick) clearInterval(this.#liveTick);
+    this.#liveTick = undefined;
+  }
+
+  #onTick = (): void => {
+    const run = this.#run;
+    if (!run) return;
+    if (!this.#liveMode) this.#drain(run);
+    if (!this.#stalled && performance.now() - this.#lastDataAt >= this.#stallMs) this.#onStall();
+  };
+
+  /** One synchronous read of all the pipe holds (PIPE_READ_BYTES is more than it can hold). */
+  #drain(run: Run): void {
+    if (run.socket.destroyed) return; // the descriptor is closed (end of stream seen while live)
+    let n: number;
+    try {
+      n = readSync(run.fd, this.#scratch, 0, this.#scratch.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return; // nothing written since the last read
+      throw err;
+    }
+    // The scratch buffer is reused: the frames get their own copy.
+    if (n > 0) this.#deliver(Buffer.from(this.#scratch.subarray(0, n)));
+  }
+
+  /** Splits into whole periods (views, no copy) and emits them in order. */
+  #deliver(data: Buffer): void {
+    this.#noteData();
+    let pcm = data;
+    if (this.#partial) {
+      pcm = Buffer.concat([this.#partial, data]);
+      this.#partial = undefined;
+    }
+    const p = this.#periodBytes;
+    let off = 0;
+    for (; off + p <= pcm.length; off += p) {
+      this.#frames++;
+      this.emit('frame', pcm.subarray(off, off + p));
+    }
+    if (off < pcm.length) this.#partial = pcm.subarray(off);
+  }
+
+  #noteData(): void {
+    const now = performance.now();
+    if (this.#stalled) {
+      this.#stalled = false;
+      this.options.logger?.info('microphone delivers again', {
+        device: this.options.device,
+        stalledMs: Math.round(now - this.#lastDataAt),
+      });
+    }
+    this.#lastDataAt = now;
+  }
+
+  #onStall(): void {
+    // Reported once per stall; the next data logs the recovery.
+    this.#stalled = true;
+    const { device } = this.options;
+    const msSinceLastFrame = Math.round(performance.now() - this.#lastDataAt);
+    this.options.logger?.warn('microphone stalled', { device, msSinceLastFrame });
+    this.emit(
+      'error',
+      new PttError('MIC_STALLED', `capture device "${device}" has delivered no audio for ${msSinceLastFrame} ms`, {
+        context: { device, msSinceLastFrame },
+        hint: 'check the microphone and its cable or USB port; capture continues by itself when the device delivers again',
+      }),
+    );
+  }
+
+  #spawn(): Promise<void> {
+    const cmd = this.options.arecordPath ?? 'arecord';
+    const { device } = this.options;
+    // The read end first: opening the write end then does not block, and arecord never sees a FIFO without a reader.
+    const fd = openSync(this.#fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const onread = {
+      buffer: this.#scratch,
+      callback: (n: number) => {
+        this.#onLiveRead(run, n);
+        return true;
+      },
+    };
+    // `onread` is documented for the constructor too (net.Socket options); @types/node only lists it for connect().
+    const options: SocketConstructorOpts & ConnectOpts = { fd, readable: true, writable: false, allowHalfOpen: true, onread };
+    const socket = new Socket(options);
+    // With `onread`, pause() stops libuv reading at once; nothing was read yet (reads happen in the event loop's poll phase).
+    socket.pause();
+    socket.on('error', (err) => this.options.logger?.warn('reading from arecord failed', { device, reason: err.message }));
+    let child: Child;
+    const writeFd = openSync(this.#fifo, constants.O_WRONLY);
+    try {
+      // stdout is the FIFO's write end: no stream for it in this process.
+      child = spawn(cmd, this.argv, { env: audioChildEnv(this.options.env ?? process.env), stdio: ['ignore', writeFd, 'pipe'] }) as Child;
+    } catch (err) {
+      socket.destroy();
+      throw new PttError('AUDIO_CAPTURE', `cannot run ${cmd}: ${err instanceof Error ? err.message : String(err)}`, {
+        context: { command: cmd },
+        cause: err,
+      });
+    } finally {
+      closeSync(writeFd); // the child has its own copy; ours would hide arecord's end of stream
+    }
+    this.#live.add(child);
+    const run: Run = { child, fd, socket };
+
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let stderrTail = '';
+      const timeoutMs = this.options.openTimeoutMs ?? 3000;
+      const timer = setTimeout(
+        () =>
+          fail(
+            new PttError('AUDIO_CAPTURE_OPEN', `arecord did not open capture device "${device}" within ${timeoutMs} ms`, {
+              context: { device },
+              hint: 'check that no other program holds the device (fuser -v /dev/snd/*)',
+            }),
+          ),
+        timeoutMs,
+      );
+      const fail = (err: PttError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        closeRun(run);
+        reject(err);
+      };
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        this.#live.delete(child);
+        if (err.code === 'ENOENT') {
+          fail(
+            new PttError('AUDIO_TOOL_MISSING', `cannot run ${cmd}: it is not installed`, {
+              context: { command: cmd },
+              hint: 'install the Debian package alsa-utils (sudo apt install alsa-utils)',
+            }),
+          );
+        } else fail(new PttError('AUDIO_CAPTURE', `cannot run ${cmd}: ${err.message}`, { context: { command: cmd, errno: err.code } }));
+      });
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (text: string) => {
+        stderrTail = (stderrTail + text).slice(-2000);
+        if (!settled && stderrTail.includes('Its setup is:')) {
+          if (this.#stopped) return void child.kill('SIGKILL'); // stop() came first; 'exit' rejects
+          settled = true;
+          clearTimeout(timer);
+          this.#run = run;
+          this.#partial = undefined;
+          if (!this.#stalled) this.#lastDataAt = performance.now();
+          if (this.#liveMode && this.options.liveBatchMs === undefined) socket.resume();
+          resolve();
+        }
+        const overrun = /overrun!!! \(at least ([\d.]+) ms long\)/.exec(text);
+        if (overrun && this.#run === run) {
+          this.#overruns++;
+          this.options.logger?.debug('capture overrun', { device, lostMs: Number(overrun[1]), overruns: this.#overruns });
+          this.emit('overrun');
+        }
+      });
+      child.on('exit', (code, signal) => {
+        this.#live.delete(child);
+        if (!settled) {
+          if (this.#stopped) {
+            return fail(
+              new PttError('AUDIO_CAPTURE_STOPPED', `the microphone was stopped while arecord was opening "${device}"`, {
+                context: { device },
+              }),
+            );
+          }
+          const reason = arecordError(stderrTail) || `arecord exited with ${signal ?? `code ${code}`}`;
+          void this.#openError(device, reason).then(fail);
+          return;
+        }
+        if (this.#run !== run) return; // killed on purpose (stop)
+        // What arecord wrote before it died is still in the pipe: deliver it, then let go.
+        this.#drain(run);
+        this.#run = undefined;
+        closeRun(run);
+        this.#died(
+          new PttError('AUDIO_CAPTURE_DIED', `arecord stopped unexpectedly (${signal ?? `exit code ${code}`})`, {
+            context: { device, code, signal, stderr: arecordError(stderrTail) },
+            hint: 'it is restarted automatically; check the microphone if this repeats',
+          }),
+        );
+      });
+    });
+  }
+
+  #onLiveRead(run: Run, n: number): void {
+    if (this.#run !== run || n <= 0) return;
+    // onread hands over the shared scratch buffer: copy what the frames keep.
+    this.#deliver(Buffer.from(this.#scratch.subarray(0, n)));
+  }
+
+  async #openError(device: string, reason: string): Promise<PttError> {
+    let available: string[] = [];
+    try {
+      available = await (
+        this.options.listCaptureDevices ?? (async () => (await listAlsaDevices(audioChildEnv(this.options.env ?? process.env))).capture)
+      )();
+    } catch {
+      /* listing is best effort */
+    }
+    return new PttError('AUDIO_CAPTURE_OPEN', `cannot open capture device "${device}": ${reason}`, {
+      context: { device, reason, available },
+      hint: `set audio.input.device to one of: ${suggestDevices(available)}`,
+    });
+  }
+
+  /** arecord is gone: report once per outage, start a new one with doubling delays until stopped. */
+  #died(err: PttError): void {
+    if (this.#stopped) return;
+    if (!this.#outage) this.emit('error', err);
+    this.#outage = true;
+    const delay = this.#respawnBackoff.next();
+    this.options.logger?.warn('arecord is down; restarting', {
+      code: err.code,
+      reason: err.message,
+      inMs: delay,
+      attempt: this.#respawnBackoff.attempt,
+    });
+    this.#respawnTimer = setTimeout(() => {
+      this.#respawnTimer = undefined;
+      if (this.#stopped) return;
+      this.#spawn().then(
+        () => {
+          this.#respawns++;
+          this.#outage = false;
+          const attempt = this.#respawnBackoff.attempt;
+          this.#respawnBackoff.reset();
+          this.options.logger?.info('arecord restarted', { device: this.options.device, attempt });
+        },
+        (e: unknown) => this.#died(e instanceof PttError ? e : new PttError('AUDIO_CAPTURE', String(e))),
+      );
+    }, delay);
+  }
+}
+
+function mkfifo(path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('mkfifo', ['-m', '600', path], { env: audioChildEnv() }, (err, _out, stderr) => {
+      if (!err) return resolve();
+      reject(
+        new PttError('AUDIO_CAPTURE', `cannot make the capture FIFO ${path}: ${String(stderr).trim() || err.message}`, {
+          context: { path },
+          hint: 'mkfifo (coreutils) must be installed and the temporary directory writable',
+        }),
+      );
+    });
+  });
+}
+
+function closeRun(run: Run): void {
+  run.socket.destroy(); // closes the read end: a still running arecord gets EPIPE on its next write
+}
+
+/** The line of arecord's stderr that says what went wrong (libasound's reason first). */
+export function arecordError(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim());
+  const alsa = lines.filter((l) => l.startsWith('ALSA lib ')).map((l) => l.replace(/^ALSA lib \S+:\(\S+\) /, ''));
+  const own = lines.filter((l) => /^arecord: /.test(l)).map((l) => l.replace(/^arecord: \S+:\d+: /, '').replace(/^arecord: /, ''));
+  return [...alsa, ...own].filter((l) => l.length > 0).join('; ');
+}
+
+function killAndWait(child: Child): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
