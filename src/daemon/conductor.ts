@@ -291,8 +291,10 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
   }
 
   #closeMic(): ReturnType<MicPort['close']> {
+    // close() hands over what the capture still holds (up to the release) before it shuts the gate.
+    const level = this.#d.mic.close();
     this.#micOpen = false;
-    return this.#d.mic.close();
+    return level;
   }
 
   #onMicAudio(pcm: Buffer): void {
