@@ -352,6 +352,9 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
         sessionState: state,
         detail,
       });
+    } else if (turn.inToolRound) {
+      // tool-calls.ts gives the calls and their outputs to the next session, which answers.
+      this.#log.warn('connection lost during a tool round: the calls and their outputs go to the next session', { turn: turn.id, detail });
     } else if (turn.phase === 'awaiting-answer' && turn.responseId === undefined) {
       // The old server session acknowledged the commit; a new one knows nothing of this turn.
       this.#fail(turn, 'dropped', `the connection was lost after the turn was sent, before the answer started (${detail})`);

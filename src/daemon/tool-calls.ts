@@ -107,6 +107,7 @@ export class ToolCalls {
     for (const a of asked) this.#remember(a.id);
     const round = (this.#rounds.get(turnId) ?? 0) + 1;
     this.#rounds.set(turnId, round);
+    this.#log.debug('tool round', { turn: turnId, round, calls: fresh.map((c) => c.name), approvals: asked.length });
     const sessionId = this.#sessionId;
     if (round > this.#d.maxRounds()) {
       const reason = `the model asked for tools ${round} times in one turn (limit ${this.#d.maxRounds()}); the turn ends`;

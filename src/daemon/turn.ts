@@ -51,6 +51,8 @@ export class Turn {
   #dacAt: number | undefined;
   #responseId: string | undefined;
   #answerDone = false;
+  /** Tools of a completed response run; no response has taken their results yet. */
+  #inToolRound = false;
   #level: TurnLevel | undefined;
   #receivedMs = 0;
   #playedMs = 0;
@@ -180,6 +182,10 @@ export class Turn {
     this.asked(now);
   }
 
+  get inToolRound(): boolean {
+    return this.#inToolRound;
+  }
+
   /** The server acknowledged the commit. */
   inputAcknowledged(): void {
     this.#inputAcked = true;
@@ -191,12 +197,14 @@ export class Turn {
     if (this.#responseId === undefined) {
       this.#responseId = responseId;
       this.#answerDone = false;
+      this.#inToolRound = false;
     }
     return true;
   }
 
   /** The response asked for tools: the turn waits for the response that uses their results. */
   toolRound(): void {
+    this.#inToolRound = true;
     this.#phase = 'awaiting-answer';
     this.#responseId = undefined;
     this.#answerDone = false;

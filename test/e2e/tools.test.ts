@@ -243,6 +243,31 @@ describe('tools end to end', () => {
     expect(sim.callOutputs.length, 'no output for the aborted call').toBe(outputsBefore);
   });
 
+  it('a call whose connection drops while the tool runs is run once and answered on the next session', async () => {
+    sim.queueToolCalls([{ name: 't_sleep', arguments: { ms: 800 } }]);
+    const outputsBefore = sim.callOutputs.length;
+    const next = daemon.nextTurn(20_000);
+    const mark = daemon.records.length;
+    await press();
+    await daemon.waitFor((r) => r.msg === 'tool round' && String(r.calls) === 't_sleep', 'the t_sleep call running', 10_000, mark);
+    const dropped = sim.connections.length - 1;
+    sim.closeConnection(dropped, 1006);
+    const record = await next;
+    expect(record.outcome, daemon.tail(20)).toBe('complete');
+    // Run once: one call in the turn, one output on the wire, on the new connection.
+    expect((record.tools as Array<{ tool: string }>).map((c) => c.tool)).toEqual(['t_sleep']);
+    const outputs = sim.callOutputs.slice(outputsBefore);
+    expect(outputs.map((o) => o.name)).toEqual(['t_sleep']);
+    // The new session (after its restored memory) gets the call, its output, then one response.create.
+    const fresh = sim.frames
+      .filter((f) => f.connection > dropped)
+      .map((f) => (f.type === 'conversation.item.create' ? (f.event.item as { type: string }).type : f.type))
+      .filter((t) => t !== 'message' && t !== 'input_audio_buffer.append');
+    const call = fresh.indexOf('function_call');
+    expect(call, 'the call was given to the new session').toBeGreaterThan(fresh.indexOf('session.update'));
+    expect(fresh.slice(call, call + 3)).toEqual(['function_call', 'function_call_output', 'response.create']);
+  });
+
   it('a hot reload that adds an MCP server: its tools are applied and verified on the wire', async () => {
     const updates = sim.framesOf('session.update').length;
     saveConfig(config([stdio('t'), haServer(), stdio('u')]));
