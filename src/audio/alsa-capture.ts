@@ -10,7 +10,7 @@ import { Backoff } from '../core/backoff.js';
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { listAlsaDevices, probeDevice, suggestDevices } from './alsa-devices.js';
+import { checkCaptureOptions, listAlsaDevices, probeDevice, suggestDevices } from './alsa-devices.js';
 import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.js';
 import type { AudioSource, AudioSourceEvents } from './source.js';
 import { captureThreadAvailable, captureThreadsHeld, noteCaptureThread, threadpoolSize } from './threadpool.js';
@@ -92,15 +92,7 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
   async start(): Promise<void> {
     if (!this.#stopped) return;
     const { device } = this.options;
-    if (!Number.isInteger(this.periodMs) || this.periodMs < 5 || this.periodMs > 200) {
-      throw new PttError('AUDIO_BAD_OPTION', `capture period ${this.periodMs} ms is out of range`, {
-        context: { periodMs: this.periodMs },
-        hint: 'set audio.input.periodMs to a whole number from 5 to 200',
-      });
-    }
-    if (typeof device !== 'string' || device.trim() === '') {
-      throw new PttError('AUDIO_BAD_OPTION', 'no capture device configured', { hint: 'set audio.input.device (arecord -L lists them)' });
-    }
+    checkCaptureOptions(device, this.periodMs);
     if (/^hw:/.test(device)) {
       // alsa-capture asks for 24 kHz mono; a raw hw: device that cannot do that may crash the
       // addon (and the daemon with it), so arecord tries it first, in a child process.

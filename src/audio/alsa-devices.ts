@@ -125,3 +125,39 @@ function lastLine(text: string | undefined): string {
       ?.replace(/^(arecord|aplay): \S+: ?/, '') ?? ''
   );
 }
+
+/** A device that cannot be opened, with the devices of that direction this machine has (listing is best effort). */
+export async function deviceOpenError(
+  direction: 'capture' | 'playback',
+  device: string,
+  reason: string,
+  options: { list?: () => Promise<string[]>; env?: NodeJS.ProcessEnv } = {},
+): Promise<PttError> {
+  let available: string[] = [];
+  try {
+    available = await (options.list ?? (async () => (await listAlsaDevices(audioChildEnv(options.env ?? process.env)))[direction]))();
+  } catch {
+    /* listing is best effort */
+  }
+  return new PttError(
+    direction === 'capture' ? 'AUDIO_CAPTURE_OPEN' : 'AUDIO_PLAYBACK_OPEN',
+    `cannot open ${direction} device "${device}": ${reason}`,
+    {
+      context: { device, reason, available },
+      hint: `set audio.${direction === 'capture' ? 'input' : 'output'}.device to one of: ${suggestDevices(available)}`,
+    },
+  );
+}
+
+/** What every capture backend needs before it opens anything; refused naming the key to fix. */
+export function checkCaptureOptions(device: unknown, periodMs: number): void {
+  if (!Number.isInteger(periodMs) || periodMs < 5 || periodMs > 200) {
+    throw new PttError('AUDIO_BAD_OPTION', `capture period ${periodMs} ms is out of range`, {
+      context: { periodMs },
+      hint: 'set audio.input.periodMs to a whole number from 5 to 200',
+    });
+  }
+  if (typeof device !== 'string' || device.trim() === '') {
+    throw new PttError('AUDIO_BAD_OPTION', 'no capture device configured', { hint: 'set audio.input.device (arecord -L lists them)' });
+  }
+}

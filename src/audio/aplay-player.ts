@@ -8,7 +8,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { Backoff } from '../core/backoff.js';
 import { PttError } from '../core/errors.js';
-import { listAlsaDevices, suggestDevices } from './alsa-devices.js';
+import { deviceOpenError } from './alsa-devices.js';
 import { audioChildEnv } from './child-env.js';
 import { PacedSink, type PacedSinkOptions } from './paced-sink.js';
 
@@ -205,18 +205,10 @@ export class AplayPlayer extends PacedSink {
     });
   }
 
-  async #openError(device: string, reason: string): Promise<PttError> {
-    let available: string[] = [];
-    try {
-      available = await (
-        this.options.listPlaybackDevices ?? (async () => (await listAlsaDevices(audioChildEnv(this.options.env ?? process.env))).playback)
-      )();
-    } catch {
-      /* best effort */
-    }
-    return new PttError('AUDIO_PLAYBACK_OPEN', `cannot open playback device "${device}": ${reason}`, {
-      context: { device, reason, available },
-      hint: `set audio.output.device to one of: ${suggestDevices(available)}`,
+  #openError(device: string, reason: string): Promise<PttError> {
+    return deviceOpenError('playback', device, reason, {
+      ...(this.options.listPlaybackDevices ? { list: this.options.listPlaybackDevices } : {}),
+      ...(this.options.env ? { env: this.options.env } : {}),
     });
   }
 

@@ -28,7 +28,7 @@ import { Backoff } from '../core/backoff.js';
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { listAlsaDevices, suggestDevices } from './alsa-devices.js';
+import { checkCaptureOptions, deviceOpenError } from './alsa-devices.js';
 import { audioChildEnv } from './child-env.js';
 import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.js';
 import type { AudioSource, AudioSourceEvents } from './source.js';
@@ -142,15 +142,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
   async start(): Promise<void> {
     if (!this.#stopped) return;
     const { device } = this.options;
-    if (!Number.isInteger(this.periodMs) || this.periodMs < 5 || this.periodMs > 200) {
-      throw new PttError('AUDIO_BAD_OPTION', `capture period ${this.periodMs} ms is out of range`, {
-        context: { periodMs: this.periodMs },
-        hint: 'set audio.input.periodMs to a whole number from 5 to 200',
-      });
-    }
-    if (typeof device !== 'string' || device.trim() === '') {
-      throw new PttError('AUDIO_BAD_OPTION', 'no capture device configured', { hint: 'set audio.input.device (arecord -L lists them)' });
-    }
+    checkCaptureOptions(device, this.periodMs);
     this.#stopped = false;
     try {
       this.#dir = mkdtempSync(join(tmpdir(), 'ptt-arecord-'));
@@ -394,18 +386,10 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     this.#deliver(Buffer.from(this.#scratch.subarray(0, n)));
   }
 
-  async #openError(device: string, reason: string): Promise<PttError> {
-    let available: string[] = [];
-    try {
-      available = await (
-        this.options.listCaptureDevices ?? (async () => (await listAlsaDevices(audioChildEnv(this.options.env ?? process.env))).capture)
-      )();
-    } catch {
-      /* listing is best effort */
-    }
-    return new PttError('AUDIO_CAPTURE_OPEN', `cannot open capture device "${device}": ${reason}`, {
-      context: { device, reason, available },
-      hint: `set audio.input.device to one of: ${suggestDevices(available)}`,
+  #openError(device: string, reason: string): Promise<PttError> {
+    return deviceOpenError('capture', device, reason, {
+      ...(this.options.listCaptureDevices ? { list: this.options.listCaptureDevices } : {}),
+      ...(this.options.env ? { env: this.options.env } : {}),
     });
   }
 
