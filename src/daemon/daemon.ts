@@ -463,6 +463,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     });
     // Listening before the start: a timer that expired while the daemon was down fires in it.
     this.#tools.on('timerFired', (timer, info) => this.#alarm?.fired(timer, info));
+    this.#tools.on('timersChanged', (timers) => this.#home.bridge?.publishTimers(timers));
     await this.#groups.start('tools', [this.#tools, ...(this.#alarm ? [this.#alarm] : [])]);
   }
 

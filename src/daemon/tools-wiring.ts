@@ -25,6 +25,8 @@ export type DaemonToolsEvents = {
   toolsChanged: [];
   /** A timer or alarm went off; `late` when it expired while the daemon was not running. */
   timerFired: [timer: Timer, info: { late: boolean }];
+  /** The pending timers changed (for MQTT). */
+  timersChanged: [timers: Timer[]];
 };
 
 export interface DaemonToolsOptions {
@@ -126,6 +128,7 @@ export class DaemonTools extends TypedEmitter<DaemonToolsEvents> implements Comp
       ...(this.#o.profiles ? { profiles: this.#o.profiles } : {}),
     });
     builtins.timers?.on('fired', (timer, info) => this.emit('timerFired', timer, info));
+    builtins.timers?.on('changed', (timers) => this.emit('timersChanged', timers));
     builtins.timers?.on('error', (error) => this.#log.warn('timers', { error }));
     this.#builtins = builtins;
     await builtins.start();

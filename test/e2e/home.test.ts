@@ -182,6 +182,14 @@ describe('the device on MQTT', () => {
     expect(decodeAppends(rig.sim.framesOf('input_audio_buffer.append').slice(from)).length).toBeGreaterThan(700 * BYTES_PER_MS);
   });
 
+  it('a timer set by voice is published on the timers topic', async () => {
+    const from = ha.seen.length;
+    rig.sim.queueToolCalls([{ name: 'set_timer', arguments: { name: 'bread', seconds: 600 } }]);
+    expect(await rig.turn(testPcm(400, 3), 500)).toMatchObject({ outcome: 'complete' });
+    const m = await ha.waitFor((s) => s.topic === `${ROOT}/timers` && s.payload.includes('bread'), 'the timers topic', from);
+    expect(JSON.parse(m.payload)).toEqual([expect.objectContaining({ name: 'bread', kind: 'timer' })]);
+  });
+
   it('bad payloads: a clear error on the error topic and in the log, nothing changes', async () => {
     const from = ha.seen.length;
     const appends = rig.sim.framesOf('response.create').length;

@@ -21,6 +21,8 @@ export interface Timer {
 
 export type TimerEvents = {
   fired: [timer: Timer, info: { late: boolean }];
+  /** The list of timers changed (set, cancelled, fired): what is pending now, soonest first. */
+  changed: [timers: Timer[]];
   error: [PttError];
 };
 
@@ -112,6 +114,7 @@ export class TimerStore extends TypedEmitter<TimerEvents> {
 
   #save(): Promise<void> {
     const snapshot = this.list();
+    this.emit('changed', snapshot);
     this.#writes = this.#writes
       .then(() => writeJsonState(this.#path, snapshot))
       .catch((err: unknown) => {
