@@ -291,9 +291,10 @@ async function main(): Promise<void> {
       `  idle:  daemon ${fmt(daemonIdle.perMin)}  floor (arecord | aplay) ${fmt(floorIdle.perMin)}  ratio ${ratio(daemonIdle.perMin, floorIdle.perMin)}`,
     );
     console.log(`         daemon by part: ${parts || 'nothing measurable'}`);
-    console.log(
-      `  turns: daemon ${fmt(daemonTurns.perMin)} (${turns} turns)  floor (arecord | aplay + ws client) ${fmt(floorTurns)}  ratio ${ratio(daemonTurns.perMin, floorTurns)}`,
-    );
+    if (!values['idle-only'])
+      console.log(
+        `  turns: daemon ${fmt(daemonTurns.perMin)} (${turns} turns)  floor (arecord | aplay + ws client) ${fmt(floorTurns)}  ratio ${ratio(daemonTurns.perMin, floorTurns)}`,
+      );
     if (turns > 0) console.log(`         daemon by part: ${byPart(turnParts, daemonTurns.wallS) || 'nothing measurable'}`);
     console.log(`daemon exit on SIGTERM: code ${exit.code} in ${exit.ms} ms${profDir ? `; CPU profile in ${profDir}` : ''}`);
   } finally {
