@@ -23,26 +23,40 @@ type Mode = 'manual' | 'server_vad' | 'semantic_vad';
 const modeOf = (session: unknown): Mode =>
   ((session as { audio?: { input?: { turn_detection?: { type?: Mode } | null } } }).audio?.input?.turn_detection?.type ?? 'manual') as Mode;
 
+type Entry = { at: number; from: 'client' | 'server'; f: { type: string; event: Record<string, unknown> } };
+
 /**
- * Within one millisecond: the simulator records a client frame after handling it (its answer is
- * stamped first), so a client session.update goes before server frames, other client frames after.
+ * The connection's frames in time order. Each side keeps its own recorded order (two client frames
+ * in one millisecond stay as they were sent). At a tie across sides a client session.update goes before
+ * the server's frames (the simulator stamps its answer before it records the frame it answers) and
+ * other client frames after them (the milliseconds cannot tell more).
  */
-const rank = (e: { from: 'client' | 'server'; f: { type: string } }): number =>
-  e.from === 'server' ? 1 : e.f.type === 'session.update' ? 0 : 2;
+function timeline(conn: number): Entry[] {
+  const client: Entry[] = rig.sim.frames.filter((f) => f.connection === conn).map((f) => ({ at: f.at, from: 'client', f }));
+  const server: Entry[] = rig.sim.sent.filter((f) => f.connection === conn).map((f) => ({ at: f.at, from: 'server', f }));
+  const out: Entry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < client.length || j < server.length) {
+    const c = client[i];
+    const v = server[j];
+    const takeClient = c !== undefined && (v === undefined || c.at < v.at || (c.at === v.at && c.f.type === 'session.update'));
+    if (takeClient) i++;
+    else j++;
+    out.push((takeClient ? c : v)!);
+  }
+  return out;
+}
 
 /**
  * Walks the connection's frames in time order: each append must fall where no session.update is
  * waiting for its session.updated; returns the mode each append was sent under.
  */
 function appendModes(conn: number): Mode[] {
-  const timeline = [
-    ...rig.sim.frames.filter((f) => f.connection === conn).map((f) => ({ at: f.at, from: 'client' as const, f })),
-    ...rig.sim.sent.filter((f) => f.connection === conn).map((f) => ({ at: f.at, from: 'server' as const, f })),
-  ].sort((a, b) => a.at - b.at || rank(a) - rank(b));
   let mode: Mode = 'manual';
   let pendingSince: number | undefined;
   const modes: Mode[] = [];
-  for (const e of timeline) {
+  for (const e of timeline(conn)) {
     if (e.from === 'client' && e.f.type === 'session.update') pendingSince = e.at;
     else if (e.from === 'server' && e.f.type === 'session.updated') {
       pendingSince = undefined;
