@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import { Backoff } from '../core/backoff.js';
 import { PttError } from '../core/errors.js';
 import { deviceOpenError } from './alsa-devices.js';
-import { audioChildEnv } from './child-env.js';
+import { audioChildEnv, spawnError } from './child-env.js';
 import { PacedSink, type PacedSinkOptions } from './paced-sink.js';
 
 export interface AplayPlayerOptions extends PacedSinkOptions {
@@ -157,14 +157,7 @@ export class AplayPlayer extends PacedSink {
         /* EPIPE when aplay dies; 'exit' handles it */
       });
       child.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') {
-          fail(
-            new PttError('AUDIO_TOOL_MISSING', `cannot run ${cmd}: it is not installed`, {
-              context: { command: cmd },
-              hint: 'install the Debian package alsa-utils (sudo apt install alsa-utils)',
-            }),
-          );
-        } else fail(new PttError('AUDIO_PLAYBACK', `cannot run ${cmd}: ${err.message}`, { context: { command: cmd, errno: err.code } }));
+        fail(spawnError(cmd, err, 'AUDIO_PLAYBACK'));
       });
       child.stderr.setEncoding('utf8');
       child.stderr.on('data', (text: string) => {

@@ -29,7 +29,7 @@ import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { checkCaptureOptions, deviceOpenError } from './alsa-devices.js';
-import { audioChildEnv } from './child-env.js';
+import { audioChildEnv, spawnError } from './child-env.js';
 import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.js';
 import type { AudioSource, AudioSourceEvents } from './source.js';
 
@@ -322,14 +322,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
       };
       child.on('error', (err: NodeJS.ErrnoException) => {
         this.#live.delete(child);
-        if (err.code === 'ENOENT') {
-          fail(
-            new PttError('AUDIO_TOOL_MISSING', `cannot run ${cmd}: it is not installed`, {
-              context: { command: cmd },
-              hint: 'install the Debian package alsa-utils (sudo apt install alsa-utils)',
-            }),
-          );
-        } else fail(new PttError('AUDIO_CAPTURE', `cannot run ${cmd}: ${err.message}`, { context: { command: cmd, errno: err.code } }));
+        fail(spawnError(cmd, err, 'AUDIO_CAPTURE'));
       });
       child.stderr.setEncoding('utf8');
       child.stderr.on('data', (text: string) => {

@@ -3,6 +3,8 @@
  * (HOME for ~/.asoundrc, XDG_CONFIG_HOME, ALSA_CONFIG_PATH) and a locale for messages; nothing
  * else is inherited, so an API key in the daemon's environment can never reach a child.
  */
+import { PttError } from '../core/errors.js';
+
 const PASSED = ['PATH', 'HOME', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'ALSA_CONFIG_PATH', 'LANG'] as const;
 
 export function audioChildEnv(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
@@ -10,4 +12,15 @@ export function audioChildEnv(from: NodeJS.ProcessEnv = process.env): NodeJS.Pro
   for (const key of PASSED) if (from[key] !== undefined) env[key] = from[key];
   env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
   return env;
+}
+
+/** Why an audio tool (aplay, arecord) could not be started: not installed, or the system's reason. */
+export function spawnError(cmd: string, err: NodeJS.ErrnoException, code: 'AUDIO_CAPTURE' | 'AUDIO_PLAYBACK'): PttError {
+  if (err.code === 'ENOENT') {
+    return new PttError('AUDIO_TOOL_MISSING', `cannot run ${cmd}: it is not installed`, {
+      context: { command: cmd },
+      hint: 'install the Debian package alsa-utils (sudo apt install alsa-utils)',
+    });
+  }
+  return new PttError(code, `cannot run ${cmd}: ${err.message}`, { context: { command: cmd, errno: err.code } });
 }
