@@ -2,12 +2,17 @@
  * Idle cost: CPU per minute of the real daemon against the floor, in one run, on the test
  * sandbox's ALSA `file` devices (real libasound, no sound card):
  *
- *   npx tsx bench/idle.ts [--seconds 15] [--hold 1000] [--reply 1500] [--cpu-prof DIR] [--idle-only]   (npm run bench:idle)
+ *   npx tsx bench/idle.ts [--seconds 15] [--rounds 1] [--warmup 10] [--hold 1000] [--reply 1500]
+ *                         [--append-ms 100] [--cpu-prof DIR] [--idle-only | --turns-only]   (npm run bench:idle)
  *
+ * The floor and the daemon run side by side (each on its own sandbox devices) and are read at
+ * the same moments, so a machine that speeds up or slows down does so for both.
  * - idle: the daemon (`dist/cli.js run`, session verified, nobody talking) against the floor
- *   `arecord | aplay` moving the same bytes on the same devices (capture at real time, played);
- * - turns: the daemon doing push-to-talk turns back to back against the floor plus a bare `ws`
- *   client sending the same audio to the same simulator (append at real time, commit, answer).
+ *   `arecord | aplay` moving the same bytes on equal devices (capture at real time, played);
+ * - turns: the daemon doing push-to-talk turns back to back (after --warmup seconds of them)
+ *   against the floor plus a bare `ws` client sending the same audio in the same appends
+ *   (--append-ms, also the daemon's audio.input.batchMs) to the same simulator: append at real
+ *   time, commit, ask, wait for the answer and its playing time.
  * CPU is user+system of the whole process tree (the daemon and its aplay child; the floor's
  * arecord and aplay; the ws client), read from /proc/<pid>/stat: each live process's own time
  * plus what its reaped children used, in 10 ms ticks. The microphone feeder and the simulator
@@ -31,11 +36,19 @@ const { values } = parseArgs({
     reply: { type: 'string', default: '1500' },
     'cpu-prof': { type: 'string' },
     'idle-only': { type: 'boolean', default: false },
+    'turns-only': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '10' },
+    'append-ms': { type: 'string', default: '100' },
   },
 });
 const SECONDS = Number(values.seconds);
 const HOLD_MS = Number(values.hold);
 const REPLY_MS = Number(values.reply);
+const ROUNDS = Number(values.rounds);
+const WARMUP_S = Number(values.warmup);
+/** The daemon's audio.input.batchMs, and the bare client's append size: the same audio in the same appends. */
+const APPEND_MS = Number(values['append-ms']);
 const KEY = 'sk-bench-0123456789abcdefghijklmnop';
 const CLK_TCK = 100; // Linux USER_HZ
 const PCM_ARGS = ['-t', 'raw', '-f', 'S16_LE', '-r', '24000', '-c', '1', '--period-time=20000'];
@@ -114,20 +127,6 @@ function diff(after: Map<string, number>, before: Map<string, number>): Map<stri
   return new Map([...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)]));
 }
 
-/** Runs `during` for SECONDS and returns the tree's CPU seconds per minute of wall time. */
-async function measure(root: number, during: (until: number) => Promise<void>): Promise<{ perMin: number; wallS: number }> {
-  const cpu0 = treeCpuMs(root);
-  const t0 = performance.now();
-  await during(t0 + SECONDS * 1000);
-  const wallMs = performance.now() - t0;
-  const cpuMs = treeCpuMs(root) - cpu0;
-  return { perMin: cpuMs / 1000 / (wallMs / 60_000), wallS: wallMs / 1000 };
-}
-
-const idleFor = async (until: number) => {
-  await sleep(until - performance.now());
-};
-
 /** arecord | aplay on the sandbox devices: the bytes the daemon's capture and speaker move. */
 function startFloor(env: NodeJS.ProcessEnv, capture: string, playback: string): ChildProcess {
   const q = (args: string[]) => args.map((a) => `'${a}'`).join(' ');
@@ -138,8 +137,8 @@ function startFloor(env: NodeJS.ProcessEnv, capture: string, playback: string): 
 /** The bare client: append HOLD_MS at real time in 20 ms frames, commit, ask, wait for the answer and its playing time. */
 const WS_CLIENT = `
 const WebSocket = require('ws');
-const [url, key, holdMs, replyMs] = process.argv.slice(1);
-const frame = Buffer.alloc(960); for (let i = 0; i < 480; i++) frame.writeInt16LE(((i * 37 + 7 * 1013) % 20000) - 10000, i * 2);
+const [url, key, holdMs, replyMs, appendMs] = process.argv.slice(1);
+const frame = Buffer.alloc(48 * appendMs); for (let i = 0; i < frame.length / 2; i++) frame.writeInt16LE(((i * 37 + 7 * 1013) % 20000) - 10000, i * 2);
 const ws = new WebSocket(url, { headers: { Authorization: 'Bearer ' + key } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let done;
@@ -148,9 +147,9 @@ ws.on('open', async () => {
   ws.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: null } } } }));
   for (;;) {
     const t0 = performance.now();
-    for (let n = 0; n < holdMs / 20; n++) {
+    for (let n = 0; n < holdMs / appendMs; n++) {
+      await sleep(t0 + (n + 1) * appendMs - performance.now()); // each append carries what was just spoken
       ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: frame.toString('base64') }));
-      await sleep(t0 + (n + 1) * 20 - performance.now());
     }
     const answered = new Promise((r) => (done = r));
     ws.send(JSON.stringify({ type: 'input_audio_buffer.commit' }));
@@ -195,38 +194,28 @@ function ratio(a: number, b: number): string {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ptt-idle-'));
-  const alsa = await createAlsaSandbox({ periodMs: 20 });
+  // Two sandboxes: the floor and the daemon run at the same time, each on its own devices, so
+  // both see the same machine in every window (this machine's speed drifts from minute to minute).
+  const alsaDaemon = await createAlsaSandbox({ periodMs: 20 });
+  const alsaFloor = await createAlsaSandbox({ periodMs: 20 });
   const sim = new RealtimeSimulator({ port: 0, apiKey: KEY, replyMs: REPLY_MS, deltaMs: 100, maxRecordedFrames: 1000 });
-  const env: NodeJS.ProcessEnv = { ...process.env, ...alsa.env };
-  delete env.OPENAI_API_KEY;
+  const envFor = (alsa: { env: Record<string, string> }): NodeJS.ProcessEnv => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...alsa.env };
+    delete env.OPENAI_API_KEY;
+    return env;
+  };
   let daemon: DaemonProcess | undefined;
   const children: ChildProcess[] = [];
   try {
-    alsa.mic.start();
+    alsaDaemon.mic.start();
+    alsaFloor.mic.start();
     await sim.start();
-    console.log(`idle bench: ${SECONDS} s per run, hold ${HOLD_MS} ms, reply ${REPLY_MS} ms, node ${process.version}`);
-
-    // ---- the floor ----
-    const floor = startFloor(env, alsa.captureDevice, alsa.playbackDevice);
+    console.log(
+      `idle bench: ${ROUNDS} x ${SECONDS} s per measurement, floor and daemon side by side; hold ${HOLD_MS} ms, reply ${REPLY_MS} ms, appends of ${APPEND_MS} ms, node ${process.version}`,
+    );
+    const floor = startFloor(envFor(alsaFloor), alsaFloor.captureDevice, alsaFloor.playbackDevice);
     children.push(floor);
-    await sleep(1000);
-    const floorIdle = await measure(floor.pid!, idleFor);
-    const client = spawn(process.execPath, ['-e', WS_CLIENT, sim.url, KEY, String(HOLD_MS), String(REPLY_MS)], {
-      env,
-      stdio: 'ignore',
-      detached: true,
-      cwd: resolve(import.meta.dirname, '..'),
-    });
-    children.push(client);
-    await sleep(1000);
-    const floorTurns0 = treeCpuMs(floor.pid!) + treeCpuMs(client.pid!);
-    const t0 = performance.now();
-    await sleep(SECONDS * 1000);
-    const floorTurns = (treeCpuMs(floor.pid!) + treeCpuMs(client.pid!) - floorTurns0) / 1000 / ((performance.now() - t0) / 60_000);
-    await stopGroup(client);
-    await stopGroup(floor);
 
-    // ---- the daemon ----
     writeFileSync(join(dir, 'key'), KEY);
     chmodSync(join(dir, 'key'), 0o600);
     const configPath = join(dir, 'config.yaml');
@@ -235,48 +224,26 @@ async function main(): Promise<void> {
       configPath,
       stringify({
         realtime: { url: sim.url, apiKeyFile: join(dir, 'key') },
-        audio: { input: { device: alsa.captureDevice, periodMs: 20 }, output: { device: alsa.playbackDevice, periodMs: 20, bufferMs: 60 } },
+        audio: { input: { device: alsaDaemon.captureDevice, batchMs: APPEND_MS }, output: { device: alsaDaemon.playbackDevice } },
         gpio: { backend: 'virtual' },
         control: { socket: socketPath },
         log: { level: 'info', format: 'json', transcriptFile: join(dir, 'transcripts.jsonl') },
       }),
     );
     const profDir = values['cpu-prof'];
-    let daemonEnv = env;
+    let daemonEnv = envFor(alsaDaemon);
     if (profDir) {
       // `--cpu-prof` is refused in NODE_OPTIONS; a preloaded module runs the same V8 profiler.
       mkdirSync(profDir, { recursive: true });
       const preload = join(dir, 'cpu-prof.mjs');
       writeFileSync(preload, cpuProfPreload(resolve(profDir, `daemon-${Date.now()}.cpuprofile`)));
-      daemonEnv = { ...env, NODE_OPTIONS: `--import=${preload}` };
+      daemonEnv = { ...daemonEnv, NODE_OPTIONS: `--import=${preload}` };
     }
     daemon = new DaemonProcess({ configPath, socketPath, env: daemonEnv });
     await daemon.waitForControl(20_000);
     await daemon.waitFor((r) => r.msg === 'profile verified', 'the first verification', 10_000);
     const pid = daemon.child.pid!;
     await sleep(2000); // start-up work (JIT, first allocations) is not idle cost
-    const parts0 = breakdown(pid);
-    const daemonIdle = await measure(pid, idleFor);
-    const idleParts = diff(breakdown(pid), parts0);
-
-    let turns = 0;
-    const d = daemon;
-    const speech = testPcm(HOLD_MS, 7);
-    const turnParts0 = breakdown(pid);
-    const daemonTurns = await measure(pid, async (until) => {
-      while (performance.now() < until && !values['idle-only']) {
-        const next = d.nextTurn(20_000);
-        await d.control('press');
-        void alsa.mic.feed(speech);
-        await sleep(HOLD_MS);
-        await d.control('release');
-        await next;
-        turns++;
-      }
-    });
-    const turnParts = diff(breakdown(pid), turnParts0);
-    const exit = await daemon.stop('SIGTERM');
-    daemon = undefined;
 
     const fmt = (s: number) => `${s.toFixed(2)} s`;
     const byPart = (m: Map<string, number>, wallS: number) =>
@@ -285,23 +252,78 @@ async function main(): Promise<void> {
         .sort((a, b) => b[1] - a[1])
         .map(([k, ms]) => `${k} ${((ms / 1000) * (60 / wallS)).toFixed(2)} s`)
         .join(', ');
-    const parts = byPart(idleParts, daemonIdle.wallS);
-    console.log('CPU per minute (user+sys, whole process tree, 10 ms ticks):');
-    console.log(
-      `  idle:  daemon ${fmt(daemonIdle.perMin)}  floor (arecord | aplay) ${fmt(floorIdle.perMin)}  ratio ${ratio(daemonIdle.perMin, floorIdle.perMin)}`,
-    );
-    console.log(`         daemon by part: ${parts || 'nothing measurable'}`);
-    if (!values['idle-only'])
+    /** ROUNDS windows of SECONDS, both sides read at the same moments; prints each and the total. */
+    const compare = async (label: string, floorPids: () => number[]): Promise<void> => {
+      const floorCpu = () => floorPids().reduce((sum, p) => sum + treeCpuMs(p), 0);
+      let daemonMs = 0;
+      let floorMs = 0;
+      let wallMs = 0;
+      const parts0 = breakdown(pid);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const d0 = treeCpuMs(pid);
+        const f0 = floorCpu();
+        const t0 = performance.now();
+        await sleep(SECONDS * 1000);
+        const d = treeCpuMs(pid) - d0;
+        const f = floorCpu() - f0;
+        const w = performance.now() - t0;
+        daemonMs += d;
+        floorMs += f;
+        wallMs += w;
+        const perMin = (ms: number) => ms / 1000 / (w / 60_000);
+        if (ROUNDS > 1)
+          console.log(`    ${label} window ${round}: daemon ${fmt(perMin(d))}  floor ${fmt(perMin(f))}  ratio ${ratio(d, f)}`);
+      }
+      const perMin = (ms: number) => ms / 1000 / (wallMs / 60_000);
+      const floorName = label === 'idle' ? 'arecord | aplay' : 'arecord | aplay + ws client';
       console.log(
-        `  turns: daemon ${fmt(daemonTurns.perMin)} (${turns} turns)  floor (arecord | aplay + ws client) ${fmt(floorTurns)}  ratio ${ratio(daemonTurns.perMin, floorTurns)}`,
+        `  ${label}: daemon ${fmt(perMin(daemonMs))}  floor (${floorName}) ${fmt(perMin(floorMs))}  ratio ${ratio(daemonMs, floorMs)}`,
       );
-    if (turns > 0) console.log(`         daemon by part: ${byPart(turnParts, daemonTurns.wallS) || 'nothing measurable'}`);
+      console.log(`         daemon by part: ${byPart(diff(breakdown(pid), parts0), wallMs / 1000) || 'nothing measurable'}`);
+    };
+
+    console.log('CPU per minute (user+sys, whole process tree, 10 ms ticks):');
+    if (!values['turns-only']) await compare('idle', () => [floor.pid!]);
+
+    if (!values['idle-only']) {
+      const client = spawn(process.execPath, ['-e', WS_CLIENT, sim.url, KEY, String(HOLD_MS), String(REPLY_MS), String(APPEND_MS)], {
+        env: envFor(alsaFloor),
+        stdio: 'ignore',
+        detached: true,
+        cwd: resolve(import.meta.dirname, '..'),
+      });
+      children.push(client);
+      let turns = 0;
+      let talking = true;
+      const d = daemon;
+      const speech = testPcm(HOLD_MS, 7);
+      const loop = (async () => {
+        while (talking) {
+          const next = d.nextTurn(20_000);
+          await d.control('press');
+          void alsaDaemon.mic.feed(speech);
+          await sleep(HOLD_MS);
+          await d.control('release');
+          await next;
+          turns++;
+        }
+      })();
+      await sleep(WARMUP_S * 1000); // both sides' code gets hot (a daemon runs for days)
+      const before = turns;
+      await compare('turns', () => [floor.pid!, client.pid!]);
+      console.log(`         ${turns - before} daemon turns measured`);
+      talking = false;
+      await loop;
+    }
+    const exit = await daemon.stop('SIGTERM');
+    daemon = undefined;
     console.log(`daemon exit on SIGTERM: code ${exit.code} in ${exit.ms} ms${profDir ? `; CPU profile in ${profDir}` : ''}`);
   } finally {
     if (daemon) await daemon.stop('SIGKILL');
     for (const c of children) await stopGroup(c);
     await sim.stop();
-    await alsa.cleanup();
+    await alsaDaemon.cleanup();
+    await alsaFloor.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
 }

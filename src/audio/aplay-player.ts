@@ -29,6 +29,9 @@ export interface AplayPlayerOptions extends PacedSinkOptions {
 
 type Child = ChildProcessByStdio<Writable, null, Readable>;
 
+/** How often the pacer hands audio to aplay while it plays (5 wake-ups per second of answer at 200). */
+const WAKE_MS = 200;
+
 export class AplayPlayer extends PacedSink {
   readonly name = 'audio.aplay';
   #child: Child | undefined;
@@ -49,7 +52,9 @@ export class AplayPlayer extends PacedSink {
     // Between answers aplay is fed nothing and the device underruns: no wake-ups, no writes. A
     // silent tail first pushes the answer's last samples out of the ALSA buffer and leaves only
     // zeros in it, so the stopped DAC rests on silence (no click).
-    super({ deviceDelayMs, idleTailMs: deviceDelayMs + 2 * periodMs, ...options });
+    // The pacer wakes every WAKE_MS, not every period: aplay's pipe holds the audio handed over
+    // past the lead, and a stop kills aplay with it.
+    super({ deviceDelayMs, idleTailMs: deviceDelayMs + 2 * periodMs, wakeMs: WAKE_MS, ...options });
     this.#alsaBufferMs = alsaBufferMs;
     this.#respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 200, maxMs: options.respawnMaxMs ?? 5000 });
   }

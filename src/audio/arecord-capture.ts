@@ -2,17 +2,17 @@
  * The microphone as an `arecord` child writing raw PCM16 24 kHz mono into a FIFO this process
  * reads. The point is the idle cost: while nobody talks the daemon does not wake up per period.
  *
- * - Batched (gate closed): no libuv reads at all; every `batchMs` one synchronous read takes
- *   what the kernel pipe holds (up to ~1.3 s; arecord blocks, then overruns, beyond that).
- * - Live (gate open, setLive(true)): first everything up to now is delivered synchronously (so
- *   the pre-roll is exact), then a libuv read per period delivers each one as it comes.
- *   setLive(false) delivers what is pending, synchronously, before the turn is measured.
+ * All reads are synchronous reads of everything the kernel pipe holds, on one timer:
+ * - Idle (gate closed): every `idleBatchMs` (the pipe holds ~1.3 s; arecord blocks, then
+ *   overruns, beyond that).
+ * - Live (gate open, setLive(true)): first everything up to now (so the pre-roll is exact), then
+ *   every `liveBatchMs`. Each read is emitted as one frame of whole periods, so a turn costs one
+ *   wake-up and one append per batch, not per period. setLive(false) delivers what is pending
+ *   before the turn is measured.
  *
- * Why a FIFO and not the child's stdout pipe: Node starts reading a child's stdout at once and
- * pausing it stops libuv reads only once 64 KiB sit in the stream's buffer; a socket we make on
- * our own FIFO descriptor with `onread` stops reading the moment it is paused, and the same
- * descriptor can be read synchronously. arecord gets the FIFO as its stdout (a path argument
- * would make it remove() the FIFO and write a plain file).
+ * Why a FIFO and not the child's stdout pipe: Node starts reading a child's stdout at once (a
+ * libuv read per period); our own FIFO descriptor is read only when we ask. arecord gets the FIFO
+ * as its stdout (a path argument would make it remove() the FIFO and write a plain file).
  *
  * arecord dying is respawned with backoff (core/backoff.ts) and reported once per outage; a
  * missing device fails start() with the list of capture devices; stop() kills the child and
@@ -20,7 +20,6 @@
  */
 import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
-import { type ConnectOpts, Socket, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -37,12 +36,9 @@ export interface ArecordCaptureOptions {
   device: string;
   periodMs?: number;
   logger?: Logger;
-  /** While batched, the pipe is read this often (default 200 ms; the pipe holds ~1.3 s). */
-  batchMs?: number;
-  /**
-   * While live, read every this many ms instead of as each period comes (fewer wake-ups and
-   * appends per turn; setLive(false) still delivers everything up to the release). Default: per period.
-   */
+  /** While idle (gate closed), the pipe is read this often (default 200 ms; the pipe holds ~1.3 s). */
+  idleBatchMs?: number;
+  /** While live, the pipe is read this often (config audio.input.batchMs; default 100 ms). */
   liveBatchMs?: number;
   /** ALSA buffer (arecord --buffer-time); default 25 periods. */
   alsaBufferMs?: number;
@@ -62,12 +58,11 @@ export interface ArecordCaptureOptions {
 
 type Child = ChildProcessByStdio<null, null, Readable>;
 
-/** One arecord and the read end of the FIFO it writes to. */
+/** One arecord and the read end (non-blocking) of the FIFO it writes to. */
 interface Run {
   child: Child;
   fd: number;
-  /** Reads per period while live; paused (no reads) while batched. Owns `fd`. */
-  socket: Socket;
+  closed: boolean;
 }
 
 /** A whole number of periods bigger than the pipe (64 KiB), so one read takes all it holds. */
@@ -77,7 +72,8 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
   readonly name = 'audio.arecord';
   readonly periodMs: number;
   readonly #periodBytes: number;
-  readonly #batchMs: number;
+  readonly #idleBatchMs: number;
+  readonly #liveBatchMs: number;
   readonly #stallMs: number;
   readonly #respawnBackoff: Backoff;
   #dir: string | undefined;
@@ -88,7 +84,6 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
   #stopped = true;
   #liveMode = false;
   #tick: NodeJS.Timeout | undefined;
-  #liveTick: NodeJS.Timeout | undefined;
   #respawnTimer: NodeJS.Timeout | undefined;
   #outage = false;
   /** Bytes of a period not complete yet (a read that ended mid-period). */
@@ -104,7 +99,8 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     super();
     this.periodMs = options.periodMs ?? 20;
     this.#periodBytes = Math.round((SAMPLE_RATE * this.periodMs) / 1000) * BYTES_PER_SAMPLE;
-    this.#batchMs = options.batchMs ?? 200;
+    this.#idleBatchMs = options.idleBatchMs ?? 200;
+    this.#liveBatchMs = options.liveBatchMs ?? 100;
     this.#stallMs = options.stallMs ?? 1000;
     this.#respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 250, maxMs: options.respawnMaxMs ?? 5000 });
     this.#scratch = Buffer.allocUnsafe(PIPE_READ_BYTES);
@@ -153,7 +149,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
       await this.stop();
       throw err;
     }
-    this.#tick = setInterval(this.#onTick, this.#batchMs);
+    this.#armTick();
   }
 
   async stop(): Promise<void> {
@@ -161,7 +157,6 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     this.#liveMode = false;
     if (this.#tick) clearInterval(this.#tick);
     this.#tick = undefined;
-    this.#stopLiveTick();
     if (this.#respawnTimer) clearTimeout(this.#respawnTimer);
     this.#respawnTimer = undefined;
     const run = this.#run;
@@ -174,40 +169,31 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
   }
 
   /**
-   * true: delivers everything captured up to now (synchronously), then each period as it comes.
-   * false: delivers what is pending (synchronously), then reads in batches again.
+   * true: delivers everything captured up to now (synchronously), then a batch every liveBatchMs.
+   * false: delivers what is pending (synchronously), then reads every idleBatchMs again.
    */
   setLive(live: boolean): void {
     if (live === this.#liveMode || this.#stopped) return;
     this.#liveMode = live;
-    const run = this.#run;
-    if (run) this.#drain(run);
-    if (this.options.liveBatchMs !== undefined) {
-      if (live) this.#liveTick = setInterval(this.#onLiveTick, this.options.liveBatchMs);
-      else this.#stopLiveTick();
-    } else if (live) run?.socket.resume();
-    else run?.socket.pause();
+    if (this.#run) this.#drain(this.#run);
+    this.#armTick();
   }
 
-  #onLiveTick = (): void => {
-    if (this.#run) this.#drain(this.#run);
-  };
-
-  #stopLiveTick(): void {
-    if (this.#liveTick) clearInterval(this.#liveTick);
-    this.#liveTick = undefined;
+  #armTick(): void {
+    if (this.#tick) clearInterval(this.#tick);
+    this.#tick = setInterval(this.#onTick, this.#liveMode ? this.#liveBatchMs : this.#idleBatchMs);
   }
 
   #onTick = (): void => {
     const run = this.#run;
     if (!run) return;
-    if (!this.#liveMode) this.#drain(run);
+    this.#drain(run);
     if (!this.#stalled && performance.now() - this.#lastDataAt >= this.#stallMs) this.#onStall();
   };
 
   /** One synchronous read of all the pipe holds (PIPE_READ_BYTES is more than it can hold). */
   #drain(run: Run): void {
-    if (run.socket.destroyed) return; // the descriptor is closed (end of stream seen while live)
+    if (run.closed) return;
     let n: number;
     try {
       n = readSync(run.fd, this.#scratch, 0, this.#scratch.length, null);
@@ -219,7 +205,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     if (n > 0) this.#deliver(Buffer.from(this.#scratch.subarray(0, n)));
   }
 
-  /** Splits into whole periods (views, no copy) and emits them in order. */
+  /** Emits the whole periods read as one frame; a partial period waits for the next read. */
   #deliver(data: Buffer): void {
     this.#noteData();
     let pcm = data;
@@ -227,13 +213,11 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
       pcm = Buffer.concat([this.#partial, data]);
       this.#partial = undefined;
     }
-    const p = this.#periodBytes;
-    let off = 0;
-    for (; off + p <= pcm.length; off += p) {
-      this.#frames++;
-      this.emit('frame', pcm.subarray(off, off + p));
-    }
-    if (off < pcm.length) this.#partial = pcm.subarray(off);
+    const whole = pcm.length - (pcm.length % this.#periodBytes);
+    if (whole < pcm.length) this.#partial = pcm.subarray(whole);
+    if (whole === 0) return;
+    this.#frames += whole / this.#periodBytes;
+    this.emit('frame', whole === pcm.length ? pcm : pcm.subarray(0, whole));
   }
 
   #noteData(): void {
@@ -268,26 +252,13 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     const { device } = this.options;
     // The read end first: opening the write end then does not block, and arecord never sees a FIFO without a reader.
     const fd = openSync(this.#fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const onread = {
-      buffer: this.#scratch,
-      callback: (n: number) => {
-        this.#onLiveRead(run, n);
-        return true;
-      },
-    };
-    // `onread` is documented for the constructor too (net.Socket options); @types/node only lists it for connect().
-    const options: SocketConstructorOpts & ConnectOpts = { fd, readable: true, writable: false, allowHalfOpen: true, onread };
-    const socket = new Socket(options);
-    // With `onread`, pause() stops libuv reading at once; nothing was read yet (reads happen in the event loop's poll phase).
-    socket.pause();
-    socket.on('error', (err) => this.options.logger?.warn('reading from arecord failed', { device, reason: err.message }));
     let child: Child;
     const writeFd = openSync(this.#fifo, constants.O_WRONLY);
     try {
       // stdout is the FIFO's write end: no stream for it in this process.
       child = spawn(cmd, this.argv, { env: audioChildEnv(this.options.env ?? process.env), stdio: ['ignore', writeFd, 'pipe'] }) as Child;
     } catch (err) {
-      socket.destroy();
+      closeSync(fd);
       throw new PttError('AUDIO_CAPTURE', `cannot run ${cmd}: ${err instanceof Error ? err.message : String(err)}`, {
         context: { command: cmd },
         cause: err,
@@ -296,7 +267,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
       closeSync(writeFd); // the child has its own copy; ours would hide arecord's end of stream
     }
     this.#live.add(child);
-    const run: Run = { child, fd, socket };
+    const run: Run = { child, fd, closed: false };
 
     return new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -334,7 +305,6 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
           this.#run = run;
           this.#partial = undefined;
           if (!this.#stalled) this.#lastDataAt = performance.now();
-          if (this.#liveMode && this.options.liveBatchMs === undefined) socket.resume();
           resolve();
         }
         const overrun = /overrun!!! \(at least ([\d.]+) ms long\)/.exec(text);
@@ -371,12 +341,6 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
         );
       });
     });
-  }
-
-  #onLiveRead(run: Run, n: number): void {
-    if (this.#run !== run || n <= 0) return;
-    // onread hands over the shared scratch buffer: copy what the frames keep.
-    this.#deliver(Buffer.from(this.#scratch.subarray(0, n)));
   }
 
   #openError(device: string, reason: string): Promise<PttError> {
@@ -430,7 +394,9 @@ function mkfifo(path: string): Promise<void> {
 }
 
 function closeRun(run: Run): void {
-  run.socket.destroy(); // closes the read end: a still running arecord gets EPIPE on its next write
+  if (run.closed) return;
+  run.closed = true;
+  closeSync(run.fd); // a still running arecord gets EPIPE on its next write
 }
 
 /** The line of arecord's stderr that says what went wrong (libasound's reason first). */

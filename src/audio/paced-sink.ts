@@ -1,7 +1,9 @@
 /**
- * The jitter buffer and real-time pacer behind every AudioSink. Audio is handed to the device
- * in period-sized chunks, never more than `leadMs` ahead of the clock, so a stop is heard
- * within lead + device buffer and the position of the device is known. Gaps inside a stream are
+ * The jitter buffer and real-time pacer behind every AudioSink. Audio is cut into period-sized
+ * chunks and handed to the device on a real-time clock, so the position of the device is known:
+ * it always holds at least `leadMs` minus a period, and the pacer wakes about every `wakeMs` to
+ * hand over up to `wakeMs` more of queued audio in one write (a longer wake costs fewer wake-ups,
+ * not headroom; what sits in the device past the lead is dropped with it by a stop). Gaps inside a stream are
  * bridged with silence that ramps from the last sample to zero (no click), and the resumed
  * audio fades in. Between streams it hands over nothing and its timer stops (an idle speaker
  * costs no wake-ups); the next write restarts the clock. Subclasses only deliver bytes.
@@ -17,6 +19,8 @@ export interface PacedSinkOptions {
   leadMs?: number;
   /** Chunk length (config audio.output.periodMs). */
   periodMs?: number;
+  /** How often the pacer wakes while audio flows (default: every period). */
+  wakeMs?: number;
   /** Linear gain 0..1 (config audio.output.volume). */
   volume?: number;
   /**
@@ -52,12 +56,14 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
   abstract readonly name: string;
   protected readonly periodMs: number;
   protected readonly leadMs: number;
+  readonly #wakeMs: number;
   protected readonly logger: Logger | undefined;
   #gain: number;
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #carry: Buffer | undefined;
   #starvedSince: number | undefined; // nothing handed over since then (quiet, or no silent tail)
+  #clockOrigin = 0; // device bytes delivered when the clock was (re)anchored
   #timer: NodeJS.Timeout | undefined;
   #clockStart = 0;
   #clockBytes = 0; // delivered since the clock was (re)anchored
@@ -83,6 +89,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     super();
     this.periodMs = sinkOptions.periodMs ?? 20;
     this.leadMs = sinkOptions.leadMs ?? 120;
+    this.#wakeMs = Math.max(this.periodMs, sinkOptions.wakeMs ?? this.periodMs);
     this.logger = sinkOptions.logger;
     this.#gain = checkGain(sinkOptions.volume ?? 1);
   }
@@ -112,11 +119,14 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     }
     if (pcm.length === 0) return;
     if (this.#streamStart === undefined) this.beginStream();
+    this.#ended = false; // more follows after all: the stream goes on
     this.#queue.push(pcm);
     this.#queuedBytes += pcm.length;
     this.#lastWriteAt = performance.now();
     if (this.sinkOptions.unpaced) this.#pump();
     else if (this.#quiet) this.#wake();
+    // Only waiting for the device to run out: this audio must follow what it holds without a gap.
+    else if (this.#starvedSince !== undefined && this.#running && !this.#paused) this.#pump();
   }
 
   beginStream(): void {
@@ -158,6 +168,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.#paused = false;
     this.#clockStart = performance.now();
     this.#clockBytes = 0;
+    this.#clockOrigin = this.#delivered;
     this.#marks = [];
     this.#lastOut = 0; // a fresh device starts from silence: nothing to ramp down from
     this.#starvedSince = undefined;
@@ -174,6 +185,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.#quiet = false;
     this.#clockStart = performance.now();
     this.#clockBytes = 0;
+    this.#clockOrigin = this.#delivered;
     // The device is empty: a lead of silence first gives the answer the same jitter headroom a
     // running stream has, so audio that arrives at real time is not bridged with ramps.
     this.#prime = msToBytes(this.leadMs);
@@ -193,12 +205,22 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.pauseClock();
   }
 
+  /**
+   * Where the listener is on the device timeline. The device plays in real time from the moment
+   * the clock was anchored (it gets a lead's worth at once and is never left to run dry while a
+   * stream plays), so that is the clock, less what the device lags behind the lead, and never
+   * past what it was given.
+   */
+  #heardBytes(): number {
+    if (this.sinkOptions.unpaced) return this.#delivered;
+    const lagMs = (this.sinkOptions.deviceDelayMs ?? 0) - this.leadMs;
+    return Math.min(this.#delivered, this.#clockOrigin + msToBytes(performance.now() - this.#clockStart - lagMs));
+  }
+
   /** Audio bytes (all streams) that have reached the listener by now. */
   #audioPlayed(): number {
     if (this.sinkOptions.unpaced) return this.#audioDelivered;
-    let at = this.#delivered - msToBytes(this.sinkOptions.deviceDelayMs ?? 0);
-    // While we hand it nothing the device keeps playing what it holds.
-    if (this.#starvedSince !== undefined) at = Math.min(this.#delivered, at + msToBytes(performance.now() - this.#starvedSince));
+    const at = this.#heardBytes();
     for (let i = this.#marks.length - 1; i >= 0; i--) {
       const m = this.#marks[i]!;
       if (at >= m.deviceEnd) return m.audioEnd;
@@ -209,6 +231,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
 
   #schedule(waitMs: number): void {
     if (!this.#running || this.#paused || this.sinkOptions.unpaced) return;
+    if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(
       () => {
         this.#timer = undefined;
@@ -220,11 +243,16 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
 
   #pump(): void {
     const period = msToBytes(this.periodMs);
-    const target = this.sinkOptions.unpaced ? Infinity : msToBytes(performance.now() - this.#clockStart + this.leadMs);
-    while (this.#clockBytes < target) {
-      const chunk = this.#nextChunk(period);
+    const now = performance.now();
+    const elapsed = now - this.#clockStart;
+    // Silence (bridging a gap, the tail) only up to the lead: audio arriving next must not wait behind it.
+    const silenceTarget = this.sinkOptions.unpaced ? Infinity : msToBytes(elapsed + this.leadMs);
+    const audioTarget = this.sinkOptions.unpaced ? Infinity : msToBytes(elapsed + this.leadMs - this.periodMs + this.#wakeMs);
+    const out: Buffer[] = [];
+    while (this.#clockBytes < audioTarget) {
+      const chunk = this.#nextChunk(period, this.#clockBytes < silenceTarget);
       if (!chunk) {
-        this.#starvedSince ??= performance.now();
+        if (this.#clockBytes < silenceTarget) this.#starvedSince ??= now;
         break;
       }
       this.#starvedSince = undefined;
@@ -239,8 +267,9 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
       this.#delivered = mark.deviceEnd;
       this.#audioDelivered = mark.audioEnd;
       this.#marks.push(mark);
-      this.deliver(chunk.bytes);
+      out.push(chunk.bytes);
     }
+    if (out.length > 0) this.deliver(out.length === 1 ? out[0]! : Buffer.concat(out));
     this.#pruneMarks();
     this.#checkDrained();
     if (this.#starvedSince !== undefined && this.#streamStart === undefined && this.#queuedBytes === 0) {
@@ -248,13 +277,14 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
       if (this.#running && !this.#paused) this.#quiet = true;
       return;
     }
-    // Wake when the next period is due (the clock, not the timer, decides how much that is);
-    // starved, only the drain check is left to do, once a period.
-    const due = bytesToMs(this.#clockBytes) - this.leadMs - (performance.now() - this.#clockStart) + 1;
-    this.#schedule(this.#starvedSince === undefined ? due : this.periodMs);
+    // Wake when the device is down to the lead less a period (the clock, not the timer, decides
+    // how much to hand over then); starved, only the drain check is left: when the device runs out.
+    const due = bytesToMs(this.#clockBytes) - this.leadMs + this.periodMs - (performance.now() - this.#clockStart) + 1;
+    const runsOut = bytesToMs(this.#delivered - this.#heardBytes()) + 1;
+    this.#schedule(this.#starvedSince === undefined ? due : Math.max(this.periodMs, runsOut));
   }
 
-  #nextChunk(period: number): { bytes: Buffer; audio: number } | undefined {
+  #nextChunk(period: number, silenceDue: boolean): { bytes: Buffer; audio: number } | undefined {
     if (this.#prime > 0) {
       const n = Math.min(period, this.#prime);
       this.#prime -= n;
@@ -272,7 +302,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
       this.#lastOut = lastSample(out);
       return { bytes: out, audio: out.length };
     }
-    if (this.sinkOptions.unpaced) return undefined;
+    if (this.sinkOptions.unpaced || !silenceDue) return undefined;
     const streaming = this.#streamStart !== undefined && !this.#ended;
     // Counted in delivered bytes, not wall time: a late timer must not cut the tail short.
     const tail = this.#delivered - this.#lastAudioEnd < msToBytes(this.sinkOptions.idleTailMs ?? 0);
@@ -312,7 +342,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
 
   #pruneMarks(): void {
     // Chunks wholly behind the listening position are only needed as its lower bound.
-    const at = this.#delivered - msToBytes(this.sinkOptions.deviceDelayMs ?? 0);
+    const at = this.#heardBytes();
     let drop = 0;
     while (drop < this.#marks.length - 1 && this.#marks[drop + 1]!.deviceEnd <= at) drop++;
     if (drop > 0) this.#marks.splice(0, drop);

@@ -254,7 +254,20 @@ export const schema = {
         default: 'arecord',
         env: 'REALTIME_PTT_AUDIO_INPUT_BACKEND',
       }),
-      periodMs: int({ doc: 'Capture period: audio is read and sent in chunks of this length.', default: 20, min: 5, max: 200, unit: 'ms' }),
+      periodMs: int({
+        doc: 'Capture period: the device delivers audio in chunks of this length.',
+        default: 20,
+        min: 5,
+        max: 200,
+        unit: 'ms',
+      }),
+      batchMs: int({
+        doc: 'arecord backend: while the microphone is open, audio is read and sent this often, one append per batch (the press and the release are sent at once either way). Lower lets the server hear speech sooner; higher wakes the Pi less often.',
+        default: 100,
+        min: 10,
+        max: 500,
+        unit: 'ms',
+      }),
       preRollMs: int({
         doc: 'Audio kept from before the press so the first syllable is not lost.',
         default: 300,
@@ -271,7 +284,7 @@ export const schema = {
         env: 'REALTIME_PTT_AUDIO_OUTPUT_DEVICE',
       }),
       bufferMs: int({
-        doc: 'Audio fed to aplay ahead of real time: lower stops faster, higher survives hiccups.',
+        doc: 'Audio fed to aplay ahead of real time: higher survives longer hiccups, lower starts an answer sooner. The player wakes every half of it.',
         default: 120,
         min: 20,
         max: 2_000,

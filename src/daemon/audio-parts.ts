@@ -32,7 +32,7 @@ export function buildAudio(config: Config, deps: { logger: Logger; env: Readonly
     ? new FileSource({ file: input.device.slice(FILE_INPUT_PREFIX.length), periodMs: input.periodMs, atEnd: 'silence' })
     : input.backend === 'addon'
       ? new AlsaCapture({ device: input.device, periodMs: input.periodMs, logger })
-      : new ArecordCapture({ device: input.device, periodMs: input.periodMs, logger, env: { ...deps.env } });
+      : new ArecordCapture({ device: input.device, periodMs: input.periodMs, liveBatchMs: input.batchMs, logger, env: { ...deps.env } });
   const paced = {
     leadMs: output.bufferMs,
     periodMs: output.periodMs,

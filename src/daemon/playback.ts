@@ -113,6 +113,9 @@ export class Playback {
     if (pcm.length === 0) return;
     this.#ledger.add(pcm.length / BYTES_PER_MS);
     this.#speaker.write(pcm);
+    // A cue is whole: the speaker drains (and rests) right after it instead of bridging the
+    // silence for a grace period; an answer written later continues the stream.
+    if (!this.#ledger.answerPending) this.#speaker.endStream?.();
   }
 
   /** Queues answer audio; returns where it starts on the speaker's timeline. */
@@ -148,14 +151,22 @@ export class Playback {
       reached();
       return true;
     };
-    if (check()) return;
-    this.#probe = setInterval(() => {
-      if (check()) this.stopWatch();
-    }, this.#probeMs);
+    // The position advances in real time while the speaker plays: sleep until it should be
+    // there, then look again (a starved or paused speaker makes it later), never more often than probeMs.
+    const next = (): void => {
+      this.#probe = setTimeout(
+        () => {
+          this.#probe = undefined;
+          if (!check()) next();
+        },
+        Math.max(this.#probeMs, startMs - this.#speaker.playedMs() + 1),
+      );
+    };
+    if (!check()) next();
   }
 
   stopWatch(): void {
-    if (this.#probe) clearInterval(this.#probe);
+    if (this.#probe) clearTimeout(this.#probe);
     this.#probe = undefined;
   }
 

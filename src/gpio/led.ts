@@ -156,13 +156,18 @@ export class Led implements Component {
   #play(steps: readonly LedStep[], index: number): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (index === 0 && steps.length > 1 && this.#driver?.loop?.(steps)) {
+    if (!this.#driver) {
+      // No LED: nothing to blink, so no timer waking the daemon for it.
+      this.#out = steps[0]![0];
+      return;
+    }
+    if (index === 0 && steps.length > 1 && this.#driver.loop?.(steps)) {
       this.#out = steps[0]![0];
       return;
     }
     const [level, ms] = steps[index % steps.length]!;
     this.#out = level;
-    this.#driver?.write(level);
+    this.#driver.write(level);
     if (Number.isFinite(ms) && steps.length > 1) {
       this.#timer = setTimeout(() => this.#play(steps, index + 1), ms);
       this.#timer.unref(); // the LED alone never keeps the process alive

@@ -20,6 +20,11 @@
  *   `out.raw`, `out.raw.0001`, ... ; `readOutput()` concatenates them in order. The `null`
  *   slave is not paced: bytes land in the file as soon as aplay writes them, so the file shows
  *   exactly what the player handed to the device and when.
+ * - With `createAlsaSandbox({ dac: true })`, `playbackDevice` is `ptt_dac` instead: the `file`
+ *   plugin writing into a FIFO that `dac.py` consumes at real time, like a sound card (aplay
+ *   blocks when it is full), and `readOutput()` is what a listener has heard so far. Positions
+ *   (played ms, truncation) are checked against it: the unpaced `ptt_play` cannot tell when a
+ *   byte would be heard. A stop leaves at most the DAC's own 85 ms buffer to play out.
  * - `missingDevice`: a name defined nowhere, for open-failure tests.
  *
  * Order matters: start the feeder (`mic.start()`) before opening a capture (the plugin's open()
@@ -36,7 +41,7 @@
  * process.env, which Node passes to the C environment that libasound's getenv() reads.
  * Children get `env` (AplayPlayer forwards ALSA_CONFIG_PATH to aplay).
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,25 +86,29 @@ export interface AlsaSandbox {
   mic: MicFeeder;
   /** Points this process's libasound at the sandbox (call before opening a capture in-process). */
   useInProcess(): void;
-  /** Everything played to `playbackDevice`, all aplay segments concatenated in order. */
+  /** Everything played to `playbackDevice` (all aplay segments in order; with the DAC, what it has played by now). */
   readOutput(): Buffer;
   /** Stops the feeder, restores ALSA_CONFIG_PATH if useInProcess() changed it, removes the directory. */
   cleanup(): Promise<void>;
 }
 
-export async function createAlsaSandbox(options: { periodMs?: number } = {}): Promise<AlsaSandbox> {
+export async function createAlsaSandbox(options: { periodMs?: number; dac?: boolean } = {}): Promise<AlsaSandbox> {
   const periodMs = options.periodMs ?? 20;
   const periodBytes = periodMs * BYTES_PER_MS;
   const dir = mkdtempSync(join(tmpdir(), 'ptt-alsa-'));
   const micFifo = join(dir, 'mic.fifo');
   const outputFile = join(dir, 'out.raw');
   const configFile = join(dir, 'asoundrc');
-  execFileSync('mkfifo', [micFifo]);
+  const dacFifo = join(dir, 'dac.fifo');
+  const dacOutput = join(dir, 'dac.raw');
+  execFileSync('mkfifo', [micFifo, dacFifo]);
+  const dac = options.dac ? await startDac(dacFifo, dacOutput) : undefined;
   writeFileSync(
     configFile,
     [
       `pcm.ptt_mic { type file; slave.pcm "null"; file "/dev/null"; infile "${micFifo}"; format "raw" }`,
       `pcm.ptt_play { type file; slave.pcm "null"; file "${outputFile}"; format "raw"; truncate false }`,
+      `pcm.ptt_dac { type file; slave.pcm "null"; file "${dacFifo}"; format "raw" }`,
       '',
     ].join('\n'),
   );
@@ -112,7 +121,7 @@ export async function createAlsaSandbox(options: { periodMs?: number } = {}): Pr
     configFile,
     env,
     captureDevice: 'ptt_mic',
-    playbackDevice: 'ptt_play',
+    playbackDevice: dac ? 'ptt_dac' : 'ptt_play',
     missingDevice: 'ptt_no_such_device',
     micFifo,
     periodMs,
@@ -124,10 +133,11 @@ export async function createAlsaSandbox(options: { periodMs?: number } = {}): Pr
       process.env.ALSA_CONFIG_PATH = env.ALSA_CONFIG_PATH;
     },
     readOutput() {
-      return readSegments(outputFile);
+      return dac ? readFileSync(dacOutput) : readSegments(outputFile);
     },
     async cleanup() {
       mic.stop();
+      dac?.kill();
       if (savedConfigPath !== null) {
         if (savedConfigPath === undefined) delete process.env.ALSA_CONFIG_PATH;
         else process.env.ALSA_CONFIG_PATH = savedConfigPath;
@@ -135,6 +145,17 @@ export async function createAlsaSandbox(options: { periodMs?: number } = {}): Pr
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** dac.py on `fifo`, once it has opened it (an aplay opening the device then never waits). */
+function startDac(fifo: string, output: string): Promise<ChildProcess> {
+  writeFileSync(output, '');
+  const child = spawn('python3', [join(import.meta.dirname, 'dac.py'), fifo, output], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', (err) => reject(new Error(`the sandbox DAC needs python3: ${err.message}`)));
+    child.once('exit', (code) => reject(new Error(`the sandbox DAC exited with code ${code}`)));
+    child.stdout.once('data', () => resolve(child));
+  });
 }
 
 function readSegments(outputFile: string): Buffer {

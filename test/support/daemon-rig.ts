@@ -83,7 +83,8 @@ export async function startDaemonRig(options: RigOptions): Promise<DaemonRig> {
     writeFileSync(keyPath, `${options.key}\n`);
     chmodSync(keyPath, 0o600);
   }
-  const alsa = await createAlsaSandbox({ periodMs: PERIOD_MS });
+  // The speaker plays in real time, like a Pi's: what reached it is what a listener heard.
+  const alsa = await createAlsaSandbox({ periodMs: PERIOD_MS, dac: true });
   alsa.mic.start();
   const sim = options.sharedSimulator ?? new RealtimeSimulator({ port: 0, apiKey: options.key, ...options.simulator });
   if (!options.sharedSimulator) await sim.start();
