@@ -1,8 +1,8 @@
 /**
  * Audio figures on real libasound (the test sandbox's `file` devices, no sound card needed):
  *   npx tsx bench/audio.ts            (npm run bench:audio)
- * - stop latency: interrupt() to the last byte reaching the output device
- * - playedMs error: playedMs() against the bytes that reached the device, sampled during playback
+ * - stop latency: interrupt() to the last audio the device plays (the DAC's own 85 ms buffer plays out)
+ * - playedMs error: playedMs() against what a real-time DAC (the sandbox's dac.py) has played, sampled during playback
  * - capture frame jitter: AlsaCapture frame intervals from a FIFO-backed device fed at real time
  * - CPU per minute of capture + playback (daemon process plus its aplay child)
  * - file I/O latency while the capture holds its threadpool thread
@@ -66,8 +66,11 @@ async function main(): Promise<void> {
   print(`audio bench: ${SECONDS}s runs, UV_THREADPOOL_SIZE=${threadpoolSize()}, node ${process.version}`);
 
   // ---- playback: playedMs error and stop latency ----
-  // The sandbox's file device lags by exactly the ALSA buffer (see test/audio/playback.test.ts).
-  const player = new AplayPlayer({ device: alsa.playbackDevice, leadMs: 120, periodMs: 20, alsaBufferMs: 60, deviceDelayMs: 60 });
+  // On the sandbox's DAC (test/support/dac.py), which plays in real time like a sound card, with
+  // the player's defaults (lead 120 ms, ALSA buffer 60 ms, a hand-over every 200 ms).
+  const dac = await createAlsaSandbox({ dac: true });
+  dac.useInProcess();
+  const player = new AplayPlayer({ device: dac.playbackDevice, leadMs: 120, periodMs: 20 });
   await player.start();
   const errors: number[] = [];
   const stopLatencies: number[] = [];
@@ -75,11 +78,11 @@ async function main(): Promise<void> {
   for (let round = 0; round < 5; round++) {
     // Counted before the write: from a quiet speaker write() hands audio over at once, and aplay
     // (on the other core) may have passed some to the device before the next line runs.
-    const before = audioSamples(alsa.readOutput());
+    const before = audioSamples(dac.readOutput());
     player.write(testPcm(1500, round + 1));
     for (let i = 0; i < 20; i++) {
       await sleep(25 + ((i * 7) % 13));
-      const heard = (audioSamples(alsa.readOutput()) - before) / 24; // 24 samples per ms
+      const heard = (audioSamples(dac.readOutput()) - before) / 24; // 24 samples per ms
       if (heard > 0) errors.push(Math.abs(player.playedMs() - heard));
     }
     // stop latency: from interrupt() until the output stops growing with audio
@@ -92,10 +95,10 @@ async function main(): Promise<void> {
       readyAgain.push(performance.now() - t0);
     })();
     let lastAudioAt = t0;
-    let lastLen = audioSamples(alsa.readOutput());
+    let lastLen = audioSamples(dac.readOutput());
     while (performance.now() - t0 < 200) {
       await sleep(1);
-      const len = audioSamples(alsa.readOutput());
+      const len = audioSamples(dac.readOutput());
       if (len !== lastLen) lastAudioAt = performance.now();
       lastLen = len;
     }
@@ -106,6 +109,8 @@ async function main(): Promise<void> {
   print(`stop latency, interrupt() to last audio byte out (ms): ${stats(stopLatencies)}`);
   print(`speaker ready again after interrupt (fresh aplay open, ms): ${stats(readyAgain)}`);
   await player.stop();
+  await dac.cleanup();
+  alsa.useInProcess();
 
   // ---- capture jitter, CPU, and file I/O beside the capture ----
   const feeder = startFeeder(alsa.micFifo);
@@ -210,7 +215,7 @@ async function main(): Promise<void> {
   liveIntervals.length = 0;
   await sleep(Math.min(SECONDS, 5) * 1000);
   await live.stop();
-  print(`ArecordCapture live frame interval (ms, period 20): ${stats(liveIntervals)}`);
+  print(`ArecordCapture live batch interval (ms, period 20, one batch per liveBatchMs = 100): ${stats(liveIntervals)}`);
   feeder.kill();
   await alsa.cleanup();
 }

@@ -11,8 +11,8 @@
  *   `arecord | aplay` moving the same bytes on equal devices (capture at real time, played);
  * - turns: the daemon doing push-to-talk turns back to back (after --warmup seconds of them)
  *   against the floor plus a bare `ws` client sending the same audio in the same appends
- *   (--append-ms, also the daemon's audio.input.batchMs) to the same simulator: append at real
- *   time, commit, ask, wait for the answer and its playing time.
+ *   (--append-ms, also the daemon's audio.input.batchMs; --floor-append-ms for another size) to
+ *   the same simulator: append at real time, commit, ask, wait for the answer and its playing time.
  * CPU is user+system of the whole process tree (the daemon and its aplay child; the floor's
  * arecord and aplay; the ws client), read from /proc/<pid>/stat: each live process's own time
  * plus what its reaped children used, in 10 ms ticks. The microphone feeder and the simulator
@@ -40,6 +40,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     warmup: { type: 'string', default: '10' },
     'append-ms': { type: 'string', default: '100' },
+    'floor-append-ms': { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -49,6 +50,8 @@ const ROUNDS = Number(values.rounds);
 const WARMUP_S = Number(values.warmup);
 /** The daemon's audio.input.batchMs, and the bare client's append size: the same audio in the same appends. */
 const APPEND_MS = Number(values['append-ms']);
+/** A floor client that appends more often than the daemon (20: this benchmark's floor before the daemon batched). */
+const FLOOR_APPEND_MS = Number(values['floor-append-ms'] ?? APPEND_MS);
 const KEY = 'sk-bench-0123456789abcdefghijklmnop';
 const CLK_TCK = 100; // Linux USER_HZ
 const PCM_ARGS = ['-t', 'raw', '-f', 'S16_LE', '-r', '24000', '-c', '1', '--period-time=20000'];
@@ -211,7 +214,7 @@ async function main(): Promise<void> {
     alsaFloor.mic.start();
     await sim.start();
     console.log(
-      `idle bench: ${ROUNDS} x ${SECONDS} s per measurement, floor and daemon side by side; hold ${HOLD_MS} ms, reply ${REPLY_MS} ms, appends of ${APPEND_MS} ms, node ${process.version}`,
+      `idle bench: ${ROUNDS} x ${SECONDS} s per measurement, floor and daemon side by side; hold ${HOLD_MS} ms, reply ${REPLY_MS} ms, appends of ${APPEND_MS} ms (floor client ${FLOOR_APPEND_MS} ms), node ${process.version}`,
     );
     const floor = startFloor(envFor(alsaFloor), alsaFloor.captureDevice, alsaFloor.playbackDevice);
     children.push(floor);
@@ -286,7 +289,7 @@ async function main(): Promise<void> {
     if (!values['turns-only']) await compare('idle', () => [floor.pid!]);
 
     if (!values['idle-only']) {
-      const client = spawn(process.execPath, ['-e', WS_CLIENT, sim.url, KEY, String(HOLD_MS), String(REPLY_MS), String(APPEND_MS)], {
+      const client = spawn(process.execPath, ['-e', WS_CLIENT, sim.url, KEY, String(HOLD_MS), String(REPLY_MS), String(FLOOR_APPEND_MS)], {
         env: envFor(alsaFloor),
         stdio: 'ignore',
         detached: true,

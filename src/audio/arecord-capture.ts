@@ -36,7 +36,7 @@ export interface ArecordCaptureOptions {
   device: string;
   periodMs?: number;
   logger?: Logger;
-  /** While idle (gate closed), the pipe is read this often (default 200 ms; the pipe holds ~1.3 s). */
+  /** While idle (gate closed), the pipe is read this often (default 500 ms; the pipe holds ~1.3 s). */
   idleBatchMs?: number;
   /** While live, the pipe is read this often (config audio.input.batchMs; default 100 ms). */
   liveBatchMs?: number;
@@ -99,7 +99,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     super();
     this.periodMs = options.periodMs ?? 20;
     this.#periodBytes = Math.round((SAMPLE_RATE * this.periodMs) / 1000) * BYTES_PER_SAMPLE;
-    this.#idleBatchMs = options.idleBatchMs ?? 200;
+    this.#idleBatchMs = options.idleBatchMs ?? 500;
     this.#liveBatchMs = options.liveBatchMs ?? 100;
     this.#stallMs = options.stallMs ?? 1000;
     this.#respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 250, maxMs: options.respawnMaxMs ?? 5000 });
