@@ -2,11 +2,12 @@
  * The jitter buffer and real-time pacer behind every AudioSink. Audio is cut into period-sized
  * chunks and handed to the device on a real-time clock, so the position of the device is known:
  * it always holds at least `leadMs` minus a period, and the pacer wakes about every `wakeMs` to
- * hand over up to `wakeMs` more of queued audio in one write (a longer wake costs fewer wake-ups,
- * not headroom; what sits in the device past the lead is dropped with it by a stop). Gaps inside a stream are
- * bridged with silence that ramps from the last sample to zero (no click), and the resumed
- * audio fades in. Between streams it hands over nothing and its timer stops (an idle speaker
- * costs no wake-ups); the next write restarts the clock. Subclasses only deliver bytes.
+ * hand over up to `wakeMs` more of queued audio in one write (a longer wake costs fewer
+ * wake-ups, not headroom; what sits in the device past the lead is dropped with it by a stop).
+ * Gaps inside a stream are bridged with silence that ramps from the last sample to zero (no
+ * click), and the resumed audio fades in. Between streams it hands over nothing and its timer
+ * stops (an idle speaker costs no wake-ups); the next write restarts the clock. Subclasses only
+ * deliver bytes.
  */
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
