@@ -23,6 +23,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { DaemonProcess } from '../src/demo/daemon-process.js';
@@ -299,14 +301,22 @@ async function main(): Promise<void> {
       let turns = 0;
       let talking = true;
       const d = daemon;
+      // The button as on a Pi: one long-lived line of events (gpiomon's pipe), not a connection per press.
+      const button = connect(socketPath);
+      const lines = createInterface({ input: button });
+      const answers = lines[Symbol.asyncIterator]();
+      const control = async (cmd: string) => {
+        button.write(`${cmd}\n`);
+        await answers.next();
+      };
       const speech = testPcm(HOLD_MS, 7);
       const loop = (async () => {
         while (talking) {
           const next = d.nextTurn(20_000);
-          await d.control('press');
+          await control('press');
           void alsaDaemon.mic.feed(speech);
           await sleep(HOLD_MS);
-          await d.control('release');
+          await control('release');
           await next;
           turns++;
         }
@@ -317,6 +327,7 @@ async function main(): Promise<void> {
       console.log(`         ${turns - before} daemon turns measured`);
       talking = false;
       await loop;
+      button.end();
     }
     const exit = await daemon.stop('SIGTERM');
     daemon = undefined;
