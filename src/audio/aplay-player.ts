@@ -6,11 +6,11 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { Backoff } from '../core/backoff.js';
-import { PttError } from '../core/errors.js';
+import { PttError, toPttError } from '../core/errors.js';
 import { deviceOpenError } from './alsa-devices.js';
 import { audioChildEnv, spawnError } from './child-env.js';
 import { PacedSink, type PacedSinkOptions } from './paced-sink.js';
+import { Respawner } from './respawner.js';
 
 export interface AplayPlayerOptions extends PacedSinkOptions {
   device: string;
@@ -38,10 +38,8 @@ export class AplayPlayer extends PacedSink {
   /** Every aplay not yet exited: the running one, one still opening the device, one being killed. */
   readonly #live = new Set<Child>();
   #stopping = false;
-  #respawnTimer: NodeJS.Timeout | undefined;
   /** Failed starts in this outage: its attempt count. */
-  readonly #respawnBackoff: Backoff;
-  #outage = false;
+  readonly #respawner: Respawner;
   readonly #alsaBufferMs: number;
 
   constructor(private readonly options: AplayPlayerOptions) {
@@ -56,7 +54,22 @@ export class AplayPlayer extends PacedSink {
     // past the lead, and a stop kills aplay with it.
     super({ deviceDelayMs, idleTailMs: deviceDelayMs + 2 * periodMs, wakeMs: WAKE_MS, ...options });
     this.#alsaBufferMs = alsaBufferMs;
-    this.#respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 200, maxMs: options.respawnMaxMs ?? 5000 });
+    this.#respawner = new Respawner({
+      what: 'aplay',
+      minMs: options.respawnMinMs ?? 200,
+      maxMs: options.respawnMaxMs ?? 5000,
+      logger: options.logger,
+      spawn: () => this.#spawn(),
+      stopped: () => this.#stopping,
+      report: (err) => this.emit('error', err),
+      restarted: (attempt) => {
+        this.respawnCount++;
+        this.startClock();
+        this.logger?.info('aplay restarted', { attempt });
+        this.emit('respawned', { attempt });
+      },
+      code: 'AUDIO_PLAYBACK',
+    });
   }
 
   /** The aplay command line (no secrets ever appear here). */
@@ -93,8 +106,7 @@ export class AplayPlayer extends PacedSink {
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    if (this.#respawnTimer) clearTimeout(this.#respawnTimer);
-    this.#respawnTimer = undefined;
+    this.#respawner.cancel();
     this.stopClock();
     const child = this.#child;
     this.#child = undefined;
@@ -127,7 +139,7 @@ export class AplayPlayer extends PacedSink {
       if (this.#stopping) return;
       this.#spawn().then(
         () => this.startClock(),
-        (err: unknown) => this.#crashed(err instanceof PttError ? err : new PttError('AUDIO_PLAYBACK', String(err))),
+        (err: unknown) => this.#crashed(toPttError(err, 'AUDIO_PLAYBACK')),
       );
     });
   }
@@ -210,34 +222,11 @@ export class AplayPlayer extends PacedSink {
     });
   }
 
+  /** aplay is gone: the clock waits (nothing plays) while it is started again. */
   #crashed(err: PttError): void {
     if (this.#stopping) return;
     this.pauseClock();
-    if (!this.#outage) this.emit('error', err); // once per outage
-    this.#outage = true;
-    const delay = this.#respawnBackoff.next();
-    this.logger?.warn('aplay is down; restarting', {
-      code: err.code,
-      reason: err.message,
-      inMs: delay,
-      attempt: this.#respawnBackoff.attempt,
-    });
-    this.#respawnTimer = setTimeout(() => {
-      this.#respawnTimer = undefined;
-      if (this.#stopping) return;
-      this.#spawn().then(
-        () => {
-          this.respawnCount++;
-          this.#outage = false;
-          const attempt = this.#respawnBackoff.attempt;
-          this.#respawnBackoff.reset();
-          this.startClock();
-          this.logger?.info('aplay restarted', { attempt });
-          this.emit('respawned', { attempt });
-        },
-        (e: unknown) => this.#crashed(e instanceof PttError ? e : new PttError('AUDIO_PLAYBACK', String(e))),
-      );
-    }, delay);
+    this.#respawner.died(err);
   }
 }
 

@@ -23,13 +23,13 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Backoff } from '../core/backoff.js';
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { checkCaptureOptions, deviceOpenError } from './alsa-devices.js';
 import { audioChildEnv, spawnError } from './child-env.js';
 import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.js';
+import { Respawner } from './respawner.js';
 import type { AudioSource, AudioSourceEvents } from './source.js';
 
 export interface ArecordCaptureOptions {
@@ -75,7 +75,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
   readonly #idleBatchMs: number;
   readonly #liveBatchMs: number;
   readonly #stallMs: number;
-  readonly #respawnBackoff: Backoff;
+  readonly #respawner: Respawner;
   #dir: string | undefined;
   #fifo = '';
   #run: Run | undefined;
@@ -84,8 +84,6 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
   #stopped = true;
   #liveMode = false;
   #tick: NodeJS.Timeout | undefined;
-  #respawnTimer: NodeJS.Timeout | undefined;
-  #outage = false;
   /** Bytes of a period not complete yet (a read that ended mid-period). */
   #partial: Buffer | undefined;
   readonly #scratch: Buffer;
@@ -102,7 +100,21 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     this.#idleBatchMs = options.idleBatchMs ?? 500;
     this.#liveBatchMs = options.liveBatchMs ?? 100;
     this.#stallMs = options.stallMs ?? 1000;
-    this.#respawnBackoff = new Backoff({ minMs: options.respawnMinMs ?? 250, maxMs: options.respawnMaxMs ?? 5000 });
+    // arecord is gone: reported once per outage, a new one started with doubling delays until stopped.
+    this.#respawner = new Respawner({
+      what: 'arecord',
+      minMs: options.respawnMinMs ?? 250,
+      maxMs: options.respawnMaxMs ?? 5000,
+      logger: options.logger,
+      spawn: () => this.#spawn(),
+      stopped: () => this.#stopped,
+      report: (err) => this.emit('error', err),
+      restarted: (attempt) => {
+        this.#respawns++;
+        this.options.logger?.info('arecord restarted', { device: this.options.device, attempt });
+      },
+      code: 'AUDIO_CAPTURE',
+    });
     this.#scratch = Buffer.allocUnsafe(PIPE_READ_BYTES);
   }
 
@@ -157,8 +169,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     this.#liveMode = false;
     if (this.#tick) clearInterval(this.#tick);
     this.#tick = undefined;
-    if (this.#respawnTimer) clearTimeout(this.#respawnTimer);
-    this.#respawnTimer = undefined;
+    this.#respawner.cancel();
     const run = this.#run;
     this.#run = undefined;
     if (run) closeRun(run);
@@ -333,7 +344,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
         this.#drain(run);
         this.#run = undefined;
         closeRun(run);
-        this.#died(
+        this.#respawner.died(
           new PttError('AUDIO_CAPTURE_DIED', `arecord stopped unexpectedly (${signal ?? `exit code ${code}`})`, {
             context: { device, code, signal, stderr: arecordError(stderrTail) },
             hint: 'it is restarted automatically; check the microphone if this repeats',
@@ -348,34 +359,6 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
       ...(this.options.listCaptureDevices ? { list: this.options.listCaptureDevices } : {}),
       ...(this.options.env ? { env: this.options.env } : {}),
     });
-  }
-
-  /** arecord is gone: report once per outage, start a new one with doubling delays until stopped. */
-  #died(err: PttError): void {
-    if (this.#stopped) return;
-    if (!this.#outage) this.emit('error', err);
-    this.#outage = true;
-    const delay = this.#respawnBackoff.next();
-    this.options.logger?.warn('arecord is down; restarting', {
-      code: err.code,
-      reason: err.message,
-      inMs: delay,
-      attempt: this.#respawnBackoff.attempt,
-    });
-    this.#respawnTimer = setTimeout(() => {
-      this.#respawnTimer = undefined;
-      if (this.#stopped) return;
-      this.#spawn().then(
-        () => {
-          this.#respawns++;
-          this.#outage = false;
-          const attempt = this.#respawnBackoff.attempt;
-          this.#respawnBackoff.reset();
-          this.options.logger?.info('arecord restarted', { device: this.options.device, attempt });
-        },
-        (e: unknown) => this.#died(e instanceof PttError ? e : new PttError('AUDIO_CAPTURE', String(e))),
-      );
-    }, delay);
   }
 }
 
