@@ -1,5 +1,5 @@
 /**
- * The speaker: an `aplay` child reading raw PCM16 24 kHz mono on stdin, fed at real time by
+ * The speaker: an `aplay` child reading raw PCM16 24 kHz mono on stdin, fed on a real-time clock by
  * PacedSink. interrupt() kills the child (the kernel drops the ALSA buffer on close, so sound
  * stops at once) and starts a fresh one; a child that dies on its own is respawned with
  * doubling delays and reported. The child gets a minimal environment: never the API key.

@@ -14,7 +14,7 @@
  * libuv read per period); our own FIFO descriptor is read only when we ask. arecord gets the FIFO
  * as its stdout (a path argument would make it remove() the FIFO and write a plain file).
  *
- * arecord dying is respawned with backoff (core/backoff.ts) and reported once per outage; a
+ * arecord dying is respawned with backoff (respawner.ts) and reported once per outage; a
  * missing device fails start() with the list of capture devices; stop() kills the child and
  * waits for its exit. If the daemon dies, arecord's next write gets EPIPE and it exits too.
  */
