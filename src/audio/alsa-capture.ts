@@ -10,9 +10,10 @@ import { Backoff } from '../core/backoff.js';
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { checkCaptureOptions, listAlsaDevices, probeDevice, suggestDevices } from './alsa-devices.js';
+import { checkCaptureOptions, deviceOpenError, probeDevice } from './alsa-devices.js';
 import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.js';
 import type { AudioSource, AudioSourceEvents } from './source.js';
+import { StallWatch } from './stall-watch.js';
 import { captureThreadAvailable, captureThreadsHeld, noteCaptureThread, threadpoolSize } from './threadpool.js';
 
 /** What AlsaCapture needs from the addon: the real `alsa-capture` object or a test double. */
@@ -74,15 +75,20 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
   #overruns = 0;
   #reopens = 0;
   #frames = 0;
-  #lastFrameAt = 0;
   /** Fires stallMs after the last frame it knows of; frames only note the time (no timer work per frame). */
   #stallTimer: NodeJS.Timeout | undefined;
-  #stalled = false;
+  readonly #stall: StallWatch;
 
   constructor(private readonly options: AlsaCaptureOptions) {
     super();
     this.periodMs = options.periodMs ?? 20;
     this.#reopenBackoff = new Backoff({ minMs: options.reopenMinMs ?? 250, maxMs: options.reopenMaxMs ?? 5000 });
+    this.#stall = new StallWatch({
+      device: options.device,
+      stallMs: options.stallMs ?? 1000,
+      logger: options.logger,
+      report: (err) => this.emit('error', err),
+    });
   }
 
   get stats(): { frames: number; overruns: number; reopens: number } {
@@ -177,7 +183,7 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (!this.#stalled) this.#lastFrameAt = performance.now();
+        this.#stall.opened();
         this.#armStall();
         resolve();
       };
@@ -267,28 +273,14 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
     });
   }
 
-  async #openError(device: string, reason: string): Promise<PttError> {
-    let available: string[] = [];
-    try {
-      available = await (this.options.listCaptureDevices ?? (async () => (await listAlsaDevices()).capture))();
-    } catch {
-      /* listing is best effort */
-    }
-    const list = suggestDevices(available);
-    return new PttError(
-      'AUDIO_CAPTURE_OPEN',
-      `cannot open capture device "${device}": ${reason.replace(/^Unable to (open PCM device|set HW parameters): /, '')}`,
-      {
-        context: { device, reason, available },
-        hint: `set audio.input.device to one of: ${list}`,
-      },
-    );
+  #openError(device: string, reason: string): Promise<PttError> {
+    const why = reason.replace(/^Unable to (open PCM device|set HW parameters): /, '');
+    return deviceOpenError('capture', device, why, this.options.listCaptureDevices ? { list: this.options.listCaptureDevices } : {});
   }
 
-  #armStall(): void {
+  #armStall(waitMs = this.options.stallMs ?? 1000): void {
     if (this.#stallTimer) return;
-    const wait = this.#lastFrameAt + (this.options.stallMs ?? 1000) - performance.now();
-    this.#stallTimer = setTimeout(() => this.#onStall(), Math.max(1, wait));
+    this.#stallTimer = setTimeout(() => this.#onStall(), Math.max(1, waitMs));
     this.#stallTimer.unref(); // a watchdog never keeps the process alive
   }
 
@@ -297,35 +289,19 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
     this.#stallTimer = undefined;
   }
 
-  /** A frame arrived: the stall watchdog starts over; the end of a stall is logged. */
+  /** A frame arrived: the end of a stall is logged, and the watchdog armed again after one. */
   #delivered(): void {
-    const now = performance.now();
-    if (this.#stalled) {
-      this.#stalled = false;
-      this.options.logger?.info('microphone delivers again', {
-        device: this.options.device,
-        stalledMs: Math.round(now - this.#lastFrameAt),
-      });
-    }
-    this.#lastFrameAt = now;
-    if (!this.#stallTimer) this.#armStall(); // after a stall; otherwise the armed timer looks at #lastFrameAt
+    this.#stall.delivered();
+    if (!this.#stallTimer) this.#armStall(); // otherwise the armed timer looks at the last frame when it fires
   }
 
   #onStall(): void {
     this.#stallTimer = undefined;
     if (this.#stopped || !this.#current) return;
     // Frames came meanwhile: look again stallMs after the last one (about one wake-up per stallMs).
-    if (performance.now() - this.#lastFrameAt < (this.options.stallMs ?? 1000)) return this.#armStall();
     // Reported once per stall; the next frame re-arms the watchdog and logs the recovery.
-    this.#stalled = true;
-    const { device } = this.options;
-    const msSinceLastFrame = Math.round(performance.now() - this.#lastFrameAt);
-    const err = new PttError('MIC_STALLED', `capture device "${device}" has delivered no audio for ${msSinceLastFrame} ms`, {
-      context: { device, msSinceLastFrame },
-      hint: 'check the microphone and its cable or USB port; capture continues by itself when the device delivers again',
-    });
-    this.options.logger?.warn('microphone stalled', { device, msSinceLastFrame });
-    this.emit('error', err);
+    const wait = this.#stall.check();
+    if (!this.#stall.stalled) this.#armStall(wait);
   }
 
   /** A failing device: close it, report once, reopen with doubling delays until stopped. */

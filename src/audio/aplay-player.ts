@@ -8,7 +8,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { PttError, toPttError } from '../core/errors.js';
 import { deviceOpenError } from './alsa-devices.js';
-import { audioChildEnv, spawnError } from './child-env.js';
+import { audioChildEnv, diedError, spawnError } from './child-env.js';
 import { PacedSink, type PacedSinkOptions } from './paced-sink.js';
 import { Respawner } from './respawner.js';
 
@@ -206,10 +206,7 @@ export class AplayPlayer extends PacedSink {
         if (this.#child !== child) return; // killed on purpose (interrupt or stop)
         this.#child = undefined;
         this.#crashed(
-          new PttError('AUDIO_PLAYBACK_DIED', `aplay stopped unexpectedly (${signal ?? `exit code ${code}`})`, {
-            context: { device, code, signal, stderr: lastErrorLine(stderrTail) },
-            hint: 'it is restarted automatically; check the device if this repeats',
-          }),
+          diedError('AUDIO_PLAYBACK_DIED', 'aplay', { code, signal }, { device, stderr: lastErrorLine(stderrTail) }, 'the device'),
         );
       });
     });

@@ -27,9 +27,10 @@ import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { checkCaptureOptions, deviceOpenError } from './alsa-devices.js';
-import { audioChildEnv, spawnError } from './child-env.js';
+import { audioChildEnv, diedError, spawnError } from './child-env.js';
 import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.js';
 import { Respawner } from './respawner.js';
+import { StallWatch } from './stall-watch.js';
 import type { AudioSource, AudioSourceEvents } from './source.js';
 
 export interface ArecordCaptureOptions {
@@ -74,7 +75,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
   readonly #periodBytes: number;
   readonly #idleBatchMs: number;
   readonly #liveBatchMs: number;
-  readonly #stallMs: number;
+  readonly #stall: StallWatch;
   readonly #respawner: Respawner;
   #dir: string | undefined;
   #fifo = '';
@@ -87,8 +88,6 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
   /** Bytes of a period not complete yet (a read that ended mid-period). */
   #partial: Buffer | undefined;
   readonly #scratch: Buffer;
-  #lastDataAt = 0;
-  #stalled = false;
   #frames = 0;
   #overruns = 0;
   #respawns = 0;
@@ -99,7 +98,12 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     this.#periodBytes = Math.round((SAMPLE_RATE * this.periodMs) / 1000) * BYTES_PER_SAMPLE;
     this.#idleBatchMs = options.idleBatchMs ?? 500;
     this.#liveBatchMs = options.liveBatchMs ?? 100;
-    this.#stallMs = options.stallMs ?? 1000;
+    this.#stall = new StallWatch({
+      device: options.device,
+      stallMs: options.stallMs ?? 1000,
+      logger: options.logger,
+      report: (err) => this.emit('error', err),
+    });
     // arecord is gone: reported once per outage, a new one started with doubling delays until stopped.
     this.#respawner = new Respawner({
       what: 'arecord',
@@ -199,7 +203,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     const run = this.#run;
     if (!run) return;
     this.#drain(run);
-    if (!this.#stalled && performance.now() - this.#lastDataAt >= this.#stallMs) this.#onStall();
+    this.#stall.check();
   };
 
   /** One synchronous read of all the pipe holds (PIPE_READ_BYTES is more than it can hold). */
@@ -218,7 +222,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
 
   /** Emits the whole periods read as one frame; a partial period waits for the next read. */
   #deliver(data: Buffer): void {
-    this.#noteData();
+    this.#stall.delivered();
     let pcm = data;
     if (this.#partial) {
       pcm = Buffer.concat([this.#partial, data]);
@@ -229,33 +233,6 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
     if (whole === 0) return;
     this.#frames += whole / this.#periodBytes;
     this.emit('frame', whole === pcm.length ? pcm : pcm.subarray(0, whole));
-  }
-
-  #noteData(): void {
-    const now = performance.now();
-    if (this.#stalled) {
-      this.#stalled = false;
-      this.options.logger?.info('microphone delivers again', {
-        device: this.options.device,
-        stalledMs: Math.round(now - this.#lastDataAt),
-      });
-    }
-    this.#lastDataAt = now;
-  }
-
-  #onStall(): void {
-    // Reported once per stall; the next data logs the recovery.
-    this.#stalled = true;
-    const { device } = this.options;
-    const msSinceLastFrame = Math.round(performance.now() - this.#lastDataAt);
-    this.options.logger?.warn('microphone stalled', { device, msSinceLastFrame });
-    this.emit(
-      'error',
-      new PttError('MIC_STALLED', `capture device "${device}" has delivered no audio for ${msSinceLastFrame} ms`, {
-        context: { device, msSinceLastFrame },
-        hint: 'check the microphone and its cable or USB port; capture continues by itself when the device delivers again',
-      }),
-    );
   }
 
   #spawn(): Promise<void> {
@@ -315,7 +292,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
           clearTimeout(timer);
           this.#run = run;
           this.#partial = undefined;
-          if (!this.#stalled) this.#lastDataAt = performance.now();
+          this.#stall.opened();
           resolve();
         }
         const overrun = /overrun!!! \(at least ([\d.]+) ms long\)/.exec(text);
@@ -345,10 +322,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
         this.#run = undefined;
         closeRun(run);
         this.#respawner.died(
-          new PttError('AUDIO_CAPTURE_DIED', `arecord stopped unexpectedly (${signal ?? `exit code ${code}`})`, {
-            context: { device, code, signal, stderr: arecordError(stderrTail) },
-            hint: 'it is restarted automatically; check the microphone if this repeats',
-          }),
+          diedError('AUDIO_CAPTURE_DIED', 'arecord', { code, signal }, { device, stderr: arecordError(stderrTail) }, 'the microphone'),
         );
       });
     });

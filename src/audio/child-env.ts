@@ -24,3 +24,17 @@ export function spawnError(cmd: string, err: NodeJS.ErrnoException, code: 'AUDIO
   }
   return new PttError(code, `cannot run ${cmd}: ${err.message}`, { context: { command: cmd, errno: err.code } });
 }
+
+/** A running audio child exited on its own: what it said last, and that it is restarted. */
+export function diedError(
+  code: 'AUDIO_CAPTURE_DIED' | 'AUDIO_PLAYBACK_DIED',
+  cmd: string,
+  exit: { code: number | null; signal: NodeJS.Signals | null },
+  context: { device: string; stderr: string },
+  check: string,
+): PttError {
+  return new PttError(code, `${cmd} stopped unexpectedly (${exit.signal ?? `exit code ${exit.code}`})`, {
+    context: { ...context, code: exit.code, signal: exit.signal },
+    hint: `it is restarted automatically; check ${check} if this repeats`,
+  });
+}
