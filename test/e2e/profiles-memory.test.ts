@@ -5,13 +5,14 @@
  * a restart; the conversation restored into every new session (dropped socket, 1001 expiry,
  * on-demand idle close) before the next turn's audio, within the memory limits; forget.
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { DaemonProcess, type LogRecord } from '../../src/demo/daemon-process.js';
 import { RealtimeSimulator, type RecordedFrame } from '../../src/simulator/index.js';
+import { daemonEnv } from '../support/daemon-rig.js';
 import { createAlsaSandbox, testPcm, type AlsaSandbox } from '../support/alsa.js';
 import { validateClientEvent } from '../support/realtime-schema.js';
 
@@ -115,11 +116,7 @@ beforeAll(async () => {
   sim = new RealtimeSimulator({ port: 0, apiKey: KEY, replyMs: 600, deltaMs: 100, pace: 'realtime' });
   await sim.start();
   writeFileSync(configPath, stringify(config()));
-  mkdirSync(join(dir, 'xdg', 'alsa'), { recursive: true });
-  copyFileSync(alsa.configFile, join(dir, 'xdg', 'alsa', 'asoundrc'));
-  env = { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg') };
-  delete env.OPENAI_API_KEY;
-  delete env.ALSA_CONFIG_PATH;
+  env = daemonEnv(dir, alsa);
   daemon = startDaemon();
   await daemon.waitFor((r) => r.msg === 'profile verified', 'the first verification', 20_000);
   await daemon.waitForControl(20_000);

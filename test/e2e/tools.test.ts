@@ -7,7 +7,7 @@
  * the Home Assistant stand-in over Streamable HTTP, that no secret reaches a log, argv or child
  * environment, and that no MCP child outlives the daemon.
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { stringify } from 'yaml';
 import { DaemonProcess } from '../../src/demo/daemon-process.js';
 import { RealtimeSimulator } from '../../src/simulator/index.js';
 import { earcon } from '../../src/audio/earcon.js';
+import { daemonEnv } from '../support/daemon-rig.js';
 import { createAlsaSandbox, testPcm, type AlsaSandbox } from '../support/alsa.js';
 import { startHaStandIn, type HaStandIn } from '../support/ha-mcp-server.js';
 import { validateClientEvent } from '../support/realtime-schema.js';
@@ -104,11 +105,7 @@ beforeAll(async () => {
     JSON.stringify([{ name: 'pasta', kind: 'timer', dueAt: Date.now() - 60_000, createdAt: Date.now() - 600_000 }]),
   );
   saveConfig(config([stdio('t'), haServer()]));
-  mkdirSync(join(dir, 'xdg', 'alsa'), { recursive: true });
-  copyFileSync(alsa.configFile, join(dir, 'xdg', 'alsa', 'asoundrc'));
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg') };
-  delete env.OPENAI_API_KEY;
-  delete env.ALSA_CONFIG_PATH;
+  const env = daemonEnv(dir, alsa);
   daemon = new DaemonProcess({ configPath, socketPath: join(dir, 'control.sock'), env, entry: 'dist' });
   await daemon.waitForControl(20_000);
   await until(() => sim.sentOf('session.updated').length > 0, 'the first verified profile', 20_000);

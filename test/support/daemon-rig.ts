@@ -113,11 +113,7 @@ export async function startDaemonRig(options: RigOptions): Promise<DaemonRig> {
     renameSync(tmp, configPath);
   };
   save(base);
-  mkdirSync(join(dir, 'xdg', 'alsa'), { recursive: true });
-  copyFileSync(alsa.configFile, join(dir, 'xdg', 'alsa', 'asoundrc'));
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg') };
-  delete env.OPENAI_API_KEY;
-  delete env.ALSA_CONFIG_PATH;
+  const env = daemonEnv(dir, alsa);
   const daemon = new DaemonProcess({ configPath, socketPath, env, entry: 'dist' });
   await daemon.waitForControl(20_000);
   if (options.waitVerified ?? true) await daemon.waitFor((r) => r.msg === 'profile verified', 'the profile verified', 20_000);
@@ -165,4 +161,17 @@ export async function startDaemonRig(options: RigOptions): Promise<DaemonRig> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The environment a daemon under test runs with: the sandbox's ALSA devices found the way a
+ * user's are (an asoundrc under XDG_CONFIG_HOME), and no API key inherited from the test run.
+ */
+export function daemonEnv(dir: string, alsa: AlsaSandbox): NodeJS.ProcessEnv {
+  mkdirSync(join(dir, 'xdg', 'alsa'), { recursive: true });
+  copyFileSync(alsa.configFile, join(dir, 'xdg', 'alsa', 'asoundrc'));
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg') };
+  delete env.OPENAI_API_KEY;
+  delete env.ALSA_CONFIG_PATH;
+  return env;
 }
