@@ -8,7 +8,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { PttError, toPttError } from '../core/errors.js';
 import { deviceOpenError } from './alsa-devices.js';
-import { audioChildEnv, diedError, spawnError } from './child-env.js';
+import { audioChildEnv, diedError, openTimeoutError, spawnError } from './child-env.js';
 import { PacedSink, type PacedSinkOptions } from './paced-sink.js';
 import { Respawner } from './respawner.js';
 
@@ -153,16 +153,7 @@ export class AplayPlayer extends PacedSink {
       const child = spawn(cmd, this.argv, { env: audioChildEnv(this.options.env ?? process.env), stdio: ['pipe', 'ignore', 'pipe'] });
       this.#live.add(child);
       const timeoutMs = this.options.openTimeoutMs ?? 3000;
-      const timer = setTimeout(
-        () =>
-          fail(
-            new PttError('AUDIO_PLAYBACK_OPEN', `aplay did not open "${device}" within ${timeoutMs} ms`, {
-              context: { device },
-              hint: 'check that no other program holds the device (fuser -v /dev/snd/*)',
-            }),
-          ),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => fail(openTimeoutError('AUDIO_PLAYBACK_OPEN', 'aplay', device, timeoutMs)), timeoutMs);
       const fail = (err: PttError) => {
         if (settled) return;
         settled = true;

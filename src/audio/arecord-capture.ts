@@ -27,7 +27,7 @@ import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { checkCaptureOptions, deviceOpenError } from './alsa-devices.js';
-import { audioChildEnv, diedError, spawnError } from './child-env.js';
+import { audioChildEnv, diedError, openTimeoutError, spawnError } from './child-env.js';
 import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.js';
 import { Respawner } from './respawner.js';
 import { StallWatch } from './stall-watch.js';
@@ -261,16 +261,7 @@ export class ArecordCapture extends TypedEmitter<AudioSourceEvents> implements A
       let settled = false;
       let stderrTail = '';
       const timeoutMs = this.options.openTimeoutMs ?? 3000;
-      const timer = setTimeout(
-        () =>
-          fail(
-            new PttError('AUDIO_CAPTURE_OPEN', `arecord did not open capture device "${device}" within ${timeoutMs} ms`, {
-              context: { device },
-              hint: 'check that no other program holds the device (fuser -v /dev/snd/*)',
-            }),
-          ),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => fail(openTimeoutError('AUDIO_CAPTURE_OPEN', 'arecord', device, timeoutMs)), timeoutMs);
       const fail = (err: PttError) => {
         if (settled) return;
         settled = true;

@@ -38,3 +38,17 @@ export function diedError(
     hint: `it is restarted automatically; check ${check} if this repeats`,
   });
 }
+
+/** An audio child that has not opened its device in time (another program holds it, usually). */
+export function openTimeoutError(
+  code: 'AUDIO_CAPTURE_OPEN' | 'AUDIO_PLAYBACK_OPEN',
+  cmd: string,
+  device: string,
+  timeoutMs: number,
+): PttError {
+  const what = code === 'AUDIO_CAPTURE_OPEN' ? 'capture device' : 'playback device';
+  return new PttError(code, `${cmd} did not open ${what} "${device}" within ${timeoutMs} ms`, {
+    context: { device },
+    hint: 'check that no other program holds the device (fuser -v /dev/snd/*)',
+  });
+}
