@@ -2,7 +2,7 @@
  * Idle cost: CPU per minute of the real daemon against the floor, in one run, on the test
  * sandbox's ALSA `file` devices (real libasound, no sound card):
  *
- *   npx tsx bench/idle.ts [--seconds 15] [--rounds 1] [--warmup 10] [--hold 1000] [--reply 1500]
+ *   npx tsx bench/idle.ts [--seconds 15] [--rounds 1] [--warmup 30] [--hold 1000] [--reply 1500]
  *                         [--append-ms 100] [--cpu-prof DIR] [--idle-only | --turns-only]   (npm run bench:idle)
  *
  * The floor and the daemon run side by side (each on its own sandbox devices) and are read at
@@ -17,7 +17,7 @@
  * arecord and aplay; the ws client), read from /proc/<pid>/stat: each live process's own time
  * plus what its reaped children used, in 10 ms ticks. The microphone feeder and the simulator
  * run in this process and count for neither side. `--cpu-prof DIR` runs the daemon with
- * `node --cpu-prof` (the profile is written when it exits). Build first: `npm run build`.
+ * `node --cpu-prof` (the profile covers the measured windows and is written when it exits). Build first: `npm run build`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +40,7 @@ const { values } = parseArgs({
     'idle-only': { type: 'boolean', default: false },
     'turns-only': { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
-    warmup: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '30' },
     'append-ms': { type: 'string', default: '100' },
     'floor-append-ms': { type: 'string' },
   },
@@ -128,6 +128,23 @@ function breakdown(pid: number): Map<string, number> {
   return out;
 }
 
+/** CPU ms per command of the floor's processes (arecord, aplay, the ws client), minus an earlier reading. */
+function floorParts(pids: number[], before?: Map<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  const ppid = parents();
+  for (const root of pids) {
+    for (const pid of [root, ...[...ppid].filter(([, p]) => p === root).map(([c]) => c)]) {
+      const stat = statFields(`/proc/${pid}/stat`);
+      if (!stat) continue;
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm === 'sh') continue;
+      const name = comm === 'node' ? 'ws client' : comm;
+      out.set(name, (out.get(name) ?? 0) + ((Number(stat[11]) + Number(stat[12])) * 1000) / CLK_TCK);
+    }
+  }
+  return before ? diff(out, before) : out;
+}
+
 function diff(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
   return new Map([...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)]));
 }
@@ -171,9 +188,10 @@ import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
 const session = new Session();
 session.connect();
-session.post('Profiler.setSamplingInterval', { interval: 1000 });
+session.post('Profiler.setSamplingInterval', { interval: 250 });
 session.post('Profiler.enable');
-session.post('Profiler.start');
+// The bench sends SIGUSR2 when its measured windows start: start-up and warm-up stay out of the profile.
+process.once('SIGUSR2', () => session.post('Profiler.start'));
 process.on('exit', () => {
   // Same-thread inspector sessions answer synchronously, so this runs before the process ends.
   session.post('Profiler.stop', (err, r) => { if (!err) writeFileSync(${JSON.stringify(file)}, JSON.stringify(r.profile)); });
@@ -232,7 +250,8 @@ async function main(): Promise<void> {
         audio: { input: { device: alsaDaemon.captureDevice, batchMs: APPEND_MS }, output: { device: alsaDaemon.playbackDevice } },
         gpio: { backend: 'virtual' },
         control: { socket: socketPath },
-        log: { level: 'info', format: 'json', transcriptFile: join(dir, 'transcripts.jsonl') },
+        // As installed: the state directory is not the config's (its watcher would wake at every line).
+        log: { level: 'info', format: 'json', transcriptFile: join(dir, 'state', 'transcripts.jsonl') },
       }),
     );
     const profDir = values['cpu-prof'];
@@ -264,6 +283,8 @@ async function main(): Promise<void> {
       let floorMs = 0;
       let wallMs = 0;
       const parts0 = breakdown(pid);
+      const floor0 = floorParts(floorPids());
+      if (values['cpu-prof']) process.kill(pid, 'SIGUSR2');
       for (let round = 1; round <= ROUNDS; round++) {
         const d0 = treeCpuMs(pid);
         const f0 = floorCpu();
@@ -285,6 +306,7 @@ async function main(): Promise<void> {
         `  ${label}: daemon ${fmt(perMin(daemonMs))}  floor (${floorName}) ${fmt(perMin(floorMs))}  ratio ${ratio(daemonMs, floorMs)}`,
       );
       console.log(`         daemon by part: ${byPart(diff(breakdown(pid), parts0), wallMs / 1000) || 'nothing measurable'}`);
+      console.log(`         floor by part: ${byPart(floorParts(floorPids(), floor0), wallMs / 1000)}`);
     };
 
     console.log('CPU per minute (user+sys, whole process tree, 10 ms ticks):');
@@ -321,7 +343,9 @@ async function main(): Promise<void> {
           turns++;
         }
       })();
-      await sleep(WARMUP_S * 1000); // both sides' code gets hot (a daemon runs for days)
+      // Both sides' code gets hot, and start-up's one-off work is done (V8's memory reducer runs a
+      // full GC about 15 s after start): a daemon runs for days, the steady state is what it costs.
+      await sleep(WARMUP_S * 1000);
       const before = turns;
       await compare('turns', () => [floor.pid!, client.pid!]);
       console.log(`         ${turns - before} daemon turns measured`);

@@ -246,7 +246,7 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     const period = msToBytes(this.periodMs);
     const now = performance.now();
     const elapsed = now - this.#clockStart;
-    // Silence (bridging a gap, the tail) only up to the lead: audio arriving next must not wait behind it.
+    // Silence bridging a gap only up to the lead: audio arriving next must not wait behind it.
     const silenceTarget = this.sinkOptions.unpaced ? Infinity : msToBytes(elapsed + this.leadMs);
     const audioTarget = this.sinkOptions.unpaced ? Infinity : msToBytes(elapsed + this.leadMs - this.periodMs + this.#wakeMs);
     const out: Buffer[] = [];
@@ -303,11 +303,13 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
       this.#lastOut = lastSample(out);
       return { bytes: out, audio: out.length };
     }
-    if (this.sinkOptions.unpaced || !silenceDue) return undefined;
+    if (this.sinkOptions.unpaced) return undefined;
     const streaming = this.#streamStart !== undefined && !this.#ended;
     // Counted in delivered bytes, not wall time: a late timer must not cut the tail short.
     const tail = this.#delivered - this.#lastAudioEnd < msToBytes(this.sinkOptions.idleTailMs ?? 0);
-    if (!streaming && !tail) return undefined;
+    // The tail of an ended stream goes out with its last audio (no wake-ups to drip it); it is
+    // short, and new audio rarely follows at once. A gap inside a stream waits until it is due.
+    if (streaming ? !silenceDue : !tail) return undefined;
     const fill = Buffer.alloc(period);
     if (this.#lastOut !== 0) {
       // Ramp from where the waveform stopped instead of jumping to zero.

@@ -1,41 +1,54 @@
-import { EventEmitter } from 'node:events';
-
 /**
  * An EventEmitter whose event names and payloads are checked by the compiler.
  * `Events` maps each event name to the tuple of its listener arguments.
  */
 export type EventMap = { [event: string]: unknown[] };
 
-export class TypedEmitter<Events extends EventMap> {
-  readonly #emitter = new EventEmitter({ captureRejections: false });
+type Listener = (...args: unknown[]) => void;
+interface Entry {
+  listener: Listener;
+  once: boolean;
+}
 
-  constructor() {
-    // Many short-lived listeners (tests, conductor) are normal here; the default warning is noise.
-    this.#emitter.setMaxListeners(100);
-  }
+export class TypedEmitter<Events extends EventMap> {
+  // Copy-on-write lists: emit walks the list as it was without copying it (audio events fire
+  // tens of times a second), and a listener added or removed meanwhile takes effect next time.
+  readonly #listeners = new Map<string, readonly Entry[]>();
 
   on<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
-    this.#emitter.on(event, listener as (...args: unknown[]) => void);
-    return this;
+    return this.#add(event, { listener: listener as Listener, once: false });
   }
 
   once<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
-    this.#emitter.once(event, listener as (...args: unknown[]) => void);
-    return this;
+    return this.#add(event, { listener: listener as Listener, once: true });
   }
 
   off<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
-    this.#emitter.off(event, listener as (...args: unknown[]) => void);
+    const list = this.#listeners.get(event);
+    // The last one added goes first, as EventEmitter does.
+    const at = list ? list.findLastIndex((e) => e.listener === (listener as Listener)) : -1;
+    if (list && at >= 0) this.#set(event, [...list.slice(0, at), ...list.slice(at + 1)]);
     return this;
   }
 
   removeAllListeners(event?: keyof Events & string): this {
-    this.#emitter.removeAllListeners(event);
+    if (event === undefined) this.#listeners.clear();
+    else this.#listeners.delete(event);
     return this;
   }
 
   listenerCount(event: keyof Events & string): number {
-    return this.#emitter.listenerCount(event);
+    return this.#listeners.get(event)?.length ?? 0;
+  }
+
+  #add(event: string, entry: Entry): this {
+    this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), entry]);
+    return this;
+  }
+
+  #set(event: string, list: readonly Entry[]): void {
+    if (list.length > 0) this.#listeners.set(event, list);
+    else this.#listeners.delete(event);
   }
 
   /** Resolves with the arguments of the next `event`. */
@@ -62,19 +75,24 @@ export class TypedEmitter<Events extends EventMap> {
    * take down the audio path.
    */
   protected emit<K extends keyof Events & string>(event: K, ...args: Events[K]): boolean {
-    // rawListeners keeps the once() wrappers, so a once listener removes itself when called.
-    const listeners = this.#emitter.rawListeners(event) as Array<(...a: Events[K]) => void>;
-    for (const listener of listeners) {
+    const list = this.#listeners.get(event);
+    if (!list) return false;
+    for (const entry of list) {
+      if (entry.once)
+        this.#set(
+          event,
+          (this.#listeners.get(event) ?? []).filter((e) => e !== entry),
+        );
       try {
-        listener(...args);
+        entry.listener(...args);
       } catch (err) {
-        if (event !== 'listenerError' && this.#emitter.listenerCount('listenerError') > 0) {
-          this.#emitter.emit('listenerError', err, event);
+        if (event !== 'listenerError' && this.listenerCount('listenerError') > 0) {
+          this.emit('listenerError' as K, ...([err, event] as unknown as Events[K]));
         } else {
           process.stderr.write(`listener for '${event}' threw: ${err instanceof Error ? err.message : String(err)}\n`);
         }
       }
     }
-    return listeners.length > 0;
+    return true;
   }
 }

@@ -186,7 +186,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       conductor.on('transcript', (entry) => {
         this.#memory.transcript(entry);
         this.#home.onTranscript(entry);
-        void this.#transcripts?.append({ ...entry, profile: this.#profiles.active });
+        this.#transcripts?.append({ ...entry, profile: this.#profiles.active });
         this.emit('transcript', entry);
       });
       // The session connects as it starts; the conductor must already be listening for it.
@@ -473,7 +473,7 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
       executor: () => this.#tools!.executor,
       maxRounds: () => this.#config.tools.maxRoundsPerTurn,
       confirm: () => this.#confirmation,
-      onRecords: (turn, records) => void this.#transcripts?.toolCalls(turn, records, this.#profiles.active),
+      onRecords: (turn, records) => this.#transcripts?.toolCalls(turn, records, this.#profiles.active),
       logger: this.#o.logger,
     });
     this.#toolCalls = calls;

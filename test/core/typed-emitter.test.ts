@@ -30,4 +30,27 @@ describe('TypedEmitter', () => {
     await expect(c.next('tick', 10)).rejects.toThrow(/timed out after 10 ms waiting for 'tick'/);
     expect(c.listenerCount('tick')).toBe(0);
   });
+
+  it('once listeners fire once; listeners added or removed while emitting take effect from the next event', () => {
+    const c = new Counter();
+    const seen: string[] = [];
+    const late = (n: number) => seen.push(`late ${n}`);
+    const removed = (n: number) => seen.push(`removed ${n}`);
+    c.once('tick', (n) => seen.push(`once ${n}`));
+    c.on('tick', (n) => {
+      seen.push(`first ${n}`);
+      if (n === 1) {
+        c.on('tick', late);
+        c.off('tick', removed);
+      }
+    });
+    c.on('tick', removed);
+    c.tick(1);
+    c.tick(2);
+    expect(seen).toEqual(['once 1', 'first 1', 'removed 1', 'first 2', 'late 2']);
+    c.off('tick', late);
+    expect(c.listenerCount('tick')).toBe(1);
+    c.removeAllListeners();
+    expect(c.listenerCount('tick')).toBe(0);
+  });
 });

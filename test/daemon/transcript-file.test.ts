@@ -32,11 +32,11 @@ describe('TranscriptFile', () => {
     const logger = memoryLogger();
     const file = new TranscriptFile(path, logger);
     await file.start();
-    await file.append({ role: 'user', text: 'before' });
+    file.append({ role: 'user', text: 'before' });
     rmSync(state, { recursive: true });
-    await file.append({ role: 'assistant', text: 'after the directory vanished' });
-    await file.append({ role: 'user', text: 'and the next one' });
-    await file.stop();
+    file.append({ role: 'assistant', text: 'after the directory vanished' });
+    file.append({ role: 'user', text: 'and the next one' });
+
     expect(lines(path).map((l) => l.text)).toEqual(['after the directory vanished', 'and the next one']);
     expect(statSync(state).mode & 0o777).toBe(0o750);
     expect(
@@ -56,12 +56,12 @@ describe('TranscriptFile', () => {
     await file.start();
     rmSync(join(root, 'state'), { recursive: true });
     chmodSync(root, 0o500);
-    await file.append({ text: 'lost 1' });
-    await file.append({ text: 'lost 2' });
+    file.append({ text: 'lost 1' });
+    file.append({ text: 'lost 2' });
     expect(logger.records().filter((r) => r.level === 'error')).toHaveLength(process.getuid?.() === 0 ? 0 : 1);
     chmodSync(root, 0o700);
-    await file.append({ text: 'kept' });
-    await file.stop();
+    file.append({ text: 'kept' });
+
     expect(
       lines(path)
         .map((l) => l.text)
