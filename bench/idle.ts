@@ -219,8 +219,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ptt-idle-'));
   // Two sandboxes: the floor and the daemon run at the same time, each on its own devices, so
   // both see the same machine in every window (this machine's speed drifts from minute to minute).
-  const alsaDaemon = await createAlsaSandbox({ periodMs: 20 });
-  const alsaFloor = await createAlsaSandbox({ periodMs: 20 });
+  const alsaDaemon = await createAlsaSandbox({ periodMs: 20, keepWritten: false });
+  const alsaFloor = await createAlsaSandbox({ periodMs: 20, keepWritten: false });
   const sim = new RealtimeSimulator({ port: 0, apiKey: KEY, replyMs: REPLY_MS, deltaMs: 100, maxRecordedFrames: 1000 });
   const envFor = (alsa: { env: Record<string, string> }): NodeJS.ProcessEnv => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...alsa.env };

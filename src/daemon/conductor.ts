@@ -19,6 +19,7 @@ import { Playback } from './playback.js';
 import { carriesSpeech, onlyStopped, whyNotAsked } from './release-rules.js';
 import { Transcripts } from './transcripts.js';
 import { Turn, type TurnOutcome } from './turn.js';
+import { monotonicMs } from '../gpio/clock.js';
 
 export type { TranscriptEntry } from './transcripts.js';
 export type { ToolCallsHook } from './tool-calls.js';
@@ -57,7 +58,7 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     this.#opts = { ...DEFAULT_CONDUCTOR_OPTIONS, ...options };
     this.#log = deps.logger.child('conductor');
     // Monotonic like the button's timestamps (CLOCK_MONOTONIC), so press times can be used as given.
-    this.#now = deps.now ?? (() => Number(process.hrtime.bigint()) / 1e6);
+    this.#now = deps.now ?? monotonicMs;
     this.#playback = new Playback(deps.speaker, deps.dacProbeMs);
     this.#answer = new AnswerSide({
       playback: this.#playback,
