@@ -225,7 +225,8 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
   /**
    * Waits while a configured audio device is missing (a USB mic that enumerates late): systemd's
    * STATUS, the log and `realtime-ptt status` say which; the button and control socket run
-   * meanwhile. False when the daemon was stopped while waiting.
+   * meanwhile, and systemd hears READY (the daemon is up; what it waits for is outside it).
+   * False when the daemon was stopped while waiting.
    */
   async #waitForDevices(config: Config): Promise<boolean> {
     const check = this.#o.parts.missingDevices;
@@ -234,6 +235,10 @@ export class Daemon extends TypedEmitter<DaemonEvents> {
     if (missing.length === 0) return true;
     // The control socket answers `status` while the daemon waits.
     await this.#groups.start('gpio', this.#gpio!.components);
+    // READY now, with the wait as its status: systemd's start timeout (TimeoutStartSec) would
+    // otherwise kill a daemon that waits longer for a late USB microphone.
+    this.#awaited = missing;
+    this.#sendReady(this.#statusLine());
     return waitForDevices({
       missing,
       check: () => check(config),

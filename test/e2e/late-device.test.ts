@@ -1,8 +1,9 @@
 /**
  * A microphone that appears after the service started (a USB mic that enumerates late at boot):
  * the real daemon (`dist/cli.js run`) starts with a capture device name its asoundrc does not
- * define yet, waits for it in-process (systemd STATUS, the log and `realtime-ptt status` say
- * which device), and runs a full turn once the device is defined.
+ * define yet, waits for it in-process (systemd READY with the wait as STATUS, so the unit's start
+ * timeout does not kill it; the log and `realtime-ptt status` say which device), and runs a full
+ * turn once the device is defined.
  */
 import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -84,7 +85,8 @@ describe('a microphone that appears after the daemon started', () => {
     expect(waiting).toMatchObject({ level: 'warn', devices: [{ kind: 'capture', device: LATE }] });
     await daemon.waitForControl(10_000);
     expect(await daemon.control('status')).toBe(`waiting for microphone "${LATE}"`);
-    expect(notes).toContain(`STATUS=waiting for microphone "${LATE}"`);
+    // READY while it waits: systemd's start timeout (90 s in the unit) must not kill the wait.
+    expect(notes).toContain(`READY=1\nSTATUS=waiting for microphone "${LATE}"`);
     await sleep(2_500); // a few polls: still waiting, still alive, nothing connected yet
     expect(
       daemon.find((r) => /^waiting for/.test(r.msg)),
@@ -109,6 +111,9 @@ describe('a microphone that appears after the daemon started', () => {
     expect(await turn).toMatchObject({ outcome: 'complete' });
     expect(sim.framesOf('input_audio_buffer.commit')).toHaveLength(1);
     expect(await daemon.control('status')).not.toMatch(/waiting/);
+    expect(notes.filter((n) => n.startsWith('READY=1')), 'READY once').toHaveLength(1);
+    const afterReady = notes.slice(notes.findIndex((n) => n.startsWith('READY=1')) + 1);
+    expect(afterReady.some((n) => /^STATUS=(?!waiting)/.test(n)), 'STATUS moved on from the wait').toBe(true);
 
     const exit = await daemon.stop('SIGTERM');
     expect(exit).toMatchObject({ code: 0, signal: null });
