@@ -111,9 +111,15 @@ describe('a microphone that appears after the daemon started', () => {
     expect(await turn).toMatchObject({ outcome: 'complete' });
     expect(sim.framesOf('input_audio_buffer.commit')).toHaveLength(1);
     expect(await daemon.control('status')).not.toMatch(/waiting/);
-    expect(notes.filter((n) => n.startsWith('READY=1')), 'READY once').toHaveLength(1);
+    expect(
+      notes.filter((n) => n.startsWith('READY=1')),
+      'READY once',
+    ).toHaveLength(1);
     const afterReady = notes.slice(notes.findIndex((n) => n.startsWith('READY=1')) + 1);
-    expect(afterReady.some((n) => /^STATUS=(?!waiting)/.test(n)), 'STATUS moved on from the wait').toBe(true);
+    expect(
+      afterReady.some((n) => /^STATUS=(?!waiting)/.test(n)),
+      'STATUS moved on from the wait',
+    ).toBe(true);
 
     const exit = await daemon.stop('SIGTERM');
     expect(exit).toMatchObject({ code: 0, signal: null });
