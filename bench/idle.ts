@@ -2,7 +2,7 @@
  * Idle cost: CPU per minute of the real daemon against the floor, in one run, on the test
  * sandbox's ALSA `file` devices (real libasound, no sound card):
  *
- *   npx tsx bench/idle.ts [--seconds 15] [--rounds 1] [--warmup 30] [--hold 1000] [--reply 1500]
+ *   npx tsx bench/idle.ts [--seconds 15] [--rounds 1] [--settle 20] [--warmup 30] [--hold 1000] [--reply 1500]
  *                         [--append-ms 100] [--cpu-prof DIR] [--idle-only | --turns-only]   (npm run bench:idle)
  *
  * The floor and the daemon run side by side (each on its own sandbox devices) and are read at
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     'turns-only': { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
     warmup: { type: 'string', default: '30' },
+    settle: { type: 'string', default: '20' },
     'append-ms': { type: 'string', default: '100' },
     'floor-append-ms': { type: 'string' },
   },
@@ -50,6 +51,8 @@ const HOLD_MS = Number(values.hold);
 const REPLY_MS = Number(values.reply);
 const ROUNDS = Number(values.rounds);
 const WARMUP_S = Number(values.warmup);
+/** Seconds after the first verification before anything is measured. */
+const SETTLE_S = Number(values.settle);
 /** The daemon's audio.input.batchMs, and the bare client's append size: the same audio in the same appends. */
 const APPEND_MS = Number(values['append-ms']);
 /** A floor client that appends more often than the daemon (20: this benchmark's floor before the daemon batched). */
@@ -267,7 +270,9 @@ async function main(): Promise<void> {
     await daemon.waitForControl(20_000);
     await daemon.waitFor((r) => r.msg === 'profile verified', 'the first verification', 10_000);
     const pid = daemon.child.pid!;
-    await sleep(2000); // start-up work (JIT, first allocations) is not idle cost
+    // Start-up's one-off work is not idle cost: compiling, first allocations, and the full GC that
+    // V8's memory reducer runs about 15 s after start.
+    await sleep(SETTLE_S * 1000);
 
     const fmt = (s: number) => `${s.toFixed(2)} s`;
     const byPart = (m: Map<string, number>, wallS: number) =>
