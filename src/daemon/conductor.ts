@@ -236,10 +236,11 @@ export class Conductor extends TypedEmitter<ConductorEvents> implements Componen
     const turn = new Turn(++this.#turnSeq, 'manual', this.#stamp(at), bargeIn);
     this.#turn = turn;
     this.#d.session.clearInput();
-    this.#earcon('press');
     const preRoll = this.#openMic();
     if (this.#muted) this.#log.warn('the microphone is muted: this press sends nothing (mute off to talk)');
     else if (preRoll.length > 0) this.#send(preRoll);
+    // After the pre-roll: the server hears the press first, the earcon follows within a millisecond.
+    this.#earcon('press');
     this.#update(bargeIn ? 'barge-in' : 'press');
   }
 
