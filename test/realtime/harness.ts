@@ -464,3 +464,9 @@ export function expectSamePcm(got: Buffer, wanted: Buffer, what = 'audio'): void
   while (i < got.length && i < wanted.length && got[i] === wanted[i]) i += 1;
   expect.fail(`${what}: got ${got.length} bytes, wanted ${wanted.length}; first difference at byte ${i}`);
 }
+
+/** Only the first connection (or the first `n`) has the fault; the ones after are healthy. */
+export const firstOnly =
+  (plan: FaultPlan, n = 1) =>
+  (i: number): FaultPlan =>
+    i < n ? plan : {};
