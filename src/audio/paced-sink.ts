@@ -147,6 +147,21 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     return Math.max(0, Math.round(bytesToMs(this.#audioPlayed() - this.#streamStart)));
   }
 
+  /**
+   * Milliseconds until the stream's audio position `ms` reaches the listener, if the device keeps
+   * playing what it holds; undefined while that audio has not been handed over yet.
+   */
+  untilPlayedMs(ms: number): number | undefined {
+    if (this.#streamStart === undefined) return undefined;
+    if (this.sinkOptions.unpaced) return 0;
+    const audio = this.#streamStart + msToBytes(ms);
+    const mark = this.#marks.find((m) => m.audioStart <= audio && audio < m.audioEnd);
+    if (!mark) return undefined;
+    const device = mark.deviceStart + (audio - mark.audioStart);
+    const lagMs = (this.sinkOptions.deviceDelayMs ?? 0) - this.leadMs;
+    return Math.max(0, this.#clockStart + bytesToMs(device - this.#clockOrigin) + lagMs - performance.now());
+  }
+
   interrupt(): number {
     const played = this.playedMs();
     this.#carry = undefined;

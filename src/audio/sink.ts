@@ -28,6 +28,8 @@ export interface AudioSink extends Component, Pick<TypedEmitter<AudioSinkEvents>
   interrupt(): number;
   /** Milliseconds of the current stream's audio that reached the device. */
   playedMs(): number;
+  /** How long until the stream's position `ms` is heard; undefined while that is not known yet. */
+  untilPlayedMs?(ms: number): number | undefined;
   /** Linear gain 0..1, applied from the next period (live). */
   setVolume(gain: number): void;
   readonly stats: SinkStats;

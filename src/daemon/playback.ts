@@ -151,15 +151,16 @@ export class Playback {
       reached();
       return true;
     };
-    // The position advances in real time while the speaker plays: sleep until it should be
-    // there, then look again (a starved or paused speaker makes it later), never more often than probeMs.
+    // Sleep until the speaker says the position will be heard (or, when it cannot tell, until it
+    // would be at real time), then look again: a starved or paused speaker makes it later.
     const next = (): void => {
+      const due = this.#speaker.untilPlayedMs?.(startMs) ?? startMs - this.#speaker.playedMs();
       this.#probe = setTimeout(
         () => {
           this.#probe = undefined;
           if (!check()) next();
         },
-        Math.max(this.#probeMs, startMs - this.#speaker.playedMs() + 1),
+        Math.max(this.#probeMs, due + 1),
       );
     };
     if (!check()) next();

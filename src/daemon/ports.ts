@@ -41,6 +41,8 @@ export interface SpeakerPort extends Events<SpeakerEvents> {
   interrupt(): number;
   /** Milliseconds played since the speaker was last idle (drained or interrupted). */
   playedMs(): number;
+  /** How long until position `ms` (since idle) is heard, when the speaker can tell. */
+  untilPlayedMs?(ms: number): number | undefined;
   /** Nothing more follows for now: `drained` comes as soon as what was written has played. */
   endStream?(): void;
 }

@@ -117,12 +117,19 @@ describe('AplayPlayer on a real ALSA file device', () => {
     const dac = await createAlsaSandbox({ dac: true });
     dac.useInProcess();
     onTestFinished(() => dac.cleanup());
-    // The defaults a daemon runs with: lead 120 ms, ALSA buffer 60 ms, handed over every 200 ms.
+    // The defaults a daemon runs with: lead 120 ms, ALSA buffer 60 ms, handed over every 400 ms.
     const p = (player = new AplayPlayer({ device: dac.playbackDevice, leadMs: 120, periodMs: PERIOD_MS }));
     await p.start();
     const pcm = testPcm(2000);
     p.write(pcm);
     const heardMs = () => audioSamples(dac.readOutput()) / 24;
+    // When a position will be heard (the first-sample-at-the-DAC timing sleeps on it): asked
+    // once the audio is handed over (the clock's first wake-up), heard then.
+    await sleep(10);
+    const until = p.untilPlayedMs(300);
+    expect(until).toBeGreaterThan(150);
+    await sleep(until!);
+    expect(Math.abs(heardMs() - 300)).toBeLessThanOrEqual(20);
     const errors: number[] = [];
     for (let i = 0; i < 8; i++) {
       await sleep(70 + ((i * 13) % 40));
