@@ -298,8 +298,8 @@ export class AlsaCapture extends TypedEmitter<AudioSourceEvents> implements Audi
   #onStall(): void {
     this.#stallTimer = undefined;
     if (this.#stopped || !this.#current) return;
-    // Frames came meanwhile: look again stallMs after the last one (about one wake-up per stallMs).
-    // Reported once per stall; the next frame re-arms the watchdog and logs the recovery.
+    // No stall yet: look again stallMs after the last frame (about one wake-up per stallMs). A
+    // stall is reported once; the next frame re-arms the watchdog and logs the recovery.
     const wait = this.#stall.check();
     if (!this.#stall.stalled) this.#armStall(wait);
   }

@@ -322,8 +322,9 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     const streaming = this.#streamStart !== undefined && !this.#ended;
     // Counted in delivered bytes, not wall time: a late timer must not cut the tail short.
     const tail = this.#delivered - this.#lastAudioEnd < msToBytes(this.sinkOptions.idleTailMs ?? 0);
-    // The tail of an ended stream goes out with its last audio (no wake-ups to drip it); it is
-    // short, and new audio rarely follows at once. A gap inside a stream waits until it is due.
+    // The tail of an ended stream goes out in one write (no wake-ups to drip it). Audio written
+    // while it plays waits behind at most idleTailMs - leadMs more silence than if it were
+    // dripped. A gap inside a stream is bridged only as it comes due.
     if (streaming ? !silenceDue : !tail) return undefined;
     const fill = Buffer.alloc(period);
     if (this.#lastOut !== 0) {

@@ -19,7 +19,7 @@ import { Playback } from './playback.js';
 import { carriesSpeech, onlyStopped, whyNotAsked } from './release-rules.js';
 import { Transcripts } from './transcripts.js';
 import { Turn, type TurnOutcome } from './turn.js';
-import { monotonicMs } from '../gpio/clock.js';
+import { monotonicMs } from '../core/clock.js';
 
 export type { TranscriptEntry } from './transcripts.js';
 export type { ToolCallsHook } from './tool-calls.js';

@@ -1,5 +1,5 @@
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { monotonicMs } from './clock.js';
+import { monotonicMs } from '../core/clock.js';
 import type { ButtonEvents, ButtonMode } from './types.js';
 
 export interface ButtonLogicOptions {

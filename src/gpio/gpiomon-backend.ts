@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { PttError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { monotonicMs } from './clock.js';
+import { monotonicMs } from '../core/clock.js';
 import { Backoff } from '../core/backoff.js';
 import { toolChildEnv } from '../core/child-env.js';
 import { gpiomonArgs, parseGpiomonLine, type LibgpiodVersion } from './libgpiod-format.js';

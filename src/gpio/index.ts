@@ -20,7 +20,7 @@ export { parseControlLine, CONTROL_COMMANDS, type ControlCommand } from './contr
 export { createLed, Led, RpioLedDriver, GpiosetLedDriver, type LedDriver } from './led.js';
 export { LED_PATTERNS, LED_SIGNALS, type LedSignal, type LedState, type LedStep } from './led-patterns.js';
 export { selectBackend, findTool, boardKind, readBoardModel, checkDeviceAccess, type GpioHost, type BackendChoice } from './board.js';
-export { monotonicMs } from './clock.js';
+export { monotonicMs } from '../core/clock.js';
 export {
   DEFAULT_GPIO_OPTIONS,
   type GpioOptions,

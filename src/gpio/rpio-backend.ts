@@ -1,6 +1,6 @@
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { toPttError } from '../core/errors.js';
-import { monotonicMs } from './clock.js';
+import { monotonicMs } from '../core/clock.js';
 import { acquireRpio, releaseRpio, type Rpio, type RpioMock } from './rpio-driver.js';
 import type { EdgeBackend, EdgeBackendEvents, Pull } from './types.js';
 

@@ -1,7 +1,7 @@
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { PttError } from '../core/errors.js';
 import type { Component } from '../core/component.js';
-import { monotonicMs } from './clock.js';
+import { monotonicMs } from '../core/clock.js';
 
 export type VirtualBackendEvents = { contact: [{ pressed: boolean; at: number }] };
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../src/core/logger.js';
 import type { PttError } from '../../src/core/errors.js';
-import { monotonicMs } from '../../src/gpio/clock.js';
+import { monotonicMs } from '../../src/core/clock.js';
 import { GpiomonBackend, type GpiomonBackendOptions } from '../../src/gpio/gpiomon-backend.js';
 import { parseGpiomonLine, parseLibgpiodVersion } from '../../src/gpio/libgpiod-format.js';
 import type { LevelSample } from '../../src/gpio/types.js';
