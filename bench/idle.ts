@@ -3,7 +3,8 @@
  * sandbox's ALSA `file` devices (real libasound, no sound card):
  *
  *   npx tsx bench/idle.ts [--seconds 15] [--rounds 1] [--settle 20] [--warmup 30] [--hold 1000] [--reply 1500]
- *                         [--append-ms 100] [--cpu-prof DIR] [--idle-only | --turns-only]   (npm run bench:idle)
+ *                         [--append-ms 100] [--cpu-prof DIR] [--node-options "..."] [--peer OTHER/dist/cli.js]
+ *                         [--idle-only | --turns-only]   (npm run bench:idle)
  *
  * The floor and the daemon run side by side (each on its own sandbox devices) and are read at
  * the same moments, so a machine that speeds up or slows down does so for both.
@@ -17,7 +18,11 @@
  * arecord and aplay; the ws client), read from /proc/<pid>/stat: each live process's own time
  * plus what its reaped children used, in 10 ms ticks. The microphone feeder and the simulator
  * run in this process and count for neither side. `--cpu-prof DIR` runs the daemon with
- * `node --cpu-prof` (the profile covers the measured windows and is written when it exits). Build first: `npm run build`.
+ * `node --cpu-prof` (the profile covers the measured windows and is written when it exits);
+ * `--node-options` sets NODE_OPTIONS for the daemon (a preloaded GC observer, say). `--peer` runs
+ * another build (an earlier commit's worktree) beside it on its own devices, doing the same turns
+ * in the same windows: its ratio to the daemon is an A/B that this machine's drift cannot skew.
+ * Build first: `npm run build`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,9 +32,10 @@ import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { parseConfig } from '../src/config/index.js';
 import { DaemonProcess } from '../src/demo/daemon-process.js';
 import { RealtimeSimulator } from '../src/simulator/index.js';
-import { createAlsaSandbox, testPcm } from '../test/support/alsa.js';
+import { type AlsaSandbox, createAlsaSandbox, testPcm } from '../test/support/alsa.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +50,8 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '20' },
     'append-ms': { type: 'string', default: '100' },
     'floor-append-ms': { type: 'string' },
+    'node-options': { type: 'string' },
+    peer: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -57,6 +65,12 @@ const SETTLE_S = Number(values.settle);
 const APPEND_MS = Number(values['append-ms']);
 /** A floor client that appends more often than the daemon (20: this benchmark's floor before the daemon batched). */
 const FLOOR_APPEND_MS = Number(values['floor-append-ms'] ?? APPEND_MS);
+/** The daemon's audio.input.preRollMs (the schema's default, as the bench runs it): the floor client sends it too. */
+const PRE_ROLL_MS = (() => {
+  const parsed = parseConfig('', {});
+  if (!parsed.ok) throw new Error('the default config does not validate');
+  return parsed.config.audio.input.preRollMs;
+})();
 const KEY = 'sk-bench-0123456789abcdefghijklmnop';
 const CLK_TCK = 100; // Linux USER_HZ
 const PCM_ARGS = ['-t', 'raw', '-f', 'S16_LE', '-r', '24000', '-c', '1', '--period-time=20000'];
@@ -159,28 +173,36 @@ function startFloor(env: NodeJS.ProcessEnv, capture: string, playback: string): 
   return spawn('sh', ['-c', cmd], { env, stdio: 'ignore', detached: true });
 }
 
-/** The bare client: append HOLD_MS at real time in 20 ms frames, commit, ask, wait for the answer and its playing time. */
+/**
+ * The bare client, sending the audio the daemon sends in the appends it sends them in: at each
+ * turn the pre-roll at once (the daemon's audio.input.preRollMs, default 300 ms, in appends of
+ * at most 100 ms), then HOLD_MS at real time, commit, ask; waits for the answer and its playing time.
+ */
 const WS_CLIENT = `
 const WebSocket = require('ws');
-const [url, key, holdMs, replyMs, appendMs] = process.argv.slice(1);
-const frame = Buffer.alloc(48 * appendMs); for (let i = 0; i < frame.length / 2; i++) frame.writeInt16LE(((i * 37 + 7 * 1013) % 20000) - 10000, i * 2);
+const [url, key, holdMs, replyMs, appendMs, preRollMs] = process.argv.slice(1).map((a, i) => (i < 2 ? a : Number(a)));
+const pcm = (ms) => { const b = Buffer.alloc(48 * ms); for (let i = 0; i < b.length / 2; i++) b.writeInt16LE(((i * 37 + 7 * 1013) % 20000) - 10000, i * 2); return b; };
+const frame = pcm(appendMs);
+const preRoll = []; for (let left = preRollMs; left > 0; left -= 100) preRoll.push(pcm(Math.min(100, left)));
 const ws = new WebSocket(url, { headers: { Authorization: 'Bearer ' + key } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const append = (b) => ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: b.toString('base64') }));
 let done;
 ws.on('message', (data) => { const e = JSON.parse(data); if (e.type === 'response.done' && done) done(); });
 ws.on('open', async () => {
   ws.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: null } } } }));
   for (;;) {
+    for (const b of preRoll) append(b);
     const t0 = performance.now();
     for (let n = 0; n < holdMs / appendMs; n++) {
       await sleep(t0 + (n + 1) * appendMs - performance.now()); // each append carries what was just spoken
-      ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: frame.toString('base64') }));
+      append(frame);
     }
     const answered = new Promise((r) => (done = r));
     ws.send(JSON.stringify({ type: 'input_audio_buffer.commit' }));
     ws.send(JSON.stringify({ type: 'response.create' }));
     await answered;
-    await sleep(Number(replyMs));
+    await sleep(replyMs);
   }
 });`;
 
@@ -214,15 +236,31 @@ function stopGroup(child: ChildProcess): Promise<void> {
   });
 }
 
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
 function ratio(a: number, b: number): string {
   return b > 0 ? `${(a / b).toFixed(1)}x` : 'n/a';
 }
 
+/** A daemon under measurement: the build in this checkout, or a peer build (--peer). */
+interface Contender {
+  label: string;
+  daemon: DaemonProcess;
+  pid: number;
+  socketPath: string;
+  alsa: AlsaSandbox;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ptt-idle-'));
-  // Two sandboxes: the floor and the daemon run at the same time, each on its own devices, so
-  // both see the same machine in every window (this machine's speed drifts from minute to minute).
-  const alsaDaemon = await createAlsaSandbox({ periodMs: 20, keepWritten: false });
+  // Own sandboxes: the floor and each daemon run at the same time, each on its own devices, so
+  // all see the same machine in every window (this machine's speed drifts from minute to minute).
   const alsaFloor = await createAlsaSandbox({ periodMs: 20, keepWritten: false });
   const sim = new RealtimeSimulator({ port: 0, apiKey: KEY, replyMs: REPLY_MS, deltaMs: 100, maxRecordedFrames: 1000 });
   const envFor = (alsa: { env: Record<string, string> }): NodeJS.ProcessEnv => {
@@ -230,46 +268,70 @@ async function main(): Promise<void> {
     delete env.OPENAI_API_KEY;
     return env;
   };
-  let daemon: DaemonProcess | undefined;
+  const contenders: Contender[] = [];
+  const sandboxes: AlsaSandbox[] = [alsaFloor];
   const children: ChildProcess[] = [];
-  try {
-    alsaDaemon.mic.start();
-    alsaFloor.mic.start();
-    await sim.start();
-    console.log(
-      `idle bench: ${ROUNDS} x ${SECONDS} s per measurement, floor and daemon side by side; hold ${HOLD_MS} ms, reply ${REPLY_MS} ms, appends of ${APPEND_MS} ms (floor client ${FLOOR_APPEND_MS} ms), node ${process.version}`,
-    );
-    const floor = startFloor(envFor(alsaFloor), alsaFloor.captureDevice, alsaFloor.playbackDevice);
-    children.push(floor);
+  // Interrupted (Ctrl-C): the floor's detached process groups and the daemons must not outlive
+  // the bench (an orphaned floor keeps writing its sandbox's output file).
+  const onSignal = (signal: NodeJS.Signals): void => {
+    for (const c of children) killQuietly(-c.pid!);
+    for (const c of contenders) killQuietly(c.pid);
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const profDir = values['cpu-prof'];
+  writeFileSync(join(dir, 'key'), KEY);
+  chmodSync(join(dir, 'key'), 0o600);
 
-    writeFileSync(join(dir, 'key'), KEY);
-    chmodSync(join(dir, 'key'), 0o600);
-    const configPath = join(dir, 'config.yaml');
-    const socketPath = join(dir, 'control.sock');
+  const startContender = async (label: string, entry: 'dist' | { cli: string }, nodeOptions: string[]): Promise<Contender> => {
+    const alsa = await createAlsaSandbox({ periodMs: 20, keepWritten: false });
+    sandboxes.push(alsa);
+    alsa.mic.start();
+    const home = join(dir, label);
+    mkdirSync(home);
+    const configPath = join(home, 'config.yaml');
+    const socketPath = join(home, 'control.sock');
     writeFileSync(
       configPath,
       stringify({
         realtime: { url: sim.url, apiKeyFile: join(dir, 'key') },
-        audio: { input: { device: alsaDaemon.captureDevice, batchMs: APPEND_MS }, output: { device: alsaDaemon.playbackDevice } },
+        audio: { input: { device: alsa.captureDevice, batchMs: APPEND_MS }, output: { device: alsa.playbackDevice } },
         gpio: { backend: 'virtual' },
         control: { socket: socketPath },
         // As installed: the state directory is not the config's (its watcher would wake at every line).
-        log: { level: 'info', format: 'json', transcriptFile: join(dir, 'state', 'transcripts.jsonl') },
+        log: { level: 'info', format: 'json', transcriptFile: join(home, 'state', 'transcripts.jsonl') },
       }),
     );
-    const profDir = values['cpu-prof'];
-    let daemonEnv = envFor(alsaDaemon);
+    const env = envFor(alsa);
+    if (nodeOptions.length > 0) env.NODE_OPTIONS = nodeOptions.join(' ');
+    const daemon = new DaemonProcess({ configPath, socketPath, env, entry });
+    const contender = { label, daemon, pid: daemon.child.pid!, socketPath, alsa };
+    contenders.push(contender);
+    await daemon.waitForControl(20_000);
+    await daemon.waitFor((r) => r.msg === 'profile verified', 'the first verification', 10_000);
+    return contender;
+  };
+
+  try {
+    alsaFloor.mic.start();
+    await sim.start();
+    console.log(
+      `idle bench: ${ROUNDS} x ${SECONDS} s per measurement, floor and daemon${values.peer ? ' and peer' : ''} side by side; hold ${HOLD_MS} ms + pre-roll ${PRE_ROLL_MS} ms, reply ${REPLY_MS} ms, appends of ${APPEND_MS} ms (floor client ${FLOOR_APPEND_MS} ms), node ${process.version}`,
+    );
+    const floor = startFloor(envFor(alsaFloor), alsaFloor.captureDevice, alsaFloor.playbackDevice);
+    children.push(floor);
+
+    const nodeOptions = values['node-options'] ? [values['node-options']] : [];
     if (profDir) {
       // `--cpu-prof` is refused in NODE_OPTIONS; a preloaded module runs the same V8 profiler.
       mkdirSync(profDir, { recursive: true });
       const preload = join(dir, 'cpu-prof.mjs');
       writeFileSync(preload, cpuProfPreload(resolve(profDir, `daemon-${Date.now()}.cpuprofile`)));
-      daemonEnv = { ...daemonEnv, NODE_OPTIONS: `--import=${preload}` };
+      nodeOptions.push(`--import=${preload}`);
     }
-    daemon = new DaemonProcess({ configPath, socketPath, env: daemonEnv });
-    await daemon.waitForControl(20_000);
-    await daemon.waitFor((r) => r.msg === 'profile verified', 'the first verification', 10_000);
-    const pid = daemon.child.pid!;
+    await startContender('daemon', 'dist', nodeOptions);
+    if (values.peer) await startContender('peer', { cli: resolve(values.peer) }, []);
     // Start-up's one-off work is not idle cost: compiling, first allocations, and the full GC that
     // V8's memory reducer runs about 15 s after start.
     await sleep(SETTLE_S * 1000);
@@ -281,36 +343,41 @@ async function main(): Promise<void> {
         .sort((a, b) => b[1] - a[1])
         .map(([k, ms]) => `${k} ${((ms / 1000) * (60 / wallS)).toFixed(2)} s`)
         .join(', ');
-    /** ROUNDS windows of SECONDS, both sides read at the same moments; prints each and the total. */
+    /** ROUNDS windows of SECONDS, every side read at the same moments; prints each and the total. */
     const compare = async (label: string, floorPids: () => number[]): Promise<void> => {
       const floorCpu = () => floorPids().reduce((sum, p) => sum + treeCpuMs(p), 0);
-      let daemonMs = 0;
+      const used = contenders.map(() => 0);
       let floorMs = 0;
       let wallMs = 0;
-      const parts0 = breakdown(pid);
+      const parts0 = contenders.map((c) => breakdown(c.pid));
       const floor0 = floorParts(floorPids());
-      if (values['cpu-prof']) process.kill(pid, 'SIGUSR2');
+      if (profDir) process.kill(contenders[0]!.pid, 'SIGUSR2');
       for (let round = 1; round <= ROUNDS; round++) {
-        const d0 = treeCpuMs(pid);
+        const c0 = contenders.map((c) => treeCpuMs(c.pid));
         const f0 = floorCpu();
         const t0 = performance.now();
         await sleep(SECONDS * 1000);
-        const d = treeCpuMs(pid) - d0;
+        const c = contenders.map((x, i) => treeCpuMs(x.pid) - c0[i]!);
         const f = floorCpu() - f0;
         const w = performance.now() - t0;
-        daemonMs += d;
+        c.forEach((ms, i) => (used[i]! += ms));
         floorMs += f;
         wallMs += w;
         const perMin = (ms: number) => ms / 1000 / (w / 60_000);
         if (ROUNDS > 1)
-          console.log(`    ${label} window ${round}: daemon ${fmt(perMin(d))}  floor ${fmt(perMin(f))}  ratio ${ratio(d, f)}`);
+          console.log(
+            `    ${label} window ${round}: ${contenders.map((x, i) => `${x.label} ${fmt(perMin(c[i]!))}  `).join('')}floor ${fmt(perMin(f))}  ratio ${ratio(c[0]!, f)}${c.length > 1 ? `  daemon/peer ${ratio(c[0]!, c[1]!)}` : ''}`,
+          );
       }
       const perMin = (ms: number) => ms / 1000 / (wallMs / 60_000);
       const floorName = label === 'idle' ? 'arecord | aplay' : 'arecord | aplay + ws client';
-      console.log(
-        `  ${label}: daemon ${fmt(perMin(daemonMs))}  floor (${floorName}) ${fmt(perMin(floorMs))}  ratio ${ratio(daemonMs, floorMs)}`,
-      );
-      console.log(`         daemon by part: ${byPart(diff(breakdown(pid), parts0), wallMs / 1000) || 'nothing measurable'}`);
+      for (const [i, x] of contenders.entries())
+        console.log(
+          `  ${label}: ${x.label} ${fmt(perMin(used[i]!))}  floor (${floorName}) ${fmt(perMin(floorMs))}  ratio ${ratio(used[i]!, floorMs)}`,
+        );
+      if (contenders.length > 1) console.log(`  ${label}: daemon/peer ${ratio(used[0]!, used[1]!)}`);
+      for (const [i, x] of contenders.entries())
+        console.log(`         ${x.label} by part: ${byPart(diff(breakdown(x.pid), parts0[i]!), wallMs / 1000) || 'nothing measurable'}`);
       console.log(`         floor by part: ${byPart(floorParts(floorPids(), floor0), wallMs / 1000)}`);
     };
 
@@ -318,55 +385,58 @@ async function main(): Promise<void> {
     if (!values['turns-only']) await compare('idle', () => [floor.pid!]);
 
     if (!values['idle-only']) {
-      const client = spawn(process.execPath, ['-e', WS_CLIENT, sim.url, KEY, String(HOLD_MS), String(REPLY_MS), String(FLOOR_APPEND_MS)], {
-        env: envFor(alsaFloor),
-        stdio: 'ignore',
-        detached: true,
-        cwd: resolve(import.meta.dirname, '..'),
-      });
+      const client = spawn(
+        process.execPath,
+        ['-e', WS_CLIENT, sim.url, KEY, String(HOLD_MS), String(REPLY_MS), String(FLOOR_APPEND_MS), String(PRE_ROLL_MS)],
+        {
+          env: envFor(alsaFloor),
+          stdio: 'ignore',
+          detached: true,
+          cwd: resolve(import.meta.dirname, '..'),
+        },
+      );
       children.push(client);
-      let turns = 0;
       let talking = true;
-      const d = daemon;
-      // The button as on a Pi: one long-lived line of events (gpiomon's pipe), not a connection per press.
-      const button = connect(socketPath);
-      const lines = createInterface({ input: button });
-      const answers = lines[Symbol.asyncIterator]();
-      const control = async (cmd: string) => {
-        button.write(`${cmd}\n`);
-        await answers.next();
-      };
       const speech = testPcm(HOLD_MS, 7);
-      const loop = (async () => {
+      const turns = contenders.map(() => 0);
+      const loops = contenders.map(async (c, i) => {
+        // The button as on a Pi: one long-lived line of events (gpiomon's pipe), not a connection per press.
+        const button = connect(c.socketPath);
+        const answers = createInterface({ input: button })[Symbol.asyncIterator]();
+        const control = async (cmd: string) => {
+          button.write(`${cmd}\n`);
+          await answers.next();
+        };
         while (talking) {
-          const next = d.nextTurn(20_000);
+          const next = c.daemon.nextTurn(20_000);
           await control('press');
-          void alsaDaemon.mic.feed(speech);
+          void c.alsa.mic.feed(speech);
           await sleep(HOLD_MS);
           await control('release');
           await next;
-          turns++;
+          turns[i]!++;
         }
-      })();
+        button.end();
+      });
       // Both sides' code gets hot, and start-up's one-off work is done (V8's memory reducer runs a
       // full GC about 15 s after start): a daemon runs for days, the steady state is what it costs.
       await sleep(WARMUP_S * 1000);
-      const before = turns;
+      const before = [...turns];
       await compare('turns', () => [floor.pid!, client.pid!]);
-      console.log(`         ${turns - before} daemon turns measured`);
+      console.log(`         turns measured: ${contenders.map((x, i) => `${x.label} ${turns[i]! - before[i]!}`).join(', ')}`);
       talking = false;
-      await loop;
-      button.end();
+      await Promise.all(loops);
     }
-    const exit = await daemon.stop('SIGTERM');
-    daemon = undefined;
-    console.log(`daemon exit on SIGTERM: code ${exit.code} in ${exit.ms} ms${profDir ? `; CPU profile in ${profDir}` : ''}`);
+    for (const c of contenders.splice(0)) {
+      const exit = await c.daemon.stop('SIGTERM');
+      console.log(`${c.label} exit on SIGTERM: code ${exit.code} in ${exit.ms} ms`);
+    }
+    if (profDir) console.log(`CPU profile in ${profDir}`);
   } finally {
-    if (daemon) await daemon.stop('SIGKILL');
+    for (const c of contenders) await c.daemon.stop('SIGKILL');
     for (const c of children) await stopGroup(c);
     await sim.stop();
-    await alsaDaemon.cleanup();
-    await alsaFloor.cleanup();
+    for (const a of sandboxes) await a.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
 }

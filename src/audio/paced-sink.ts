@@ -1,6 +1,6 @@
 /**
- * The jitter buffer and real-time pacer behind every AudioSink. Audio is cut into period-sized
- * chunks and handed to the device on a real-time clock, so the position of the device is known:
+ * The jitter buffer and real-time pacer behind every AudioSink. Audio is handed to the device in
+ * whole periods on a real-time clock, so the position of the device is known:
  * it always holds at least `leadMs` minus a period, and the pacer wakes about every `wakeMs` to
  * hand over up to `wakeMs` more of queued audio in one write (a longer wake costs fewer
  * wake-ups, not headroom; what sits in the device past the lead is dropped with it by a stop).
@@ -266,7 +266,9 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     const audioTarget = this.sinkOptions.unpaced ? Infinity : msToBytes(elapsed + this.leadMs - this.periodMs + this.#wakeMs);
     const out: Buffer[] = [];
     while (this.#clockBytes < audioTarget) {
-      const chunk = this.#nextChunk(period, this.#clockBytes < silenceTarget);
+      // Audio due goes out as one chunk (whole periods); silence a period at a time.
+      const budget = Math.ceil((audioTarget - this.#clockBytes) / period) * period;
+      const chunk = this.#nextChunk(period, budget, this.#clockBytes < silenceTarget);
       if (!chunk) {
         if (this.#clockBytes < silenceTarget) this.#starvedSince ??= now;
         break;
@@ -300,14 +302,14 @@ export abstract class PacedSink extends TypedEmitter<AudioSinkEvents> implements
     this.#schedule(this.#starvedSince === undefined ? due : Math.max(this.periodMs, runsOut));
   }
 
-  #nextChunk(period: number, silenceDue: boolean): { bytes: Buffer; audio: number } | undefined {
+  #nextChunk(period: number, budget: number, silenceDue: boolean): { bytes: Buffer; audio: number } | undefined {
     if (this.#prime > 0) {
-      const n = Math.min(period, this.#prime);
+      const n = Math.min(budget, this.#prime);
       this.#prime -= n;
       return { bytes: Buffer.alloc(n), audio: 0 };
     }
     if (this.#queuedBytes > 0) {
-      let out = this.#take(Math.min(period, this.#queuedBytes));
+      let out = this.#take(Math.min(budget, this.#queuedBytes));
       out = scaleVolume(out, this.#gain);
       if (this.#inGap) {
         this.#inGap = false;

@@ -15,8 +15,8 @@ export interface DaemonProcessOptions {
   socketPath: string;
   /** The child's whole environment (never holds the API key unless the caller puts it there). */
   env: NodeJS.ProcessEnv;
-  /** How to start the CLI: the built `dist/cli.js` (default) or the sources through tsx. */
-  entry?: 'dist' | 'tsx';
+  /** How to start the CLI: the built `dist/cli.js` (default), the sources through tsx, or another build's cli.js (a benchmark's peer). */
+  entry?: 'dist' | 'tsx' | { cli: string };
   /** Sees every log line as it arrives (the demo prints them). */
   onRecord?: (record: LogRecord) => void;
 }
@@ -41,7 +41,8 @@ export class DaemonProcess {
 
   constructor(private readonly o: DaemonProcessOptions) {
     // tsx resolved here, not from the child's working directory.
-    const args = o.entry === 'tsx' ? ['--import', import.meta.resolve('tsx'), SRC_CLI] : [DIST_CLI];
+    const args =
+      o.entry === 'tsx' ? ['--import', import.meta.resolve('tsx'), SRC_CLI] : [typeof o.entry === 'object' ? o.entry.cli : DIST_CLI];
     this.child = spawn(process.execPath, [...args, 'run', '--config', o.configPath], { env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let pending = '';
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
