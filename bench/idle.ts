@@ -175,15 +175,15 @@ function startFloor(env: NodeJS.ProcessEnv, capture: string, playback: string): 
 
 /**
  * The bare client, sending the audio the daemon sends in the appends it sends them in: at each
- * turn the pre-roll at once (the daemon's audio.input.preRollMs, default 300 ms, in appends of
- * at most 100 ms), then HOLD_MS at real time, commit, ask; waits for the answer and its playing time.
+ * turn the pre-roll in one append (the daemon's audio.input.preRollMs), then HOLD_MS at real
+ * time, commit, ask; waits for the answer and its playing time.
  */
 const WS_CLIENT = `
 const WebSocket = require('ws');
 const [url, key, holdMs, replyMs, appendMs, preRollMs] = process.argv.slice(1).map((a, i) => (i < 2 ? a : Number(a)));
 const pcm = (ms) => { const b = Buffer.alloc(48 * ms); for (let i = 0; i < b.length / 2; i++) b.writeInt16LE(((i * 37 + 7 * 1013) % 20000) - 10000, i * 2); return b; };
 const frame = pcm(appendMs);
-const preRoll = []; for (let left = preRollMs; left > 0; left -= 100) preRoll.push(pcm(Math.min(100, left)));
+const preRoll = pcm(preRollMs);
 const ws = new WebSocket(url, { headers: { Authorization: 'Bearer ' + key } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const append = (b) => ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: b.toString('base64') }));
@@ -192,7 +192,7 @@ ws.on('message', (data) => { const e = JSON.parse(data); if (e.type === 'respons
 ws.on('open', async () => {
   ws.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: null } } } }));
   for (;;) {
-    for (const b of preRoll) append(b);
+    if (preRoll.length > 0) append(preRoll);
     const t0 = performance.now();
     for (let n = 0; n < holdMs / appendMs; n++) {
       await sleep(t0 + (n + 1) * appendMs - performance.now()); // each append carries what was just spoken

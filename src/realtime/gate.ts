@@ -101,15 +101,21 @@ export class Chunker {
   constructor(private readonly chunkBytes: number) {}
 
   split(pcm: Buffer): Buffer[] {
+    const data = this.whole(pcm);
+    const out: Buffer[] = [];
+    for (let off = 0; off < data.length; off += this.chunkBytes) out.push(data.subarray(off, off + this.chunkBytes));
+    return out;
+  }
+
+  /** The whole samples of what came before and `pcm`, unsplit; an odd trailing byte waits for the next call. */
+  whole(pcm: Buffer): Buffer {
     let data = this.#carry ? Buffer.concat([this.#carry, pcm]) : pcm;
     this.#carry = undefined;
     if (data.length % 2 === 1) {
       this.#carry = Buffer.from(data.subarray(data.length - 1));
       data = data.subarray(0, data.length - 1);
     }
-    const out: Buffer[] = [];
-    for (let off = 0; off < data.length; off += this.chunkBytes) out.push(data.subarray(off, off + this.chunkBytes));
-    return out;
+    return data;
   }
 
   /** Concatenates queued pieces and splits them into full-size chunks (fewer, larger frames). */

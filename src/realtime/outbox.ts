@@ -36,7 +36,7 @@ export type UplinkReport =
 export interface OutboxOptions {
   /** The most audio the gate holds (while not verified, or behind a slow uplink). */
   maxQueuedMs: number;
-  /** Size of each input_audio_buffer.append. */
+  /** Size of the appends that carry audio which waited in the gate: a backlog goes out in frames this big, so the socket passes its bound by one of them at most. */
   chunkBytes: number;
   /** The socket's buffered amount at which audio waits in the gate instead. */
   maxBufferedBytes: number;
@@ -105,12 +105,17 @@ export class Outbox {
     if (refusedMs > 0) this.#o.onError(realtimeErrors.gateOverflow(this.#o.maxQueuedMs, refusedMs));
   }
 
-  /** Microphone audio; false (with one error per episode) when the gate is full. */
+  /**
+   * Microphone audio; false (with one error per episode) when the gate is full. Audio handed over
+   * at once (a press's pre-roll, a live batch) goes out as one append when nothing waits: one
+   * frame reaches the server sooner than several, and the socket was checked before it either way.
+   */
   audio(pcm: Buffer): boolean {
     const wire = this.#wire;
     if (wire && this.#gate.length === 0 && !this.#congested(wire)) {
       this.#overflowing = false;
-      for (const chunk of this.#chunker.split(pcm)) this.#sendAppend(wire, chunk);
+      const whole = this.#chunker.whole(pcm);
+      if (whole.length > 0) this.#sendAppend(wire, whole);
       return true;
     }
     if (!this.#gate.pushAudio(pcm)) {

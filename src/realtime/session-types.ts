@@ -61,7 +61,7 @@ export interface RealtimeSessionOptions {
   backoff?: { minMs: number; maxMs: number };
   /** How much audio the gate holds while the session is not verified. */
   maxQueuedMs?: number;
-  /** Size of each `input_audio_buffer.append` frame. */
+  /** Size of the `input_audio_buffer.append` frames a backlog (audio that waited in the gate) goes out in; audio sent straight away is one frame per call. */
   appendChunkMs?: number;
   /**
    * What the socket may hold unsent before audio waits in the gate instead (a slow uplink). Bounds

@@ -61,6 +61,29 @@ describe('malformed and unexpected server frames', () => {
   });
 });
 
+describe('append frames', () => {
+  it('audio handed over at once goes out as one append (a 300 ms pre-roll is one frame); a held backlog goes out in 100 ms frames', async () => {
+    const rig = await startRig({ sim: { replyMs: 200 } });
+    const sizesOn = (connection: number) =>
+      rig.wire
+        .filter((e) => e.dir === 'in' && e.connection === connection && e.type === 'input_audio_buffer.append')
+        .map((e) => Buffer.from(String(e.event.audio), 'base64').length / 48);
+    // Held until verified: the backlog is coalesced into 100 ms frames.
+    rig.append(pcm(1, 150));
+    rig.append(pcm(2, 150));
+    await verifiedOn(rig, 0);
+    await commitAndWait(rig);
+    expect(sizesOn(0)).toEqual([100, 100, 100]);
+    // Verified: a press's pre-roll and each live batch are one frame each.
+    rig.append(pcm(3, 300));
+    rig.append(pcm(4, 100));
+    await commitAndWait(rig);
+    expect(sizesOn(0)).toEqual([100, 100, 100, 300, 100]);
+    expectSamePcm(appendedOn(rig, 0), Buffer.concat([pcm(1, 150), pcm(2, 150), pcm(3, 300), pcm(4, 100)]));
+    expectConformingFrames(rig);
+  });
+});
+
 describe('the gate bound', () => {
   it('before start: appendAudio is refused with an error, not held', async () => {
     const rig = await startRig({ noStart: true });
