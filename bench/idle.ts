@@ -169,8 +169,12 @@ function diff(after: Map<string, number>, before: Map<string, number>): Map<stri
 /** arecord | aplay on the sandbox devices: the bytes the daemon's capture and speaker move. */
 function startFloor(env: NodeJS.ProcessEnv, capture: string, playback: string): ChildProcess {
   const q = (args: string[]) => args.map((a) => `'${a}'`).join(' ');
-  const cmd = `arecord -q -D ${q([capture])} ${q(PCM_ARGS)} | aplay -q -D ${q([playback])} ${q(PCM_ARGS)} --buffer-time=60000`;
-  return spawn('sh', ['-c', cmd], { env, stdio: 'ignore', detached: true });
+  const pipeline = `arecord -q -D ${q([capture])} ${q(PCM_ARGS)} | aplay -q -D ${q([playback])} ${q(PCM_ARGS)} --buffer-time=60000`;
+  // The shell waits on a pipe from this process and kills its group when the pipe closes: a bench
+  // that dies any way at all (even SIGKILL) takes its floor with it. An orphaned floor whose mic
+  // feeder is gone spins and fills its sandbox's output file (80 GB of /tmp in minutes, once).
+  const cmd = `${pipeline} & read -r _; kill 0`;
+  return spawn('sh', ['-c', cmd], { env, stdio: ['pipe', 'ignore', 'ignore'], detached: true });
 }
 
 /**
@@ -271,8 +275,7 @@ async function main(): Promise<void> {
   const contenders: Contender[] = [];
   const sandboxes: AlsaSandbox[] = [alsaFloor];
   const children: ChildProcess[] = [];
-  // Interrupted (Ctrl-C): the floor's detached process groups and the daemons must not outlive
-  // the bench (an orphaned floor keeps writing its sandbox's output file).
+  // Interrupted (Ctrl-C, SIGTERM): the ws client's detached group and the daemons must not outlive the bench.
   const onSignal = (signal: NodeJS.Signals): void => {
     for (const c of children) killQuietly(-c.pid!);
     for (const c of contenders) killQuietly(c.pid);
